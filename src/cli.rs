@@ -1,0 +1,379 @@
+//! The command line: clap arguments → a resolved [`Options`] → one run.
+//!
+//! Raw arguments become `Options` before any work (selectors parsed, colour
+//! decided), then [`run`] gets a snapshot (live scan or `--input`) and hands
+//! it to one renderer. Errors become exit codes in [`main`] only.
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
+use crate::name::{Name, terminal_safe};
+use crate::query::{self, Scope};
+use crate::render::{self, Style, json};
+use crate::resolve::resolve;
+use crate::select::Selector;
+use crate::snapshot::Snapshot;
+use crate::sys;
+
+/// Exit codes, shown in `--help` and the README.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (warnings do not change it)
+  1  nothing matched: unknown interface, bridge or namespace
+  2  usage error, or an --input file that cannot be read or parsed
+  3  the scan failed (no /proc, or nsmap's own namespace cannot be dumped)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nsmap",
+    version,
+    about = "Map Linux network namespaces: interfaces, veth peers, bridge ports and lower links, exactly",
+    after_help = EXIT_CODES
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<CommandArgs>,
+
+    /// Read a saved snapshot (from `nsmap snapshot`) instead of scanning this host.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to colour tables (auto: only on a terminal, never with NO_COLOR).
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Do not print warnings on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandArgs {
+    /// List network namespaces: inode, name, processes, interface count.
+    Ns,
+    /// List interfaces: namespace, kind, state, master, peer, addresses.
+    Links {
+        /// Only this namespace: a name, inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+    },
+    /// Show every interface named IFNAME and the other end of its wire.
+    Peers {
+        /// The interface name (e.g. eth0).
+        ifname: OsString,
+        /// Only this namespace: a name, inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+    },
+    /// Show each bridge, its ports, and where each port's wire leads.
+    Bridges {
+        /// Only the bridge with this name.
+        bridge: Option<OsString>,
+        /// Only this namespace: a name, inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+    },
+    /// Print the whole map as one JSON document (the format in FORMAT.md).
+    Snapshot {
+        /// Print the unresolved per-namespace scan instead (for fixtures).
+        #[arg(long)]
+        raw: bool,
+        /// One line instead of indented JSON.
+        #[arg(long)]
+        compact: bool,
+    },
+}
+
+/// Where the snapshot comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Scan this host now.
+    Live,
+    /// A file written by `nsmap snapshot`.
+    File(PathBuf),
+}
+
+/// What to do, resolved from [`Args`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Ns,
+    Links {
+        ns: Option<Selector>,
+    },
+    Peers {
+        ifname: Name,
+        ns: Option<Selector>,
+    },
+    Bridges {
+        bridge: Option<Name>,
+        ns: Option<Selector>,
+    },
+    Snapshot {
+        raw: bool,
+        compact: bool,
+    },
+}
+
+/// The resolved configuration of one run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Live scan or a saved file.
+    pub source: Source,
+    /// Colour or not.
+    pub style: Style,
+    /// JSON instead of human output.
+    pub json: bool,
+    /// Suppress warnings on stderr.
+    pub quiet: bool,
+    pub command: Command,
+}
+
+impl Options {
+    pub fn from_args(args: Args) -> Options {
+        let color = match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let source = args.input.map_or(Source::Live, Source::File);
+        let live = source == Source::Live;
+        let selector = |s: Option<OsString>| s.map(|s| resolve_selector(Selector::parse(&s), live));
+        let name =
+            |s: &OsString| Name::from_bytes(std::os::unix::ffi::OsStrExt::as_bytes(s.as_os_str()));
+        let command = match args.command {
+            None | Some(CommandArgs::Ns) => Command::Ns,
+            Some(CommandArgs::Links { ns }) => Command::Links { ns: selector(ns) },
+            Some(CommandArgs::Peers { ifname, ns }) => Command::Peers {
+                ifname: name(&ifname),
+                ns: selector(ns),
+            },
+            Some(CommandArgs::Bridges { bridge, ns }) => Command::Bridges {
+                bridge: bridge.as_ref().map(name),
+                ns: selector(ns),
+            },
+            Some(CommandArgs::Snapshot { raw, compact }) => Command::Snapshot { raw, compact },
+        };
+        Options {
+            source,
+            style: Style { color },
+            json: args.json,
+            quiet: args.quiet,
+            command,
+        }
+    }
+}
+
+/// A path selector names a namespace file on this host: stat it (live only).
+fn resolve_selector(selector: Selector, live: bool) -> Selector {
+    match selector {
+        Selector::Path { path, inode: None } if live => {
+            let inode = sys::nsfs::path_inode(&path.to_bytes());
+            Selector::Path { path, inode }
+        }
+        other => other,
+    }
+}
+
+/// Parses arguments, runs, and returns the process exit code.
+pub fn main() -> i32 {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(&Options::from_args(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return 0;
+            }
+            let _ = writeln!(io::stderr(), "nsmap: {}", terminal_safe(&format!("{e:#}")));
+            exit_code(&e)
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<Error>() {
+        Some(
+            Error::NoSuchInterface { .. } | Error::NoSuchBridge { .. } | Error::NoSuchNamespace(_),
+        ) => 1,
+        Some(Error::ReadInput { .. } | Error::ParseInput { .. } | Error::SchemaVersion { .. }) => 2,
+        Some(Error::Proc { .. } | Error::OwnNamespace(_)) | None => 3,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs one command; Ok carries the exit code.
+pub fn run(options: &Options) -> anyhow::Result<i32> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let snapshot = match &options.source {
+        Source::Live => {
+            let raw = sys::scan(&sys::ScanOptions::default())?;
+            if let Command::Snapshot { raw: true, compact } = options.command {
+                report(&resolve(&raw), options);
+                write_json(&raw, compact, &mut out)?;
+                out.flush()?;
+                return Ok(0);
+            }
+            resolve(&raw)
+        }
+        Source::File(path) => {
+            let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
+                path: path.clone(),
+                source,
+            })?;
+            crate::input::load(path, &bytes)?
+        }
+    };
+    report(&snapshot, options);
+    render_command(&snapshot, options, &mut out)?;
+    out.flush().context("cannot write to stdout")?;
+    Ok(0)
+}
+
+/// Renders `options.command` from a snapshot: the part of a run that is
+/// pure, so tests drive it into a buffer.
+pub fn render_command(
+    snapshot: &Snapshot,
+    options: &Options,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let style = &options.style;
+    match &options.command {
+        Command::Ns => {
+            if options.json {
+                json::write(&snapshot.namespaces, out)?;
+            } else {
+                render::ns::write_table(&snapshot.namespaces, style, out)?;
+            }
+        }
+        Command::Links { ns } => {
+            let scope = scope(snapshot, ns.as_ref())?;
+            let rows = render::links::rows(snapshot, &scope);
+            if options.json {
+                json::write(&rows, out)?;
+            } else {
+                render::links::write_table(snapshot, &rows, style, out)?;
+            }
+        }
+        Command::Peers { ifname, ns } => {
+            let scope = scope(snapshot, ns.as_ref())?;
+            let rows = query::peers(snapshot, ifname, &scope);
+            if rows.is_empty() {
+                return Err(Error::NoSuchInterface {
+                    name: ifname.as_str().to_string(),
+                    scope: scope.describe().to_string(),
+                }
+                .into());
+            }
+            if options.json {
+                json::write(&rows, out)?;
+            } else {
+                render::peers::write_table(&rows, style, out)?;
+            }
+        }
+        Command::Bridges { bridge, ns } => {
+            let scope = scope(snapshot, ns.as_ref())?;
+            let rows = query::bridges(snapshot, bridge.as_ref(), &scope);
+            if let Some(name) = bridge
+                && rows.is_empty()
+            {
+                return Err(Error::NoSuchBridge {
+                    name: name.as_str().to_string(),
+                    scope: scope.describe().to_string(),
+                }
+                .into());
+            }
+            if options.json {
+                json::write(&rows, out)?;
+            } else {
+                render::bridges::write_tree(&rows, style, out)?;
+            }
+        }
+        Command::Snapshot { compact, .. } => write_json(snapshot, *compact, out)?,
+    }
+    Ok(())
+}
+
+fn write_json(
+    value: &impl serde::Serialize,
+    compact: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    if compact {
+        json::write_compact(value, out)
+    } else {
+        json::write(value, out)
+    }
+}
+
+fn scope(snapshot: &Snapshot, selector: Option<&Selector>) -> Result<Scope, Error> {
+    let Some(selector) = selector else {
+        return Ok(Scope(None));
+    };
+    let picked = selector.select(snapshot);
+    if picked.is_empty() {
+        return Err(Error::NoSuchNamespace(selector_text(selector)));
+    }
+    Ok(Scope(Some(picked)))
+}
+
+fn selector_text(selector: &Selector) -> String {
+    match selector {
+        Selector::Name(n) => n.as_str().to_string(),
+        Selector::Inode(i) => i.to_string(),
+        Selector::Pid(p) => format!("pid:{p}"),
+        Selector::Path { path, .. } => path.as_str().to_string(),
+    }
+}
+
+/// Tells the user, on stderr, what the map may be missing. Unprivileged:
+/// exactly one notice saying what was hidden and how to see it.
+fn report(snapshot: &Snapshot, options: &Options) {
+    if options.quiet {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    if options.source == Source::Live && !snapshot.scan.privileged {
+        let unscanned = snapshot.namespaces.iter().filter(|n| !n.scanned).count();
+        let _ = writeln!(
+            err,
+            "nsmap: not running as root: showing the {} namespaces this user can see ({} of them without interfaces); other users' processes and namespaces are hidden; run as root (sudo nsmap …) for the full map",
+            snapshot.namespaces.len(),
+            unscanned
+        );
+        return;
+    }
+    for w in &snapshot.warnings {
+        let _ = writeln!(err, "nsmap: warning: {}", terminal_safe(&w.message));
+    }
+}

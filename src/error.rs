@@ -1,0 +1,58 @@
+//! The library's one error type. Only fatal conditions live here; partial
+//! failures (a namespace that vanished, a permission denied) are
+//! [`crate::snapshot::Warning`]s inside the result. Messages say what failed,
+//! on what, and what to do.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// /proc is missing or unreadable: nothing can be discovered.
+    #[error("cannot {what}: {reason}; nsmap needs a mounted /proc")]
+    Proc { what: String, reason: String },
+
+    /// Own namespace's rtnetlink failed: not even the local map is possible.
+    #[error("cannot dump interfaces of nsmap's own network namespace: {0}")]
+    OwnNamespace(String),
+
+    /// A `--input` file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadInput {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A `--input` file is not a snapshot nsmap understands.
+    #[error("{path}:{line}:{column}: {message}; expected a snapshot written by `nsmap snapshot`")]
+    ParseInput {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A `--input` file from an incompatible schema.
+    #[error(
+        "{path}: schema_version {found} is not supported (this nsmap reads {supported}); re-record it with this nsmap version"
+    )]
+    SchemaVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    /// A namespace selector matched nothing.
+    #[error("no namespace matches '{0}'; list them with `nsmap ns`")]
+    NoSuchNamespace(String),
+
+    /// An interface name matched nothing.
+    #[error("no interface named '{name}' {scope}; list them with `nsmap links`")]
+    NoSuchInterface { name: String, scope: String },
+
+    /// A bridge name matched nothing.
+    #[error("no bridge named '{name}' {scope}; list them with `nsmap bridges`")]
+    NoSuchBridge { name: String, scope: String },
+}

@@ -1,0 +1,207 @@
+//! Kernel names (interface names, process names, mount paths) as text.
+//!
+//! The kernel hands us bytes: an ifname may hold any byte but `/`, `:`,
+//! whitespace and NUL, a `comm` or a mount path anything but NUL. nsmap must
+//! put them into JSON (which wants Unicode) and onto terminals (which obey
+//! escape sequences) without ever merging two different names or letting a
+//! name drive the terminal. Two layers do that:
+//!
+//! 1. [`Name`] holds the *escaped form*, used in JSON and for matching: valid
+//!    UTF-8 is kept as it is, each byte that is not part of valid UTF-8 is
+//!    written `\xNN` (two lowercase hex digits) and a literal backslash is
+//!    written `\\`. The mapping is injective, so two different kernel names
+//!    never become the same string, and [`Name::to_bytes`] reverses it.
+//!    Control characters stay (JSON escapes them as `\u001b`, so `jq -r`
+//!    gives back exactly the kernel's name).
+//! 2. [`terminal_safe`] is applied to every string before it reaches a
+//!    terminal: C0/C1 controls, DEL and the Unicode bidi/invisible
+//!    formatting characters become visible `\xNN` / `\u{NNNN}` text.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A kernel name in nsmap's escaped form (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    /// Escapes raw kernel bytes (trailing NULs already stripped by the caller).
+    pub fn from_bytes(bytes: &[u8]) -> Name {
+        let mut out = String::with_capacity(bytes.len());
+        for chunk in bytes.utf8_chunks() {
+            let valid = chunk.valid();
+            if valid.contains('\\') {
+                out.push_str(&valid.replace('\\', "\\\\"));
+            } else {
+                out.push_str(valid);
+            }
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        Name(out)
+    }
+
+    /// Wraps text that is already in the escaped form (a recorded snapshot).
+    pub fn from_escaped(s: impl Into<String>) -> Name {
+        Name(s.into())
+    }
+
+    /// The escaped form: what JSON carries and what users match against.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The kernel's bytes again; unknown escapes are kept literally.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let s = self.0.as_bytes();
+        let mut out = Vec::with_capacity(s.len());
+        let mut i = 0;
+        while i < s.len() {
+            if s[i] == b'\\' {
+                if s.get(i + 1) == Some(&b'\\') {
+                    out.push(b'\\');
+                    i += 2;
+                    continue;
+                }
+                if s.get(i + 1) == Some(&b'x')
+                    && let Some(hex) = s.get(i + 2..i + 4)
+                    && let Ok(hex) = std::str::from_utf8(hex)
+                    && let Ok(b) = u8::from_str_radix(hex, 16)
+                {
+                    out.push(b);
+                    i += 4;
+                    continue;
+                }
+            }
+            out.push(s[i]);
+            i += 1;
+        }
+        out
+    }
+
+    /// A wrapper whose `Display` is safe for a terminal.
+    pub fn display(&self) -> impl fmt::Display + '_ {
+        TerminalSafe(&self.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when the name holds characters that a terminal would interpret
+    /// (controls, bidi overrides): such names can spoof terminal output.
+    pub fn has_control(&self) -> bool {
+        self.0.chars().any(needs_terminal_escape)
+    }
+}
+
+impl From<&str> for Name {
+    /// Treats `s` as raw kernel bytes (so a backslash gets escaped).
+    fn from(s: &str) -> Name {
+        Name::from_bytes(s.as_bytes())
+    }
+}
+
+impl fmt::Display for Name {
+    /// Terminal-safe, like [`Name::display`]: a `Name` never prints raw.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&TerminalSafe(&self.0), f)
+    }
+}
+
+struct TerminalSafe<'a>(&'a str);
+
+impl fmt::Display for TerminalSafe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = terminal_safe(self.0);
+        f.pad(&s)
+    }
+}
+
+/// Characters a terminal must not receive raw: C0 controls, DEL, C1
+/// controls (U+009B is CSI on some terminals) and the invisible formatting
+/// characters that reorder or hide text (bidi overrides, zero-width marks).
+pub fn needs_terminal_escape(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+}
+
+/// Makes any text safe to print on a terminal (see [`needs_terminal_escape`]).
+/// ASCII controls become `\xNN`, the others `\u{NNNN}`; all other text,
+/// including non-ASCII letters, is kept.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_terminal_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_terminal_escape(c) {
+            let n = u32::from(c);
+            if n < 0x80 {
+                out.push_str(&format!("\\x{n:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{n:04x}}}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_are_unchanged() {
+        assert_eq!(Name::from_bytes(b"eth0").as_str(), "eth0");
+        assert_eq!(Name::from_bytes("vethé".as_bytes()).as_str(), "vethé");
+    }
+
+    #[test]
+    fn invalid_utf8_and_backslash_are_escaped_injectively() {
+        let invalid = Name::from_bytes(b"a\xff");
+        let literal = Name::from_bytes(b"a\\xff");
+        assert_eq!(invalid.as_str(), "a\\xff");
+        assert_eq!(literal.as_str(), "a\\\\xff");
+        assert_ne!(invalid, literal);
+        assert_eq!(invalid.to_bytes(), b"a\xff");
+        assert_eq!(literal.to_bytes(), b"a\\xff");
+    }
+
+    #[test]
+    fn round_trip_of_every_byte() {
+        let all: Vec<u8> = (1..=255).collect();
+        assert_eq!(Name::from_bytes(&all).to_bytes(), all);
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        let evil = Name::from_bytes(b"\x1b[31mevil\x07");
+        let shown = evil.to_string();
+        assert_eq!(shown, "\\x1b[31mevil\\x07");
+        assert!(!shown.chars().any(needs_terminal_escape));
+        assert_eq!(terminal_safe("a\u{202e}b\u{9b}"), "a\\u{202e}b\\u{009b}");
+    }
+
+    #[test]
+    fn json_keeps_controls_as_escapes() {
+        let evil = Name::from_bytes(b"\x1bx");
+        let json = serde_json::to_string(&evil).expect("serialize");
+        assert_eq!(json, "\"\\u001bx\"");
+        let back: Name = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, evil);
+    }
+
+    #[test]
+    fn padding_applies_to_the_escaped_text() {
+        assert_eq!(format!("{:<6}|", Name::from("lo")), "lo    |");
+    }
+}

@@ -1,0 +1,93 @@
+//! What the kernel told us, per namespace, before any joining.
+//!
+//! A [`RawScan`] is the output of the impure layer (`sys`) and the input of
+//! the pure one ([`crate::resolve`]). Numbers are kept exactly as the kernel
+//! reported them: `link` is an ifindex in *another* (or this) namespace and
+//! `link_netnsid` is relative to the namespace that dumped the link. The
+//! `nsids` table holds answers to RTM_GETNSID queries: facts, never
+//! inferences. Recording a raw scan (`nsmap snapshot --raw`) gives a fixture
+//! for resolve tests.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::name::Name;
+use crate::snapshot::{Holder, ProcessSummary, ScanInfo, ThreadRef, Warning};
+
+/// Version of the raw format; fixtures carry it so stale ones are caught.
+pub const RAW_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RawScan {
+    pub raw_schema_version: u32,
+    pub scan: ScanInfo,
+    pub namespaces: Vec<RawNamespace>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One namespace: what discovery found plus what its netlink dump said.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RawNamespace {
+    pub inode: u64,
+    pub id: Option<u64>,
+    pub current: bool,
+    pub host: bool,
+    pub names: Vec<Name>,
+    pub mounts: Vec<Name>,
+    pub pids: Vec<u32>,
+    pub threads: Vec<ThreadRef>,
+    pub holders: Vec<Holder>,
+    pub process: Option<ProcessSummary>,
+    /// True when `links` and `addrs` are a complete dump.
+    pub scanned: bool,
+    pub links: Vec<RawLink>,
+    pub addrs: Vec<RawAddr>,
+    /// RTM_GETNSID answers asked on this namespace's socket.
+    pub nsids: Vec<RawNsid>,
+}
+
+/// One RTM_NEWLINK message, reduced to the attributes nsmap uses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RawLink {
+    pub ifindex: u32,
+    pub ifname: Name,
+    /// `IFLA_INFO_KIND`.
+    pub kind: Option<String>,
+    /// `IFLA_INFO_SLAVE_KIND`.
+    pub slave_kind: Option<String>,
+    /// `IFLA_OPERSTATE` (IF_OPER_*).
+    pub operstate: u8,
+    /// `ifi_flags` (IFF_*).
+    pub flags: u32,
+    pub mtu: u32,
+    /// `IFLA_ADDRESS`.
+    pub address: Option<Vec<u8>>,
+    /// `IFLA_LINK`, when present. The kernel omits it when it equals
+    /// `ifindex` (nla_put_iflink), which for a veth means "peer has the same
+    /// ifindex in the other namespace".
+    pub link: Option<u32>,
+    /// `IFLA_LINK_NETNSID`: present only when `link` is in another namespace.
+    pub link_netnsid: Option<i32>,
+    /// `IFLA_MASTER` (same namespace).
+    pub master: Option<u32>,
+    /// `IFLA_VXLAN_LINK`: a vxlan's lower device, in the `link_netnsid` namespace.
+    pub vxlan_link: Option<u32>,
+    /// `IFLA_BRPORT_STATE` when this is a bridge port.
+    pub port_state: Option<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RawAddr {
+    pub ifindex: u32,
+    pub address: IpAddr,
+    pub prefix_len: u8,
+}
+
+/// "In this namespace, nsid `nsid` is namespace `netns`" — or, with
+/// `nsid: None`, "this namespace has no nsid for `netns`".
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RawNsid {
+    pub netns: u64,
+    pub nsid: Option<i32>,
+}

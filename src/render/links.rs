@@ -1,0 +1,78 @@
+//! `nsmap links`: one row per interface, with where its wire leads.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{Cell, Color, Style, Table};
+use crate::query::Scope;
+use crate::snapshot::{Interface, Snapshot};
+
+/// A `links --json` row: the interface's fields plus its namespace.
+#[derive(Debug, Serialize)]
+pub struct LinkRow<'a> {
+    pub netns: u64,
+    pub netns_name: String,
+    #[serde(flatten)]
+    pub interface: &'a Interface,
+}
+
+pub fn rows<'a>(snapshot: &'a Snapshot, scope: &Scope) -> Vec<LinkRow<'a>> {
+    snapshot
+        .namespaces
+        .iter()
+        .filter(|ns| scope.contains(ns.inode))
+        .flat_map(|ns| {
+            ns.interfaces.iter().map(move |i| LinkRow {
+                netns: ns.inode,
+                netns_name: ns.label(),
+                interface: i,
+            })
+        })
+        .collect()
+}
+
+pub fn write_table(
+    snapshot: &Snapshot,
+    rows: &[LinkRow<'_>],
+    style: &Style,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let index = snapshot.index();
+    let mut table = Table::new(&[
+        "NETNS",
+        "IFINDEX",
+        "IFNAME",
+        "KIND",
+        "STATE",
+        "MTU",
+        "MASTER",
+        "PEER/LOWER",
+        "ADDRESSES",
+    ]);
+    for row in rows {
+        let i = row.interface;
+        let wire = match (&i.peer, &i.link) {
+            (Some(peer), _) => Some(index.describe(peer)),
+            (None, Some(lower)) => Some(format!("lower {}", index.describe(lower))),
+            (None, None) => None,
+        };
+        let master = i.master.as_ref().map(|m| {
+            m.ifname
+                .as_ref()
+                .map_or_else(|| format!("if{}", m.ifindex), |n| n.as_str().to_string())
+        });
+        table.push(vec![
+            Cell::new(&row.netns_name),
+            Cell::new(i.ifindex.to_string()),
+            Cell::colored(i.ifname.as_str(), Some(Color::Bold)),
+            Cell::opt(i.kind.as_deref()),
+            Cell::colored(&i.operstate, Color::for_state(&i.operstate)),
+            Cell::new(i.mtu.to_string()),
+            Cell::opt(master),
+            Cell::opt(wire),
+            Cell::opt((!i.addresses.is_empty()).then(|| i.addresses.join(","))),
+        ]);
+    }
+    table.write(style, out)
+}

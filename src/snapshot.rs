@@ -1,0 +1,281 @@
+//! The resolved map of a host: the JSON contract (schema 1) every consumer reads.
+//!
+//! Invariants: every reference to an interface is a [`LinkRef`] carrying the
+//! namespace inode (never a bare ifindex); namespaces are sorted by inode and
+//! interfaces by ifindex; every field is always present with one type
+//! (`null` when unknown). Fields may be added within schema 1, never renamed
+//! or retyped. `FORMAT.md` documents each field.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::name::Name;
+
+/// Bumped only for an incompatible change of the JSON contract.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    pub scan: ScanInfo,
+    pub namespaces: Vec<Namespace>,
+    pub warnings: Vec<Warning>,
+}
+
+/// How the snapshot was made.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanInfo {
+    /// The nsmap version that scanned.
+    pub nsmap_version: String,
+    /// Wall time of the scan in milliseconds (null when not measured).
+    pub duration_ms: Option<f64>,
+    /// Whether the scan could enter other namespaces (root or CAP_SYS_ADMIN);
+    /// false means the map shows only what an unprivileged user can see.
+    pub privileged: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Namespace {
+    /// nsfs inode: the number in `net:[…]`. Unique while the namespace lives.
+    pub inode: u64,
+    /// 64-bit namespace id (`NS_GET_ID`); never reused, unlike inodes.
+    pub id: Option<u64>,
+    /// nsmap's own namespace.
+    pub current: bool,
+    /// The namespace of PID 1 (false for all when PID 1 could not be read).
+    pub host: bool,
+    /// `ip netns` names (entries of /run/netns).
+    pub names: Vec<Name>,
+    /// Every nsfs bind mount of this namespace, in any mount namespace.
+    pub mounts: Vec<Name>,
+    /// Processes whose network namespace this is, sorted.
+    pub pids: Vec<u32>,
+    /// Threads that sit in this namespace while their process does not.
+    pub threads: Vec<ThreadRef>,
+    /// Processes holding it open by a file descriptor.
+    pub holders: Vec<Holder>,
+    /// The first process (lowest pid) in it, as a hint of what it is.
+    pub process: Option<ProcessSummary>,
+    /// Whether nsmap could dump its interfaces; false means `interfaces`
+    /// is empty because nsmap could not look, not because there are none.
+    pub scanned: bool,
+    pub interfaces: Vec<Interface>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ThreadRef {
+    pub pid: u32,
+    pub tid: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub fd: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSummary {
+    pub pid: u32,
+    pub comm: Name,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interface {
+    pub ifindex: u32,
+    pub ifname: Name,
+    /// `IFLA_INFO_KIND` (`veth`, `bridge`, …); null for physical devices.
+    pub kind: Option<String>,
+    /// `IFLA_INFO_SLAVE_KIND`: the kind of the master this is a port of.
+    pub slave_kind: Option<String>,
+    /// RFC 2863 operational state as iproute2 prints it (`UP`, `DOWN`, …).
+    pub operstate: String,
+    /// `IFF_*` flags as iproute2 names them, in its order.
+    pub flags: Vec<String>,
+    pub mtu: u32,
+    /// Link-layer address, colon-separated hex; null when the device has none.
+    pub address: Option<String>,
+    /// IP addresses with prefix length (`10.0.0.2/24`, `fe80::1/64`).
+    pub addresses: Vec<String>,
+    /// The bridge/bond this is a port of (always in the same namespace).
+    pub master: Option<LinkRef>,
+    /// The other end of a veth (or vxcan/netkit) pair.
+    pub peer: Option<LinkRef>,
+    /// The lower device of a macvlan/macvtap/ipvlan/vlan/vxlan/tunnel.
+    pub link: Option<LinkRef>,
+    /// STP state when this is a bridge port (`forwarding`, `blocking`, …).
+    pub port_state: Option<String>,
+}
+
+/// A reference to an interface: always namespace + ifindex, never ifindex
+/// alone. `netns` is null when the namespace is one nsmap could not open;
+/// `ifname` is null when the interface could not be looked up there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LinkRef {
+    pub netns: Option<u64>,
+    pub ifindex: u32,
+    pub ifname: Option<Name>,
+}
+
+/// Something nsmap could not see or found inconsistent. Partial failure is
+/// data: the scan goes on and says what it missed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warning {
+    /// The namespace it concerns, if one.
+    pub netns: Option<u64>,
+    /// A stable machine-readable kind (see FORMAT.md).
+    pub code: WarningCode,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// Not enough privilege to see or enter something.
+    PermissionDenied,
+    /// A /run/netns entry (or similar path) that is not a namespace mount.
+    StaleNetnsEntry,
+    /// A namespace or path that disappeared while nsmap looked at it.
+    Vanished,
+    /// The host namespace (PID 1's) could not be identified.
+    HostUnknown,
+    /// A namespace was found but its interfaces could not be dumped.
+    ScanFailed,
+    /// An nsid that maps to no namespace nsmap could open.
+    UnresolvedNsid,
+    /// A peer/master/lower reference that points at nothing.
+    DanglingReference,
+    /// A veth whose peer does not point back.
+    AsymmetricPeer,
+    /// Anything else worth knowing.
+    Other,
+}
+
+impl Warning {
+    pub fn new(netns: Option<u64>, code: WarningCode, message: impl Into<String>) -> Warning {
+        Warning {
+            netns,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl Namespace {
+    /// The best short label for humans (see [`netns_label`]).
+    pub fn label(&self) -> String {
+        netns_label(
+            &self.names,
+            &self.mounts,
+            self.host,
+            self.process.as_ref(),
+            self.inode,
+        )
+    }
+
+    pub fn interface(&self, ifindex: u32) -> Option<&Interface> {
+        self.interfaces
+            .binary_search_by_key(&ifindex, |i| i.ifindex)
+            .ok()
+            .and_then(|i| self.interfaces.get(i))
+    }
+}
+
+/// The best short label of a namespace: ip-netns name, else bind-mount
+/// path, else `host`, else `comm(pid)` of its first process, else
+/// `net:[inode]`. In nsmap's escaped form: print it through
+/// [`crate::name::terminal_safe`].
+pub fn netns_label(
+    names: &[Name],
+    mounts: &[Name],
+    host: bool,
+    process: Option<&ProcessSummary>,
+    inode: u64,
+) -> String {
+    if let Some(name) = names.first().or(mounts.first()) {
+        return name.as_str().to_string();
+    }
+    if host {
+        return "host".to_string();
+    }
+    match process {
+        Some(p) => format!("{}({})", p.comm.as_str(), p.pid),
+        None => format!("net:[{inode}]"),
+    }
+}
+
+impl Interface {
+    pub fn is_up(&self) -> bool {
+        self.flags.iter().any(|f| f == "UP")
+    }
+
+    pub fn kind_is(&self, kind: &str) -> bool {
+        self.kind.as_deref() == Some(kind)
+    }
+}
+
+impl Snapshot {
+    /// An index for lookups by inode; snapshots are small enough that
+    /// building it per command is free compared with the scan.
+    pub fn index(&self) -> Index<'_> {
+        Index {
+            snapshot: self,
+            by_inode: self
+                .namespaces
+                .iter()
+                .enumerate()
+                .map(|(i, ns)| (ns.inode, i))
+                .collect(),
+        }
+    }
+}
+
+/// Lookups over a [`Snapshot`].
+pub struct Index<'a> {
+    pub snapshot: &'a Snapshot,
+    by_inode: HashMap<u64, usize>,
+}
+
+impl<'a> Index<'a> {
+    pub fn namespace(&self, inode: u64) -> Option<&'a Namespace> {
+        self.by_inode
+            .get(&inode)
+            .and_then(|&i| self.snapshot.namespaces.get(i))
+    }
+
+    /// The interface a reference points at, when nsmap saw it.
+    pub fn resolve(&self, r: &LinkRef) -> Option<(&'a Namespace, &'a Interface)> {
+        let ns = self.namespace(r.netns?)?;
+        Some((ns, ns.interface(r.ifindex)?))
+    }
+
+    /// `ifname@namespace-label` for humans; unknown parts shown as `?`.
+    pub fn describe(&self, r: &LinkRef) -> String {
+        let ifname = r
+            .ifname
+            .as_ref()
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_else(|| format!("if{}", r.ifindex));
+        let ns = match r.netns {
+            Some(inode) => self
+                .namespace(inode)
+                .map(Namespace::label)
+                .unwrap_or_else(|| format!("net:[{inode}]")),
+            None => "?".to_string(),
+        };
+        format!("{ifname}@{ns}")
+    }
+
+    /// Ports of a bridge (interfaces whose master is it), by ifindex.
+    pub fn ports(&self, ns: &'a Namespace, master_ifindex: u32) -> Vec<&'a Interface> {
+        ns.interfaces
+            .iter()
+            .filter(|i| {
+                i.master
+                    .as_ref()
+                    .is_some_and(|m| m.ifindex == master_ifindex)
+            })
+            .collect()
+    }
+}

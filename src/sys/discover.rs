@@ -1,0 +1,501 @@
+//! Finding every network namespace on the host, deduplicated by nsfs inode.
+//!
+//! Sources (any one is enough to know a namespace exists):
+//! 1. `/proc/PID/ns/net`, and `/proc/PID/task/TID/ns/net` where a thread
+//!    differs from its process (a thread can setns alone);
+//! 2. `/proc/PID/fd/*` pointing at a namespace (kept alive only by an fd);
+//! 3. nsfs bind mounts in every mount namespace (`/proc/PID/mountinfo`, read
+//!    once per mount namespace), opened through `/proc/PID/root/…` when the
+//!    mount is not visible from nsmap's own mount namespace;
+//! 4. `/run/netns` (and `/var/run/netns` if it is another directory), whose
+//!    entry names are the `ip netns` names;
+//! 5. nsmap's own namespace.
+//!
+//! Every namespace is then opened once, from the cheapest source that works,
+//! and validated (see [`super::nsfs`]). The open files are what the scanner
+//! enters; dropping them (end of scan) unpins the namespaces. Processes and
+//! mounts that vanish while we look are normal: they are skipped, and a
+//! namespace whose every source vanished becomes a warning.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::error::Error;
+use crate::name::Name;
+use crate::raw::RawNamespace;
+use crate::snapshot::{Holder, ProcessSummary, ThreadRef, Warning, WarningCode};
+use crate::sys::mountinfo::netns_mounts;
+use crate::sys::nsfs::{NotNetns, ns_id, nsfs_dev, open_netns, parse_ns_link};
+
+/// Directories where `ip netns` keeps its named namespaces.
+const NETNS_DIRS: &[&str] = &["/run/netns", "/var/run/netns"];
+
+/// What discovery found: namespaces (each opened when possible) and what it
+/// could not see.
+#[derive(Debug)]
+pub struct Discovered {
+    pub namespaces: Vec<FoundNetns>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug)]
+pub struct FoundNetns {
+    /// Identity and discovery data; `links`/`addrs` are filled by the scan.
+    pub raw: RawNamespace,
+    /// The open namespace, None when no source could be opened.
+    pub file: Option<File>,
+}
+
+/// A place a namespace can be opened from, in order of preference
+/// (cheapest and least likely to vanish first).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    /// A mount visible in nsmap's own mount namespace.
+    Mount(PathBuf),
+    Process(u32),
+    Thread(u32, u32),
+    Fd(u32, u32),
+    /// A mount in another mount namespace, through `/proc/PID/root`.
+    ForeignMount(u32, PathBuf),
+}
+
+impl Source {
+    fn path(&self) -> PathBuf {
+        match self {
+            Source::Mount(p) => p.clone(),
+            Source::Process(pid) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+            Source::Thread(pid, tid) => PathBuf::from(format!("/proc/{pid}/task/{tid}/ns/net")),
+            Source::Fd(pid, fd) => PathBuf::from(format!("/proc/{pid}/fd/{fd}")),
+            Source::ForeignMount(pid, p) => {
+                let mut full = PathBuf::from(format!("/proc/{pid}/root"));
+                full.push(p.strip_prefix("/").unwrap_or(p));
+                full
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Found {
+    pids: BTreeSet<u32>,
+    threads: BTreeSet<ThreadRef>,
+    holders: BTreeSet<Holder>,
+    names: BTreeSet<Name>,
+    mounts: BTreeSet<Name>,
+    sources: BTreeSet<Source>,
+    file: Option<File>,
+}
+
+struct Walker {
+    own_pid: u32,
+    nsfs_dev: Option<u64>,
+    own_mnt: Option<u64>,
+    seen_mnt: HashSet<u64>,
+    found: BTreeMap<u64, Found>,
+    /// fds on nsfs whose namespace type is not known yet: (inode, pid, fd).
+    untyped_fds: Vec<(u64, u32, u32)>,
+    warnings: Vec<Warning>,
+    /// Processes whose namespace link could not be read (EACCES/EPERM).
+    denied: Vec<u32>,
+}
+
+/// Finds every network namespace this process can see. Fails only when
+/// /proc itself is unusable; everything else is a warning.
+pub fn discover() -> Result<Discovered, Error> {
+    discover_with_hook(&mut || {})
+}
+
+/// [`discover`] with a hook run after the /proc walk, before /run/netns is
+/// read and namespaces are opened (tests make namespaces vanish there).
+pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
+    let own = open_netns(Path::new("/proc/thread-self/ns/net"), true).map_err(|e| Error::Proc {
+        what: "open /proc/thread-self/ns/net".into(),
+        reason: format!("{e:?}"),
+    })?;
+    let own_inode = own.inode;
+    let mut walker = Walker {
+        own_pid: std::process::id(),
+        nsfs_dev: nsfs_dev(&own.file),
+        own_mnt: readlink_ns("/proc/self/ns/mnt", "mnt").ok(),
+        seen_mnt: HashSet::new(),
+        found: BTreeMap::new(),
+        untyped_fds: Vec::new(),
+        warnings: Vec::new(),
+        denied: Vec::new(),
+    };
+    walker.found.entry(own_inode).or_default().file = Some(own.file);
+
+    let proc_dir = fs::read_dir("/proc").map_err(|e| Error::Proc {
+        what: "read /proc".into(),
+        reason: e.to_string(),
+    })?;
+    let mut pids: Vec<u32> = proc_dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+        .collect();
+    pids.sort_unstable();
+    for pid in pids {
+        walker.process(pid);
+    }
+    walker.type_untyped_fds();
+    hook();
+    walker.netns_dirs();
+
+    let host = match readlink_ns("/proc/1/ns/net", "net") {
+        Ok(inode) => Some(inode),
+        Err(e) => kernel_thread_netns().or_else(|| {
+            walker.warnings.push(Warning::new(
+                None,
+                WarningCode::HostUnknown,
+                format!(
+                    "cannot read /proc/1/ns/net ({}): the host namespace cannot be identified, so none is marked as host (nsmap runs in a container or sandbox?)",
+                    e.desc()
+                ),
+            ));
+            None
+        }),
+    };
+    if !walker.denied.is_empty() {
+        let root = nix::unistd::geteuid().is_root();
+        let count = walker.denied.len();
+        let sample: Vec<String> = walker.denied.iter().take(8).map(u32::to_string).collect();
+        let more = if count > sample.len() { ", …" } else { "" };
+        let message = if root {
+            format!(
+                "cannot read the network namespace of {count} process(es) even as root (pid {}{more}): a security module or sandbox denies it; namespaces only they use are missing",
+                sample.join(", ")
+            )
+        } else {
+            format!(
+                "cannot see the network namespace of {count} process(es) of other users (permission denied); run as root to see every namespace"
+            )
+        };
+        walker
+            .warnings
+            .push(Warning::new(None, WarningCode::PermissionDenied, message));
+    }
+    Ok(walker.finish(own_inode, host))
+}
+
+impl Walker {
+    fn process(&mut self, pid: u32) {
+        let net = match readlink_ns(&format!("/proc/{pid}/ns/net"), "net") {
+            Ok(inode) => inode,
+            Err(Errno::EACCES) | Err(Errno::EPERM) => {
+                self.denied.push(pid);
+                return;
+            }
+            Err(_) => return, // exited meanwhile, or a kernel thread
+        };
+        let entry = self.found.entry(net).or_default();
+        entry.pids.insert(pid);
+        entry.sources.insert(Source::Process(pid));
+        self.threads(pid, net);
+        if pid != self.own_pid {
+            self.fds(pid);
+        }
+        self.mounts(pid);
+    }
+
+    /// Threads that entered another namespace than their process.
+    fn threads(&mut self, pid: u32, process_net: u64) {
+        let Ok(dir) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            return;
+        };
+        for entry in dir.filter_map(|e| e.ok()) {
+            let Some(tid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if tid == pid {
+                continue;
+            }
+            if let Ok(net) = readlink_ns(&format!("/proc/{pid}/task/{tid}/ns/net"), "net")
+                && net != process_net
+            {
+                let entry = self.found.entry(net).or_default();
+                entry.threads.insert(ThreadRef { pid, tid });
+                entry.sources.insert(Source::Thread(pid, tid));
+            }
+        }
+    }
+
+    /// File descriptors that hold a namespace open. An fd opened through a
+    /// bind mount reads as the mount's path (or "/" once unmounted), not
+    /// `net:[…]`, so path-like targets are stat'ed and kept when on nsfs.
+    fn fds(&mut self, pid: u32) {
+        let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return;
+        };
+        for entry in dir.filter_map(|e| e.ok()) {
+            let Some(fd) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let path = entry.path();
+            let Ok(target) = fs::read_link(&path) else {
+                continue;
+            };
+            let target = target.as_os_str().as_bytes();
+            if let Some(net) = parse_ns_link(target, "net") {
+                let entry = self.found.entry(net).or_default();
+                entry.holders.insert(Holder { pid, fd });
+                entry.sources.insert(Source::Fd(pid, fd));
+            } else if target.starts_with(b"/")
+                && let Some(dev) = self.nsfs_dev
+                && let Ok(meta) = fs::metadata(&path)
+                && meta.dev() == dev
+            {
+                self.untyped_fds.push((meta.ino(), pid, fd));
+            }
+        }
+    }
+
+    /// nsfs mounts of this process's mount namespace, once per namespace.
+    fn mounts(&mut self, pid: u32) {
+        let Ok(mnt) = readlink_ns(&format!("/proc/{pid}/ns/mnt"), "mnt") else {
+            return;
+        };
+        if !self.seen_mnt.insert(mnt) {
+            return;
+        }
+        let Ok(content) = fs::read(format!("/proc/{pid}/mountinfo")) else {
+            return;
+        };
+        let own = Some(mnt) == self.own_mnt;
+        for mount in netns_mounts(&content) {
+            let path = PathBuf::from(OsStr::from_bytes(&mount.mount_point));
+            let entry = self.found.entry(mount.inode).or_default();
+            entry.mounts.insert(Name::from_bytes(&mount.mount_point));
+            entry.sources.insert(if own {
+                Source::Mount(path)
+            } else {
+                Source::ForeignMount(pid, path)
+            });
+        }
+    }
+
+    /// Path-like fds on nsfs: kept when they are network namespaces. Most
+    /// are known already (the mount they came from is in mountinfo); the
+    /// rest are opened to ask their type.
+    fn type_untyped_fds(&mut self) {
+        for (inode, pid, fd) in std::mem::take(&mut self.untyped_fds) {
+            let known = self.found.contains_key(&inode);
+            let is_net = known
+                || open_netns(&Source::Fd(pid, fd).path(), true).is_ok_and(|f| f.inode == inode);
+            if is_net {
+                let entry = self.found.entry(inode).or_default();
+                entry.holders.insert(Holder { pid, fd });
+                entry.sources.insert(Source::Fd(pid, fd));
+            }
+        }
+    }
+
+    /// `ip netns` names. An entry that is not a network namespace mount is a
+    /// warning naming the path; links are never followed.
+    fn netns_dirs(&mut self) {
+        let mut seen_dirs = HashSet::new();
+        for dir in NETNS_DIRS {
+            let Ok(meta) = fs::metadata(dir) else {
+                continue;
+            };
+            if !seen_dirs.insert((meta.dev(), meta.ino())) {
+                continue;
+            }
+            let Ok(entries) = fs::read_dir(dir) else {
+                self.warnings.push(Warning::new(
+                    None,
+                    WarningCode::PermissionDenied,
+                    format!("cannot list {dir}: ip netns names are missing; run as root"),
+                ));
+                continue;
+            };
+            let mut entries: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            entries.sort();
+            for path in entries {
+                self.netns_entry(&path);
+            }
+        }
+    }
+
+    fn netns_entry(&mut self, path: &Path) {
+        let shown = Name::from_bytes(path.as_os_str().as_bytes());
+        let name = Name::from_bytes(path.file_name().map(|n| n.as_bytes()).unwrap_or_default());
+        let stale = |what: &str| {
+            Warning::new(
+                None,
+                WarningCode::StaleNetnsEntry,
+                format!(
+                    "{} is {what}, not a network namespace mount (left by an unclean `ip netns delete`?); remove it with `rm -r {}`",
+                    shown.as_str(),
+                    shown.as_str()
+                ),
+            )
+        };
+        match open_netns(path, false) {
+            Ok(ns) => {
+                let entry = self.found.entry(ns.inode).or_default();
+                entry.names.insert(name);
+                entry.mounts.insert(shown);
+                if entry.file.is_none() {
+                    entry.file = Some(ns.file);
+                }
+            }
+            Err(NotNetns::Io(Errno::ELOOP)) => {
+                self.warnings.push(stale("a symbolic link (not followed)"))
+            }
+            Err(NotNetns::Io(Errno::ENOENT)) => {} // deleted meanwhile
+            Err(NotNetns::Io(Errno::EACCES)) | Err(NotNetns::Io(Errno::EPERM)) => {
+                self.warnings.push(Warning::new(
+                    None,
+                    WarningCode::PermissionDenied,
+                    format!(
+                        "cannot open {} (permission denied); run as root",
+                        shown.as_str()
+                    ),
+                ))
+            }
+            Err(NotNetns::Io(e)) => self
+                .warnings
+                .push(stale(&format!("unreadable ({})", e.desc()))),
+            Err(NotNetns::NotNsfs) => {
+                let what = match fs::symlink_metadata(path) {
+                    Ok(m) if m.is_dir() => "a directory",
+                    Ok(m) if m.is_file() && m.len() == 0 => "an empty file",
+                    Ok(m) if m.is_file() => "a regular file",
+                    _ => "a file",
+                };
+                self.warnings.push(stale(what));
+            }
+            Err(NotNetns::OtherType(t)) => self.warnings.push(stale(&format!(
+                "a mount of a {} namespace",
+                namespace_type_name(t)
+            ))),
+        }
+    }
+
+    /// Opens each namespace once and builds the records.
+    fn finish(mut self, own_inode: u64, host: Option<u64>) -> Discovered {
+        let mut namespaces = Vec::with_capacity(self.found.len());
+        for (inode, mut found) in std::mem::take(&mut self.found) {
+            let mut last_error = None;
+            if found.file.is_none() {
+                for source in &found.sources {
+                    match open_netns(&source.path(), true) {
+                        Ok(ns) if ns.inode == inode => {
+                            found.file = Some(ns.file);
+                            break;
+                        }
+                        Ok(_) => last_error = Some(Errno::ESTALE), // moved meanwhile
+                        Err(NotNetns::Io(e)) => last_error = Some(e),
+                        Err(_) => last_error = Some(Errno::EINVAL),
+                    }
+                }
+            }
+            if found.file.is_none() {
+                match last_error {
+                    // Known to exist but not openable: listed, not scanned.
+                    Some(Errno::EACCES) | Some(Errno::EPERM) => {}
+                    _ => {
+                        self.warnings.push(Warning::new(
+                            Some(inode),
+                            WarningCode::Vanished,
+                            format!("net:[{inode}] vanished during the scan (its last process exited or it was unmounted)"),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            let process = found.pids.first().map(|&pid| ProcessSummary {
+                pid,
+                comm: read_comm(pid),
+            });
+            namespaces.push(FoundNetns {
+                raw: RawNamespace {
+                    inode,
+                    id: found.file.as_ref().and_then(|f| ns_id(f.as_fd())),
+                    current: inode == own_inode,
+                    host: Some(inode) == host,
+                    names: found.names.into_iter().collect(),
+                    mounts: found.mounts.into_iter().collect(),
+                    pids: found.pids.into_iter().collect(),
+                    threads: found.threads.into_iter().collect(),
+                    holders: found.holders.into_iter().collect(),
+                    process,
+                    ..RawNamespace::default()
+                },
+                file: found.file,
+            });
+        }
+        Discovered {
+            namespaces,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// The namespace of kthreadd, when PID 1's cannot be read. Kernel threads
+/// always run in the initial namespaces (init_nsproxy), so this is exact,
+/// not a guess — provided PID 2 really is the kernel's kthreadd (flag
+/// PF_KTHREAD, parent 0), which is only so in the initial PID namespace.
+fn kernel_thread_netns() -> Option<u64> {
+    const PF_KTHREAD: u32 = 0x0020_0000;
+    let stat = procfs::process::Process::new(2).ok()?.stat().ok()?;
+    if stat.comm != "kthreadd" || stat.ppid != 0 || stat.flags & PF_KTHREAD == 0 {
+        return None;
+    }
+    readlink_ns("/proc/2/ns/net", "net").ok()
+}
+
+/// Reads a `/proc/…/ns/*` link and returns the namespace inode.
+fn readlink_ns(path: &str, kind: &str) -> Result<u64, Errno> {
+    match fs::read_link(path) {
+        Ok(target) => parse_ns_link(target.as_os_str().as_bytes(), kind).ok_or(Errno::EINVAL),
+        Err(e) => Err(io_errno(&e)),
+    }
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    match e.raw_os_error() {
+        Some(code) => Errno::from_raw(code),
+        None if e.kind() == ErrorKind::NotFound => Errno::ENOENT,
+        None => Errno::EIO,
+    }
+}
+
+/// A process name as the kernel stores it (may hold any byte but NUL).
+fn read_comm(pid: u32) -> Name {
+    let mut comm = fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    Name::from_bytes(&comm)
+}
+
+fn namespace_type_name(t: i32) -> &'static str {
+    match t {
+        libc::CLONE_NEWNS => "mount",
+        libc::CLONE_NEWUTS => "uts",
+        libc::CLONE_NEWIPC => "ipc",
+        libc::CLONE_NEWUSER => "user",
+        libc::CLONE_NEWPID => "pid",
+        libc::CLONE_NEWCGROUP => "cgroup",
+        libc::CLONE_NEWTIME => "time",
+        _ => "non-network",
+    }
+}

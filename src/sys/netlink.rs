@@ -1,0 +1,332 @@
+//! A synchronous rtnetlink socket bound to one network namespace.
+//!
+//! A socket belongs to the namespace of the thread that created it, for its
+//! whole life, so one socket per namespace answers every question about it
+//! (the scanner creates it after `setns`). Requests are built with
+//! netlink-packet-route; replies are walked attribute by attribute
+//! ([`link`], [`addr`]) because the crate's full parse rejects a whole
+//! message over one non-UTF-8 interface name, and costs ~5× more.
+//!
+//! Kernel traps handled here (net/netlink/af_netlink.c, net/core/rtnetlink.c):
+//! `NETLINK_GET_STRICT_CHK` is always set, or a dump silently ignores
+//! attributes it does not accept; dump errors can arrive as `NLMSG_DONE`
+//! with a negative code; `NLM_F_DUMP_INTR` means redo the dump; a blocking
+//! recv could wait forever, so every socket has a receive timeout.
+
+pub mod addr;
+pub mod link;
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
+use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
+use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, recv, send, setsockopt, sockopt};
+use nix::sys::time::TimeVal;
+
+use crate::raw::{RawAddr, RawLink, RawNsid};
+
+const RTM_NEWLINK: u16 = libc::RTM_NEWLINK;
+const RTM_NEWADDR: u16 = libc::RTM_NEWADDR;
+const RTM_NEWNSID: u16 = libc::RTM_NEWNSID;
+const NETNSA_NSID: u16 = 1;
+/// How long one recv may block before the namespace is reported as failed.
+const RECV_TIMEOUT: Duration = Duration::from_secs(5);
+/// RTM_GETNSID requests per send: replies that overflow the receive queue
+/// are dropped, so batches stay small (KERNEL-NOTES: 64 works).
+const NSID_BATCH: usize = 64;
+/// Receive buffer size: larger than any single dump skb (32 KiB).
+pub const RECV_BUF: usize = 64 * 1024;
+/// Redo a dump at most this often when the kernel flags it interrupted.
+const DUMP_RETRIES: usize = 5;
+
+/// A failure talking to one namespace's rtnetlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NlError {
+    /// A syscall failed.
+    Sys(&'static str, Errno),
+    /// The kernel answered with an error code.
+    Kernel(&'static str, i32),
+    /// The dump kept changing under us (NLM_F_DUMP_INTR every time).
+    Interrupted,
+    /// No answer within [`RECV_TIMEOUT`].
+    Timeout,
+    /// A reply did not parse.
+    Malformed(&'static str),
+}
+
+impl std::fmt::Display for NlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NlError::Sys(what, e) => write!(f, "{what}: {}", e.desc()),
+            NlError::Kernel(what, code) => {
+                write!(f, "{what}: kernel said {}", Errno::from_raw(-code).desc())
+            }
+            NlError::Interrupted => write!(
+                f,
+                "the dump was interrupted by changes {DUMP_RETRIES} times"
+            ),
+            NlError::Timeout => write!(
+                f,
+                "no answer from the kernel within {}s",
+                RECV_TIMEOUT.as_secs()
+            ),
+            NlError::Malformed(what) => write!(f, "malformed reply: {what}"),
+        }
+    }
+}
+
+/// An rtnetlink socket in the namespace of the thread that opened it.
+pub struct RtSocket {
+    socket: Socket,
+    seq: u32,
+}
+
+impl RtSocket {
+    /// Opens a NETLINK_ROUTE socket in the calling thread's namespace.
+    pub fn open() -> Result<RtSocket, NlError> {
+        let socket = Socket::new(NETLINK_ROUTE)
+            .map_err(|e| NlError::Sys("socket(NETLINK_ROUTE)", io_errno(&e)))?;
+        socket
+            .set_netlink_get_strict_chk(true)
+            .map_err(|e| NlError::Sys("setsockopt(NETLINK_GET_STRICT_CHK)", io_errno(&e)))?;
+        let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as libc::time_t, 0);
+        setsockopt(&socket, sockopt::ReceiveTimeout, &timeout)
+            .map_err(|e| NlError::Sys("setsockopt(SO_RCVTIMEO)", e))?;
+        Ok(RtSocket { socket, seq: 0 })
+    }
+
+    /// Every link of the namespace (RTM_GETLINK dump, stats skipped).
+    pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Vec<RawLink>, NlError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        self.dump(
+            RouteNetlinkMessage::GetLink(msg),
+            RTM_NEWLINK,
+            buf,
+            link::parse,
+        )
+    }
+
+    /// Every IPv4/IPv6 address of the namespace (RTM_GETADDR dump).
+    pub fn dump_addrs(&mut self, buf: &mut [u8]) -> Result<Vec<RawAddr>, NlError> {
+        let msg = AddressMessage::default();
+        self.dump(
+            RouteNetlinkMessage::GetAddress(msg),
+            RTM_NEWADDR,
+            buf,
+            addr::parse,
+        )
+    }
+
+    /// Asks which nsid this namespace gives each target (RTM_GETNSID with
+    /// NETNSA_FD). Read-only: the kernel answers from its table
+    /// (peernet2id) and never allocates for this request.
+    pub fn nsids(
+        &mut self,
+        targets: &[(u64, BorrowedFd<'_>)],
+        buf: &mut [u8],
+    ) -> Result<Vec<RawNsid>, NlError> {
+        let mut out = Vec::with_capacity(targets.len());
+        for chunk in targets.chunks(NSID_BATCH) {
+            let mut attempt = 0;
+            loop {
+                match self.nsid_batch(chunk, buf) {
+                    Ok(answers) => {
+                        out.extend(answers);
+                        break;
+                    }
+                    // The receive queue overflowed: the kernel dropped replies.
+                    Err(NlError::Sys(_, Errno::ENOBUFS)) if attempt < DUMP_RETRIES => attempt += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn nsid_batch(
+        &mut self,
+        chunk: &[(u64, BorrowedFd<'_>)],
+        buf: &mut [u8],
+    ) -> Result<Vec<RawNsid>, NlError> {
+        let first_seq = self.seq.wrapping_add(1);
+        let mut request = Vec::with_capacity(chunk.len() * 32);
+        for (_, fd) in chunk {
+            let mut msg = NsidMessage::default();
+            let fd =
+                u32::try_from(fd.as_raw_fd()).map_err(|_| NlError::Malformed("negative fd"))?;
+            msg.attributes.push(NsidAttribute::Fd(fd));
+            self.seq = self.seq.wrapping_add(1);
+            request.extend(self.encode(RouteNetlinkMessage::GetNsId(msg), NLM_F_REQUEST));
+        }
+        self.send(&request)?;
+        let mut answers: Vec<Option<RawNsid>> = vec![None; chunk.len()];
+        let mut pending = chunk.len();
+        while pending > 0 {
+            let n = self.recv(buf)?;
+            for (header, payload) in messages(&buf[..n])? {
+                let slot = header.seq.wrapping_sub(first_seq) as usize;
+                let Some(answer) = answers.get_mut(slot) else {
+                    continue;
+                };
+                if answer.is_some() {
+                    continue;
+                }
+                let netns = chunk[slot].0;
+                match header.kind {
+                    RTM_NEWNSID => {
+                        let nsid = payload
+                            .get(4..)
+                            .and_then(|attrs| link::attr(attrs, NETNSA_NSID))
+                            .and_then(link::read_i32)
+                            .filter(|&n| n >= 0);
+                        *answer = Some(RawNsid { netns, nsid });
+                    }
+                    NLMSG_ERROR => {
+                        let code = error_code(payload)?;
+                        if code != 0 {
+                            return Err(NlError::Kernel("RTM_GETNSID", code));
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                }
+                pending -= 1;
+            }
+        }
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    fn dump<T>(
+        &mut self,
+        request: RouteNetlinkMessage,
+        reply_kind: u16,
+        buf: &mut [u8],
+        parse: fn(&[u8]) -> Option<T>,
+    ) -> Result<Vec<T>, NlError> {
+        let what = if reply_kind == RTM_NEWLINK {
+            "RTM_GETLINK"
+        } else {
+            "RTM_GETADDR"
+        };
+        for _ in 0..DUMP_RETRIES {
+            self.seq = self.seq.wrapping_add(1);
+            let seq = self.seq;
+            self.send(&self.encode(request.clone(), NLM_F_REQUEST | NLM_F_DUMP))?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            'recv: loop {
+                let n = self.recv(buf)?;
+                for (header, payload) in messages(&buf[..n])? {
+                    if header.seq != seq {
+                        continue; // a late reply to an earlier request
+                    }
+                    interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
+                    match header.kind {
+                        NLMSG_DONE => {
+                            // A dump can end with an error in NLMSG_DONE.
+                            let code = payload.get(..4).and_then(link::read_i32).unwrap_or(0);
+                            if code < 0 {
+                                return Err(NlError::Kernel(what, code));
+                            }
+                            break 'recv;
+                        }
+                        NLMSG_ERROR => {
+                            let code = error_code(payload)?;
+                            if code != 0 {
+                                return Err(NlError::Kernel(what, code));
+                            }
+                        }
+                        k if k == reply_kind => out.extend(parse(payload)),
+                        _ => {}
+                    }
+                }
+            }
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(NlError::Interrupted)
+    }
+
+    fn encode(&self, message: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        header.sequence_number = self.seq;
+        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(message));
+        msg.finalize();
+        let mut bytes = vec![0; msg.buffer_len()];
+        msg.serialize(&mut bytes);
+        bytes
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<(), NlError> {
+        send(self.socket.as_fd().as_raw_fd(), bytes, MsgFlags::empty())
+            .map(|_| ())
+            .map_err(|e| NlError::Sys("send", e))
+    }
+
+    fn recv(&self, buf: &mut [u8]) -> Result<usize, NlError> {
+        loop {
+            // MSG_TRUNC makes recv report the real size of a datagram that did not fit.
+            match recv(self.socket.as_fd().as_raw_fd(), buf, MsgFlags::MSG_TRUNC) {
+                Ok(n) if n > buf.len() => {
+                    return Err(NlError::Malformed("reply larger than the buffer"));
+                }
+                Ok(n) => return Ok(n),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Err(NlError::Timeout),
+                Err(e) => return Err(NlError::Sys("recv", e)),
+            }
+        }
+    }
+}
+
+/// The fields of a netlink header nsmap uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    pub kind: u16,
+    pub flags: u16,
+    pub seq: u32,
+}
+
+/// Splits a datagram into (header, payload) pairs.
+pub fn messages(datagram: &[u8]) -> Result<Vec<(Header, &[u8])>, NlError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < datagram.len() {
+        let rest = &datagram[offset..];
+        let buffer =
+            NetlinkBuffer::new_checked(rest).map_err(|_| NlError::Malformed("netlink header"))?;
+        let len = buffer.length() as usize;
+        let header = Header {
+            kind: buffer.message_type(),
+            flags: buffer.flags(),
+            seq: buffer.sequence_number(),
+        };
+        out.push((header, buffer.payload()));
+        offset += len.div_ceil(4) * 4;
+    }
+    Ok(out)
+}
+
+fn error_code(payload: &[u8]) -> Result<i32, NlError> {
+    payload
+        .get(..4)
+        .and_then(link::read_i32)
+        .ok_or(NlError::Malformed("NLMSG_ERROR"))
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}

@@ -1,0 +1,157 @@
+//! Opening namespace files and proving they are network namespaces.
+//!
+//! Any path can lie: a /run/netns entry may be a stale regular file, a path
+//! inside a container's root may be a planted symlink, an fd may point at a
+//! namespace of another type. So every file nsmap uses as a network
+//! namespace is opened, then checked with `fstatfs` (nsfs) and
+//! `NS_GET_NSTYPE` (CLONE_NEWNET). This file holds nsmap's only `unsafe`
+//! code: the two nsfs ioctls (include/uapi/linux/nsfs.h), which nix cannot
+//! wrap safely because their numbers are not in libc.
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
+
+const NSIO: u8 = 0xb7;
+// NS_GET_NSTYPE = _IO(NSIO, 0x3): returns the CLONE_NEW* type of the namespace.
+nix::ioctl_none!(ns_get_nstype, NSIO, 0x3);
+// NS_GET_ID = _IOR(NSIO, 13, __u64): the 64-bit namespace id (Linux 6.18+).
+nix::ioctl_read!(ns_get_id, NSIO, 13, u64);
+
+/// An open, validated network namespace file.
+#[derive(Debug)]
+pub struct NetnsFile {
+    pub file: File,
+    pub inode: u64,
+}
+
+/// Why a path is not usable as a network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotNetns {
+    /// open/fstat failed with this errno (ENOENT: it vanished; EACCES: no
+    /// permission; ELOOP: a symlink where none was allowed).
+    Io(Errno),
+    /// Not on nsfs: a regular file, a directory, anything else.
+    NotNsfs,
+    /// A namespace, but not a network namespace (the CLONE_NEW* type).
+    OtherType(i32),
+}
+
+impl NotNetns {
+    fn from_io(e: &std::io::Error) -> NotNetns {
+        NotNetns::Io(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    }
+}
+
+/// Opens `path` and proves it is a network namespace. `follow: false` refuses
+/// a symlink as the last component (for /run/netns entries, which must be
+/// mount points, never links).
+pub fn open_netns(path: &Path, follow: bool) -> Result<NetnsFile, NotNetns> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let mut flags = libc::O_CLOEXEC | libc::O_NOCTTY;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    options.custom_flags(flags);
+    let file = options.open(path).map_err(|e| NotNetns::from_io(&e))?;
+    validate(file)
+}
+
+fn validate(file: File) -> Result<NetnsFile, NotNetns> {
+    let fs = fstatfs(file.as_fd()).map_err(NotNetns::Io)?;
+    if fs.filesystem_type() != NSFS_MAGIC {
+        return Err(NotNetns::NotNsfs);
+    }
+    let nstype = nstype(file.as_fd()).map_err(NotNetns::Io)?;
+    if nstype != libc::CLONE_NEWNET {
+        return Err(NotNetns::OtherType(nstype));
+    }
+    let inode = file.metadata().map_err(|e| NotNetns::from_io(&e))?.ino();
+    Ok(NetnsFile { file, inode })
+}
+
+/// The inode of the network namespace at `path` (a `--ns /path` selector),
+/// None when the path is not one.
+pub fn path_inode(path: &[u8]) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    open_netns(Path::new(std::ffi::OsStr::from_bytes(path)), true)
+        .ok()
+        .map(|ns| ns.inode)
+}
+
+/// The CLONE_NEW* type of an nsfs file.
+pub fn nstype(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
+    // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd's inode;
+    // the fd is borrowed, so it stays open for the call.
+    unsafe { ns_get_nstype(fd.as_raw_fd()) }
+}
+
+/// The namespace's 64-bit id, or None where the kernel lacks NS_GET_ID.
+pub fn ns_id(fd: BorrowedFd<'_>) -> Option<u64> {
+    let mut id: u64 = 0;
+    // SAFETY: NS_GET_ID writes exactly one u64 to the pointer, which points
+    // at a live, aligned local; the fd is borrowed for the call.
+    let res = unsafe { ns_get_id(fd.as_raw_fd(), &mut id) };
+    res.ok().map(|_| id)
+}
+
+/// `st_dev` of nsfs, to recognise fds of namespaces that readlink shows as
+/// a bind-mount path rather than `net:[…]`.
+pub fn nsfs_dev(own: &File) -> Option<u64> {
+    own.metadata().ok().map(|m| m.dev())
+}
+
+/// Parses the `net:[4026531840]` text of a namespace link.
+pub fn parse_ns_link(text: &[u8], kind: &str) -> Option<u64> {
+    let rest = text.strip_prefix(kind.as_bytes())?.strip_prefix(b":[")?;
+    let digits = rest.strip_suffix(b"]")?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_namespace_links() {
+        assert_eq!(parse_ns_link(b"net:[4026531840]", "net"), Some(4026531840));
+        assert_eq!(parse_ns_link(b"mnt:[4026531841]", "mnt"), Some(4026531841));
+        assert_eq!(parse_ns_link(b"mnt:[4026531841]", "net"), None);
+        assert_eq!(parse_ns_link(b"net:[]", "net"), None);
+        assert_eq!(parse_ns_link(b"net:[12a]", "net"), None);
+        assert_eq!(parse_ns_link(b"net:[99999999999999999999999]", "net"), None);
+        assert_eq!(parse_ns_link(b"/run/netns/x", "net"), None);
+    }
+
+    #[test]
+    fn own_namespace_validates() {
+        let ns = open_netns(Path::new("/proc/thread-self/ns/net"), true).expect("own netns opens");
+        assert!(ns.inode > 0);
+        assert_eq!(nstype(ns.file.as_fd()), Ok(libc::CLONE_NEWNET));
+    }
+
+    #[test]
+    fn regular_files_and_other_namespaces_are_refused() {
+        assert_eq!(
+            open_netns(Path::new("/proc/self/status"), true).err(),
+            Some(NotNetns::NotNsfs)
+        );
+        assert_eq!(
+            open_netns(Path::new("/proc/thread-self/ns/uts"), true).err(),
+            Some(NotNetns::OtherType(libc::CLONE_NEWUTS))
+        );
+        assert_eq!(
+            open_netns(Path::new("/nonexistent/nsmap"), true).err(),
+            Some(NotNetns::Io(Errno::ENOENT))
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! One scan: discover namespaces, dump each one's links and addresses on
+//! its own rtnetlink socket, then ask the few RTM_GETNSID questions that
+//! resolving peers needs.
+//!
+//! `setns(CLONE_NEWNET)` moves only the calling thread, and a socket stays
+//! in the namespace it was created in, so worker threads of our own (never
+//! a shared pool) enter a namespace, open its socket, dump, and move on; the
+//! main thread never leaves nsmap's namespace. Sockets and namespace files
+//! live only until the scan returns: holding them would pin deleted
+//! namespaces (and their host-side veths).
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::sched::{CloneFlags, setns};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+use crate::error::Error;
+use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNsid, RawScan};
+use crate::resolve::plan_nsid_queries;
+use crate::snapshot::{ScanInfo, Warning, WarningCode};
+use crate::sys::discover::{FoundNetns, discover_with_hook};
+use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
+
+/// RTM_GETNSID planning rounds; each round only asks what the previous
+/// ones left open, and the usual host needs one.
+const NSID_ROUNDS: usize = 4;
+
+/// How a scan runs. Every field has a sensible default.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Worker threads for the per-namespace dumps; None = one per core.
+    pub threads: Option<usize>,
+}
+
+/// Scans the host: every namespace nsmap can see, with its interfaces.
+/// Fails only when /proc is unusable or nsmap's own namespace cannot be
+/// dumped; every other problem is a warning in the result.
+pub fn scan(options: &ScanOptions) -> Result<RawScan, Error> {
+    scan_with_hook(options, &mut || {})
+}
+
+/// [`scan`] with a hook run after the /proc walk and before namespaces are
+/// opened, so tests can make a namespace vanish at the worst moment.
+#[doc(hidden)]
+pub fn scan_with_hook(options: &ScanOptions, hook: &mut dyn FnMut()) -> Result<RawScan, Error> {
+    let started = Instant::now();
+    raise_fd_limit();
+    let discovered = discover_with_hook(hook)?;
+    let mut warnings = discovered.warnings;
+    let mut found = discovered.namespaces;
+    // Root may still be denied a few processes by an LSM; that is a warning,
+    // not a reduced view. Without root (or inside a user namespace) setns fails.
+    let mut privileged = nix::unistd::geteuid().is_root();
+
+    let results = dump_all(&found, options.threads);
+    let mut sockets: HashMap<u64, RtSocket> = HashMap::new();
+    let mut denied_setns = 0usize;
+    for (ns, result) in found.iter_mut().zip(results) {
+        match result {
+            Some(Ok((socket, links, addrs))) => {
+                ns.raw.links = links;
+                ns.raw.addrs = addrs;
+                ns.raw.scanned = true;
+                sockets.insert(ns.raw.inode, socket);
+            }
+            Some(Err(DumpError::Setns(Errno::EPERM))) => denied_setns += 1,
+            Some(Err(e)) => {
+                if ns.raw.current {
+                    return Err(Error::OwnNamespace(e.to_string()));
+                }
+                warnings.push(Warning::new(
+                    Some(ns.raw.inode),
+                    WarningCode::ScanFailed,
+                    format!("cannot list the interfaces of net:[{}]: {e}", ns.raw.inode),
+                ));
+            }
+            None => {} // could not be opened; discovery said why
+        }
+    }
+    if denied_setns > 0 {
+        privileged = false;
+        warnings.push(Warning::new(
+            None,
+            WarningCode::PermissionDenied,
+            format!(
+                "cannot enter {denied_setns} network namespace(s) (operation not permitted), so their interfaces are not listed; run as root (CAP_SYS_ADMIN) to see them"
+            ),
+        ));
+    }
+
+    let mut raw = RawScan {
+        raw_schema_version: RAW_SCHEMA_VERSION,
+        scan: ScanInfo::default(),
+        namespaces: Vec::new(),
+        warnings,
+    };
+    let files: HashMap<u64, BorrowedFd<'_>> = found
+        .iter()
+        .filter_map(|ns| Some((ns.raw.inode, ns.file.as_ref()?.as_fd())))
+        .collect();
+    raw.namespaces = found.iter().map(|ns| ns.raw.clone()).collect();
+    ask_nsids(&mut raw, &mut sockets, &files, options.threads);
+
+    // Close every socket and namespace file now: they pin namespaces.
+    drop(files);
+    drop(sockets);
+    drop(found);
+    raw.namespaces.sort_by_key(|n| n.inode);
+    raw.scan = ScanInfo {
+        nsmap_version: env!("CARGO_PKG_VERSION").to_string(),
+        duration_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+        privileged,
+    };
+    Ok(raw)
+}
+
+#[derive(Debug)]
+enum DumpError {
+    Setns(Errno),
+    Netlink(NlError),
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpError::Setns(e) => write!(f, "setns: {}", e.desc()),
+            DumpError::Netlink(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+type Dump = Result<(RtSocket, Vec<RawLink>, Vec<RawAddr>), DumpError>;
+
+/// Dumps every openable namespace, the own one on this thread and the others
+/// on worker threads that each enter one namespace after another.
+fn dump_all(found: &[FoundNetns], threads: Option<usize>) -> Vec<Option<Dump>> {
+    let mut results: Vec<Option<Dump>> = found.iter().map(|_| None).collect();
+    let jobs: Vec<usize> = (0..found.len())
+        .filter(|&i| found[i].file.is_some() && !found[i].raw.current)
+        .collect();
+    let mut buf = vec![0u8; RECV_BUF];
+    for (i, _) in found.iter().enumerate().filter(|(_, ns)| ns.raw.current) {
+        // Never setns into our own namespace: unprivileged, even that fails.
+        results[i] = Some(dump_here(&mut buf));
+    }
+    let workers = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, Dump)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut buf = vec![0u8; RECV_BUF];
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = jobs.get(k) else { break };
+                        let Some(file) = &found[i].file else { continue };
+                        let dump = match setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
+                            Ok(()) => dump_here(&mut buf),
+                            Err(e) => Err(DumpError::Setns(e)),
+                        };
+                        out.push((i, dump));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, dump) in done.into_iter().flatten() {
+        results[i] = Some(dump);
+    }
+    results
+}
+
+/// Opens a socket in the calling thread's namespace and dumps it.
+fn dump_here(buf: &mut [u8]) -> Dump {
+    let mut socket = RtSocket::open().map_err(DumpError::Netlink)?;
+    let links = socket.dump_links(buf).map_err(DumpError::Netlink)?;
+    let addrs = socket.dump_addrs(buf).map_err(DumpError::Netlink)?;
+    Ok((socket, links, addrs))
+}
+
+/// Runs the RTM_GETNSID rounds planned by [`plan_nsid_queries`], recording
+/// every answer (and every question that could not be asked, as
+/// `nsid: None`) in the asking namespace's `nsids`.
+fn ask_nsids(
+    raw: &mut RawScan,
+    sockets: &mut HashMap<u64, RtSocket>,
+    files: &HashMap<u64, BorrowedFd<'_>>,
+    threads: Option<usize>,
+) {
+    let position: HashMap<u64, usize> = raw
+        .namespaces
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.inode, i))
+        .collect();
+    for _ in 0..NSID_ROUNDS {
+        let queries = plan_nsid_queries(raw);
+        if queries.is_empty() {
+            break;
+        }
+        let mut by_asker: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for q in queries {
+            by_asker.entry(q.asker).or_default().push(q.target);
+        }
+        let mut work: Vec<NsidWork<'_, '_>> = Vec::new();
+        let mut unanswerable: Vec<(u64, RawNsid)> = Vec::new();
+        let mut socket_refs: HashMap<u64, &mut RtSocket> =
+            sockets.iter_mut().map(|(k, v)| (*k, v)).collect();
+        for (asker, targets) in by_asker {
+            let (with_fd, without): (Vec<u64>, Vec<u64>) =
+                targets.into_iter().partition(|t| files.contains_key(t));
+            unanswerable.extend(without.iter().map(|&t| {
+                (
+                    asker,
+                    RawNsid {
+                        netns: t,
+                        nsid: None,
+                    },
+                )
+            }));
+            match socket_refs.remove(&asker) {
+                Some(socket) => {
+                    let fds = with_fd.iter().map(|t| (*t, files[t])).collect();
+                    work.push((asker, socket, fds, with_fd));
+                }
+                None => unanswerable.extend(with_fd.iter().map(|&t| {
+                    (
+                        asker,
+                        RawNsid {
+                            netns: t,
+                            nsid: None,
+                        },
+                    )
+                })),
+            }
+        }
+        let answers = run_nsid_work(work, threads);
+        for (asker, result) in answers {
+            let Some(&i) = position.get(&asker) else {
+                continue;
+            };
+            match result {
+                Ok(found) => raw.namespaces[i].nsids.extend(found),
+                Err((e, targets)) => {
+                    raw.warnings.push(Warning::new(
+                        Some(asker),
+                        WarningCode::ScanFailed,
+                        format!("cannot map nsids of net:[{asker}]: {e}"),
+                    ));
+                    raw.namespaces[i]
+                        .nsids
+                        .extend(targets.into_iter().map(|t| RawNsid {
+                            netns: t,
+                            nsid: None,
+                        }));
+                }
+            }
+        }
+        for (asker, answer) in unanswerable {
+            if let Some(&i) = position.get(&asker) {
+                raw.namespaces[i].nsids.push(answer);
+            }
+        }
+    }
+    for ns in &mut raw.namespaces {
+        ns.nsids.sort();
+        ns.nsids.dedup();
+    }
+}
+
+type NsidWork<'a, 'f> = (u64, &'a mut RtSocket, Vec<(u64, BorrowedFd<'f>)>, Vec<u64>);
+type NsidResult = (u64, Result<Vec<RawNsid>, (NlError, Vec<u64>)>);
+
+/// Sends the queries, spread over threads when there are many (sockets are
+/// already bound to their namespaces, so any thread may use them).
+fn run_nsid_work(work: Vec<NsidWork<'_, '_>>, threads: Option<usize>) -> Vec<NsidResult> {
+    let total: usize = work.iter().map(|w| w.2.len()).sum();
+    let workers = if total < 256 {
+        1
+    } else {
+        threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .clamp(1, work.len().max(1))
+    };
+    let run = |chunk: Vec<NsidWork<'_, '_>>| -> Vec<NsidResult> {
+        let mut buf = vec![0u8; RECV_BUF];
+        chunk
+            .into_iter()
+            .map(|(asker, socket, fds, targets)| {
+                (
+                    asker,
+                    socket.nsids(&fds, &mut buf).map_err(|e| (e, targets)),
+                )
+            })
+            .collect()
+    };
+    if workers == 1 {
+        return run(work);
+    }
+    let mut chunks: Vec<Vec<NsidWork<'_, '_>>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, w) in work.into_iter().enumerate() {
+        chunks[i % workers].push(w);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks.into_iter().map(|c| s.spawn(|| run(c))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Raises the soft fd limit to the hard one: a scan holds one file and one
+/// socket per namespace, which passes 1024 on hosts with 500+ namespaces.
+fn raise_fd_limit() {
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
