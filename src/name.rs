@@ -83,6 +83,13 @@ impl Name {
         out
     }
 
+    /// Whether a name the user typed means this one: either the same
+    /// kernel bytes, or the escaped form as nsmap prints it (so `bad\xff`
+    /// copied from a table finds the interface whose name has byte 0xff).
+    pub fn matches_typed(&self, typed: &Name) -> bool {
+        self == typed || std::str::from_utf8(&typed.to_bytes()).is_ok_and(|t| t == self.0)
+    }
+
     /// A wrapper whose `Display` is safe for a terminal.
     pub fn display(&self) -> impl fmt::Display + '_ {
         TerminalSafe(&self.0)
@@ -174,6 +181,15 @@ mod tests {
         assert_ne!(invalid, literal);
         assert_eq!(invalid.to_bytes(), b"a\xff");
         assert_eq!(literal.to_bytes(), b"a\\xff");
+    }
+
+    #[test]
+    fn typed_names_match_raw_or_printed_form() {
+        let kernel = Name::from_bytes(b"bad\xff");
+        assert!(kernel.matches_typed(&Name::from_bytes(b"bad\xff")));
+        assert!(kernel.matches_typed(&Name::from_bytes(b"bad\\xff")));
+        assert!(!kernel.matches_typed(&Name::from_bytes(b"bad")));
+        assert!(Name::from("eth0").matches_typed(&Name::from("eth0")));
     }
 
     #[test]

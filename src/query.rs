@@ -54,7 +54,11 @@ pub fn peers(snapshot: &Snapshot, ifname: &Name, scope: &Scope) -> Vec<PeerRow> 
         .iter()
         .filter(|ns| scope.contains(ns.inode))
     {
-        for iface in ns.interfaces.iter().filter(|i| &i.ifname == ifname) {
+        for iface in ns
+            .interfaces
+            .iter()
+            .filter(|i| i.ifname.matches_typed(ifname))
+        {
             rows.push(peer_row(&index, ns, iface));
         }
     }
@@ -114,7 +118,7 @@ pub fn bridges(snapshot: &Snapshot, name: Option<&Name>, scope: &Scope) -> Vec<B
         .filter(|ns| scope.contains(ns.inode))
     {
         for bridge in ns.interfaces.iter().filter(|i| i.kind_is("bridge")) {
-            if name.is_some_and(|n| n != &bridge.ifname) {
+            if name.is_some_and(|n| !bridge.ifname.matches_typed(n)) {
                 continue;
             }
             let ports = index
