@@ -163,10 +163,16 @@ pub struct NsidQuery {
 /// (every asked pair is recorded in `nsids`, so nothing is asked twice).
 /// Returns nothing when every nsid is resolved or no candidate is left.
 ///
-/// Round by round: first structural candidates (a veth whose peer points
-/// back, asked from the smaller side; for lower links the host and own
-/// namespace), then any other namespace that could hold the device.
-pub fn plan_nsid_queries(raw: &RawScan) -> Vec<NsidQuery> {
+/// For each unresolved nsid the candidates are, in order: namespaces with a
+/// veth that points back (asked from the side with the smaller nsid table,
+/// once per pair of namespaces); for a lower device the host and own
+/// namespace, then any namespace holding that ifindex; last, namespaces
+/// nsmap could open but not dump. Candidates are tried nearest first (by
+/// namespace id, i.e. creation order: pairs are usually made together),
+/// at most `limit` per nsid per round, so many look-alike pairs — every
+/// namespace with eth0 at ifindex 2 — cost about one question each instead
+/// of one per pair of namespaces. `None` asks every remaining candidate.
+pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> {
     let known = NsidMap::build(raw);
     let asked: HashSet<(u64, u64)> = raw
         .namespaces
@@ -181,16 +187,16 @@ pub fn plan_nsid_queries(raw: &RawScan) -> Vec<NsidQuery> {
             (ns.inode, distinct.len())
         })
         .collect();
-    // (ifindex → namespaces holding it) over scanned namespaces.
+    // ifindex → scanned namespaces holding a link with it.
     let mut holders: HashMap<u32, Vec<&RawNamespace>> = HashMap::new();
     for ns in raw.namespaces.iter().filter(|n| n.scanned) {
         for link in &ns.links {
             holders.entry(link.ifindex).or_default().push(ns);
         }
     }
-    let priority = |ns: &RawNamespace| (!ns.host, !ns.current, ns.inode);
+    let unscanned: Vec<&RawNamespace> = raw.namespaces.iter().filter(|n| !n.scanned).collect();
 
-    let mut queries = BTreeSet::new();
+    let mut queries: BTreeSet<NsidQuery> = BTreeSet::new();
     for ns in raw.namespaces.iter().filter(|n| n.scanned) {
         // Unresolved nsids of this namespace and the links using each.
         let mut open: BTreeMap<i32, Vec<&RawLink>> = BTreeMap::new();
@@ -202,12 +208,13 @@ pub fn plan_nsid_queries(raw: &RawScan) -> Vec<NsidQuery> {
             }
         }
         for links in open.values() {
-            let mut structural = Vec::new();
-            let mut fallback = Vec::new();
+            // (rank, distance, query): lower rank first, then nearest.
+            let mut candidates: Vec<(u8, u64, NsidQuery)> = Vec::new();
+            let mut push = |rank: u8, other: &RawNamespace, query: NsidQuery| {
+                candidates.push((rank, distance(ns, other), query));
+            };
             for link in links {
-                let Some(target) = target_ifindex(link) else {
-                    continue;
-                };
+                let Some(target) = target_ifindex(link) else { continue };
                 for other in holders.get(&target).into_iter().flatten() {
                     if other.inode == ns.inode {
                         continue;
@@ -216,62 +223,59 @@ pub fn plan_nsid_queries(raw: &RawScan) -> Vec<NsidQuery> {
                         continue;
                     };
                     if is_pair(link) {
-                        // The peer must be a pair device pointing back across namespaces.
+                        // The peer must be a pair device pointing back, with
+                        // an nsid of its own still unresolved.
                         let points_back = is_pair(candidate)
                             && target_ifindex(candidate) == Some(link.ifindex)
                             && candidate
                                 .link_netnsid
                                 .is_some_and(|m| known.get(other.inode, m).is_none());
                         if points_back {
-                            let small_side =
-                                table_size.get(&ns.inode) <= table_size.get(&other.inode);
-                            structural.push(if small_side {
-                                NsidQuery {
-                                    asker: ns.inode,
-                                    target: other.inode,
-                                }
+                            let (asker, target) = if table_size.get(&ns.inode) <= table_size.get(&other.inode) {
+                                (ns.inode, other.inode)
                             } else {
-                                NsidQuery {
-                                    asker: other.inode,
-                                    target: ns.inode,
-                                }
-                            });
+                                (other.inode, ns.inode)
+                            };
+                            push(0, other, NsidQuery { asker, target });
                         }
-                    } else if other.host || other.current {
-                        structural.push(NsidQuery {
-                            asker: ns.inode,
-                            target: other.inode,
-                        });
                     } else {
-                        fallback.push((priority(other), other.inode));
+                        let rank = if other.host || other.current { 0 } else { 1 };
+                        push(rank, other, NsidQuery { asker: ns.inode, target: other.inode });
                     }
                 }
             }
-            let fresh = |q: &NsidQuery| !asked.contains(&(q.asker, q.target));
-            let mut next: Vec<NsidQuery> = structural.into_iter().filter(fresh).collect();
-            if next.is_empty() {
-                // Structure did not settle it: namespaces we could open but not
-                // dump (unprivileged), then every other plausible holder.
-                fallback.sort();
-                next = raw
-                    .namespaces
-                    .iter()
-                    .filter(|o| !o.scanned && o.inode != ns.inode)
-                    .map(|o| NsidQuery {
-                        asker: ns.inode,
-                        target: o.inode,
-                    })
-                    .chain(fallback.into_iter().map(|(_, t)| NsidQuery {
-                        asker: ns.inode,
-                        target: t,
-                    }))
-                    .filter(fresh)
-                    .collect();
+            for other in &unscanned {
+                push(2, other, NsidQuery { asker: ns.inode, target: other.inode });
             }
-            queries.extend(next);
+            candidates.sort();
+            let fresh = candidates.into_iter().map(|(_, _, q)| q).filter(|q| {
+                // One question settles a pair both ways (mirroring).
+                !asked.contains(&(q.asker, q.target))
+                    && !asked.contains(&(q.target, q.asker))
+                    && !queries.contains(&NsidQuery { asker: q.target, target: q.asker })
+            });
+            let mut picked: Vec<NsidQuery> = Vec::new();
+            for q in fresh {
+                if limit.is_some_and(|l| picked.len() >= l) {
+                    break;
+                }
+                if !picked.contains(&q) {
+                    picked.push(q);
+                }
+            }
+            queries.extend(picked);
         }
     }
     queries.into_iter().collect()
+}
+
+/// How far apart two namespaces were created: namespace ids count up, so
+/// namespaces made together (like the two ends of a pair) are close.
+fn distance(a: &RawNamespace, b: &RawNamespace) -> u64 {
+    match (a.id, b.id) {
+        (Some(x), Some(y)) => x.abs_diff(y),
+        _ => a.inode.abs_diff(b.inode),
+    }
 }
 
 /// Joins a raw scan into the snapshot every consumer reads.
@@ -514,4 +518,308 @@ pub fn format_mac(bytes: &[u8]) -> String {
         s.push_str(&format!("{b:02x}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raw::RawNsid;
+
+    /// Recorded by scripts/record-raw-fixtures.sh on Linux 6.18: fx-a↔fx-b
+    /// and fx-c↔fx-d are veth pairs with eth0 at ifindex 2 on both ends;
+    /// fx-e's eth0 pairs with the host's fx-h0.
+    fn same_ifindex() -> RawScan {
+        serde_json::from_str(include_str!("../tests/fixtures/raw/same-ifindex.json")).expect("fixture")
+    }
+
+    /// Recorded likewise: host bridge fx-br with port fx-p0 ↔ fx-a eth0;
+    /// fx-a to-b ↔ fx-b to-a; left↔right inside fx-b; bridge br-in in fx-b;
+    /// macvlan mv0 and vxlan vx0 in fx-c on br-in of fx-b.
+    fn mixed() -> RawScan {
+        serde_json::from_str(include_str!("../tests/fixtures/raw/mixed.json")).expect("fixture")
+    }
+
+    fn inode(raw: &RawScan, name: &str) -> u64 {
+        raw.namespaces
+            .iter()
+            .find(|n| n.names.iter().any(|x| x.as_str() == name) || (name == "host" && n.current))
+            .map(|n| n.inode)
+            .expect("namespace in fixture")
+    }
+
+    fn iface<'a>(s: &'a Snapshot, netns: u64, name: &str) -> &'a Interface {
+        s.namespaces
+            .iter()
+            .find(|n| n.inode == netns)
+            .and_then(|n| n.interfaces.iter().find(|i| i.ifname.as_str() == name))
+            .expect("interface in snapshot")
+    }
+
+    fn to(netns: u64, ifindex: u32, name: &str) -> Option<LinkRef> {
+        Some(LinkRef { netns: Some(netns), ifindex, ifname: Some(Name::from(name)) })
+    }
+
+    #[test]
+    fn equal_ifindex_pairs_resolve_to_their_true_peers() {
+        let raw = same_ifindex();
+        let s = resolve(&raw);
+        let [a, b, c, d, e, host] = ["fx-a", "fx-b", "fx-c", "fx-d", "fx-e", "host"].map(|n| inode(&raw, n));
+        assert_eq!(iface(&s, a, "eth0").peer, to(b, 2, "eth0"));
+        assert_eq!(iface(&s, b, "eth0").peer, to(a, 2, "eth0"));
+        assert_eq!(iface(&s, c, "eth0").peer, to(d, 2, "eth0"));
+        assert_eq!(iface(&s, d, "eth0").peer, to(c, 2, "eth0"));
+        let h0 = iface(&s, host, "fx-h0");
+        assert_eq!(h0.peer, to(e, 2, "eth0"));
+        assert_eq!(iface(&s, e, "eth0").peer, to(host, h0.ifindex, "fx-h0"));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn kernels_that_omit_iflink_when_equal_resolve_the_same() {
+        // Older kernels (nla_put_iflink without put_iflink) leave IFLA_LINK
+        // out when the peer's ifindex equals the device's own.
+        let mut raw = same_ifindex();
+        for ns in &mut raw.namespaces {
+            for l in &mut ns.links {
+                if l.link == Some(l.ifindex) {
+                    l.link = None;
+                }
+            }
+        }
+        assert_eq!(resolve(&raw), resolve(&same_ifindex()));
+    }
+
+    #[test]
+    fn same_namespace_pairs_bridges_and_lower_devices() {
+        let raw = mixed();
+        let s = resolve(&raw);
+        let [a, b, c, host] = ["fx-a", "fx-b", "fx-c", "host"].map(|n| inode(&raw, n));
+        let p0 = iface(&s, host, "fx-p0");
+        let br = iface(&s, host, "fx-br");
+        assert_eq!(p0.master, to(host, br.ifindex, "fx-br"));
+        assert_eq!(p0.peer, to(a, 2, "eth0"));
+        assert_eq!(iface(&s, a, "eth0").peer, to(host, p0.ifindex, "fx-p0"));
+        assert_eq!(iface(&s, a, "eth0").addresses[0], "10.1.0.2/24");
+        assert_eq!(iface(&s, a, "to-b").peer, to(b, 2, "to-a"));
+        assert_eq!(iface(&s, b, "to-a").peer, to(a, 3, "to-b"));
+        assert_eq!(iface(&s, b, "left").peer, to(b, 3, "right"));
+        assert_eq!(iface(&s, b, "right").peer, to(b, 4, "left"));
+        assert_eq!(iface(&s, b, "left").master, to(b, 5, "br-in"));
+        assert_eq!(iface(&s, c, "mv0").link, to(b, 5, "br-in"));
+        assert_eq!(iface(&s, c, "mv0").peer, None);
+        assert_eq!(iface(&s, c, "vx0").link, to(b, 5, "br-in"));
+        assert_eq!(iface(&s, host, "fx-br").link, None, "a bridge has no lower device");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn a_namespace_nsmap_could_not_open_gives_null_not_a_wrong_peer() {
+        // fx-b vanished (or was not visible): fx-a's eth0 must not be
+        // paired with c or d, whose eth0 look exactly alike.
+        let mut raw = same_ifindex();
+        let b = inode(&raw, "fx-b");
+        let a = inode(&raw, "fx-a");
+        raw.namespaces.retain(|n| n.inode != b);
+        for n in &mut raw.namespaces {
+            n.nsids.retain(|x| x.netns != b);
+        }
+        let s = resolve(&raw);
+        let peer = iface(&s, a, "eth0").peer.clone();
+        assert_eq!(peer, Some(LinkRef { netns: None, ifindex: 2, ifname: None }));
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.code == WarningCode::UnresolvedNsid && w.netns == Some(a)));
+    }
+
+    #[test]
+    fn peers_that_do_not_point_back_are_warned_about() {
+        let mut raw = mixed();
+        let (a, b) = (inode(&raw, "fx-a"), inode(&raw, "fx-b"));
+        // As if fx-b was dumped after its to-a was recreated to pair with
+        // fx-a's eth0 (ifindex 2) instead of to-b (3); both sides answered.
+        for ns in &mut raw.namespaces {
+            if ns.inode == b {
+                ns.links.iter_mut().find(|l| l.ifname.as_str() == "to-a").expect("to-a").link = Some(2);
+            }
+            if ns.inode == a {
+                ns.nsids.push(RawNsid { netns: b, nsid: Some(1) });
+            }
+        }
+        let s = resolve(&raw);
+        assert_eq!(iface(&s, a, "to-b").peer, to(b, 2, "to-a"), "each side still says what it saw");
+        assert_eq!(iface(&s, b, "to-a").peer, to(a, 2, "eth0"));
+        let asym: Vec<_> = s.warnings.iter().filter(|w| w.code == WarningCode::AsymmetricPeer).collect();
+        assert_eq!(asym.len(), 2, "{asym:?}");
+        assert!(asym[0].message.contains("to-b@fx-a's peer is to-a@fx-b"), "{}", asym[0].message);
+    }
+
+    #[test]
+    fn a_peer_ifindex_that_is_not_there_is_a_dangling_reference() {
+        let mut raw = mixed();
+        let b = inode(&raw, "fx-b");
+        let ns = raw.namespaces.iter_mut().find(|n| n.inode == b).expect("fx-b");
+        ns.links.iter_mut().find(|l| l.ifname.as_str() == "left").expect("left").link = Some(99);
+        let s = resolve(&raw);
+        assert_eq!(iface(&s, b, "left").peer, Some(LinkRef { netns: Some(b), ifindex: 99, ifname: None }));
+        assert!(s.warnings.iter().any(|w| w.code == WarningCode::DanglingReference && w.netns == Some(b)));
+    }
+
+    #[test]
+    fn mirroring_needs_one_answer_per_pair() {
+        // Only the host's answer survives; fx-e's side is mirrored.
+        let mut raw = same_ifindex();
+        let e = inode(&raw, "fx-e");
+        for n in &mut raw.namespaces {
+            if n.inode == e {
+                n.nsids.clear();
+            }
+        }
+        let map = NsidMap::build(&raw);
+        assert_eq!(map.get(e, 0), Some(inode(&raw, "host")));
+    }
+
+    #[test]
+    fn the_planner_asks_the_same_questions_the_recording_answered() {
+        let mut raw = same_ifindex();
+        let recorded: BTreeSet<(u64, u64)> = raw
+            .namespaces
+            .iter()
+            .flat_map(|n| n.nsids.iter().map(move |a| (n.inode, a.netns)))
+            .collect();
+        for n in &mut raw.namespaces {
+            n.nsids.clear();
+        }
+        let first = plan_nsid_queries(&raw, Some(1));
+        assert!(first.iter().all(|q| recorded.contains(&(q.asker, q.target))), "{first:?}");
+        // With every recorded answer in, nothing is left to ask.
+        assert!(plan_nsid_queries(&same_ifindex(), None).is_empty());
+        assert!(plan_nsid_queries(&mixed(), None).is_empty());
+    }
+
+    /// A host with `n` containers, each eth0 (ifindex 2) paired with a host
+    /// veth; nsids as the kernel would number them.
+    fn container_host(n: u32) -> RawScan {
+        let host = RawNamespace {
+            inode: 1,
+            current: true,
+            host: true,
+            scanned: true,
+            links: (0..n)
+                .map(|i| RawLink {
+                    ifindex: 10 + i,
+                    ifname: Name::from(format!("veth{i}").as_str()),
+                    kind: Some("veth".into()),
+                    link: Some(2),
+                    link_netnsid: Some(i as i32),
+                    ..RawLink::default()
+                })
+                .collect(),
+            ..RawNamespace::default()
+        };
+        let containers = (0..n).map(|i| RawNamespace {
+            inode: 100 + u64::from(i),
+            id: Some(100 + u64::from(i)),
+            scanned: true,
+            links: vec![RawLink {
+                ifindex: 2,
+                ifname: Name::from("eth0"),
+                kind: Some("veth".into()),
+                link: Some(10 + i),
+                link_netnsid: Some(0),
+                ..RawLink::default()
+            }],
+            ..RawNamespace::default()
+        });
+        RawScan {
+            raw_schema_version: 1,
+            scan: Default::default(),
+            namespaces: std::iter::once(host).chain(containers).collect(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Answers queries as the kernel of [`container_host`] would.
+    fn answer(raw: &mut RawScan, queries: &[NsidQuery]) {
+        for q in queries {
+            let nsid = match (q.asker, q.target) {
+                (1, t) if t >= 100 => Some((t - 100) as i32),
+                (a, 1) if a >= 100 => Some(0),
+                _ => None,
+            };
+            let ns = raw.namespaces.iter_mut().find(|n| n.inode == q.asker).expect("asker");
+            ns.nsids.push(RawNsid { netns: q.target, nsid });
+        }
+    }
+
+    #[test]
+    fn a_thousand_containers_cost_a_thousand_small_side_questions() {
+        let mut raw = container_host(1000);
+        let queries = plan_nsid_queries(&raw, Some(1));
+        assert_eq!(queries.len(), 1000);
+        assert!(queries.iter().all(|q| q.target == 1 && q.asker >= 100), "containers ask, about the host");
+        answer(&mut raw, &queries);
+        assert!(plan_nsid_queries(&raw, None).is_empty());
+        let s = resolve(&raw);
+        assert!(s.warnings.is_empty());
+        let host = &s.namespaces[0];
+        assert!(host.interfaces.iter().enumerate().all(|(i, v)| v.peer
+            == Some(LinkRef { netns: Some(100 + i as u64), ifindex: 2, ifname: Some(Name::from("eth0")) })));
+    }
+
+    #[test]
+    fn look_alike_pairs_cost_about_one_question_each() {
+        // 200 namespaces in pairs (2k ↔ 2k+1), every eth0 at ifindex 2.
+        let n = 200u64;
+        let mut raw = RawScan {
+            raw_schema_version: 1,
+            scan: Default::default(),
+            namespaces: (0..n)
+                .map(|i| RawNamespace {
+                    inode: 1000 + i,
+                    id: Some(i),
+                    scanned: true,
+                    links: vec![RawLink {
+                        ifindex: 2,
+                        ifname: Name::from("eth0"),
+                        kind: Some("veth".into()),
+                        link: Some(2),
+                        link_netnsid: Some(0),
+                        ..RawLink::default()
+                    }],
+                    ..RawNamespace::default()
+                })
+                .collect(),
+            warnings: Vec::new(),
+        };
+        let mut total = 0;
+        for limit in [Some(1), Some(4), Some(16), Some(64), None] {
+            let queries = plan_nsid_queries(&raw, limit);
+            total += queries.len();
+            for q in queries {
+                let partner = |x: u64| 1000 + ((x - 1000) ^ 1);
+                let nsid = (partner(q.asker) == q.target).then_some(0);
+                let ns = raw.namespaces.iter_mut().find(|x| x.inode == q.asker).expect("asker");
+                ns.nsids.push(RawNsid { netns: q.target, nsid });
+            }
+        }
+        assert!(total <= n as usize, "{total} questions for {n} namespaces");
+        let s = resolve(&raw);
+        assert!(s.warnings.is_empty(), "{:?}", &s.warnings[..s.warnings.len().min(3)]);
+        for ns in &s.namespaces {
+            let partner = 1000 + ((ns.inode - 1000) ^ 1);
+            assert_eq!(ns.interfaces[0].peer.as_ref().and_then(|p| p.netns), Some(partner));
+        }
+    }
+
+    #[test]
+    fn flags_follow_iproute2() {
+        let up_no_carrier = (libc::IFF_UP | libc::IFF_BROADCAST | libc::IFF_MULTICAST) as u32;
+        assert_eq!(flag_names(up_no_carrier), ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]);
+        let running = up_no_carrier | (libc::IFF_RUNNING | libc::IFF_LOWER_UP) as u32;
+        assert_eq!(flag_names(running), ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]);
+        assert_eq!(format_mac(&[0xaa, 0, 0x0f]), "aa:00:0f");
+        assert_eq!(operstate_name(6), "UP");
+        assert_eq!(port_state_name(3), "forwarding");
+    }
 }

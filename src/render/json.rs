@@ -16,7 +16,7 @@ use crate::name::needs_terminal_escape;
 pub fn write(value: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
     let mut ser =
         serde_json::Serializer::with_formatter(&mut *out, SafeFormatter(PrettyFormatter::new()));
-    value.serialize(&mut ser).map_err(io::Error::other)?;
+    value.serialize(&mut ser).map_err(io::Error::from)?;
     writeln!(out)
 }
 
@@ -26,7 +26,7 @@ pub fn write_compact(value: &impl Serialize, out: &mut impl Write) -> io::Result
         &mut *out,
         SafeFormatter(serde_json::ser::CompactFormatter),
     );
-    value.serialize(&mut ser).map_err(io::Error::other)?;
+    value.serialize(&mut ser).map_err(io::Error::from)?;
     writeln!(out)
 }
 

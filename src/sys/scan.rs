@@ -25,9 +25,10 @@ use crate::snapshot::{ScanInfo, Warning, WarningCode};
 use crate::sys::discover::{FoundNetns, discover_with_hook};
 use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
 
-/// RTM_GETNSID planning rounds; each round only asks what the previous
-/// ones left open, and the usual host needs one.
-const NSID_ROUNDS: usize = 4;
+/// Candidates asked per unresolved nsid in each RTM_GETNSID round; each
+/// round only asks what the previous ones left open, the usual host needs
+/// one, and the last round asks every remaining candidate.
+const NSID_ROUNDS: [Option<usize>; 5] = [Some(1), Some(4), Some(16), Some(64), None];
 
 /// How a scan runs. Every field has a sensible default.
 #[derive(Debug, Clone, Default)]
@@ -205,8 +206,8 @@ fn ask_nsids(
         .enumerate()
         .map(|(i, n)| (n.inode, i))
         .collect();
-    for _ in 0..NSID_ROUNDS {
-        let queries = plan_nsid_queries(raw);
+    for limit in NSID_ROUNDS {
+        let queries = plan_nsid_queries(raw, limit);
         if queries.is_empty() {
             break;
         }

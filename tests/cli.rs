@@ -1,0 +1,221 @@
+//! The binary on recorded snapshots (`--input`): tables, JSON, exit codes
+//! and stderr. No root needed; these pin what users and scripts see.
+
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json");
+const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/raw/hostile.json");
+
+fn nsmap(input: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nsmap"))
+        .arg("--input")
+        .arg(input)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run nsmap")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_str(&stdout(out)).expect("valid JSON")
+}
+
+#[test]
+fn demo_tables() {
+    insta::assert_snapshot!("ns", stdout(&nsmap(DEMO, &["ns"])));
+    insta::assert_snapshot!("links", stdout(&nsmap(DEMO, &["links"])));
+    insta::assert_snapshot!("peers_eth0", stdout(&nsmap(DEMO, &["peers", "eth0"])));
+    insta::assert_snapshot!("bridges", stdout(&nsmap(DEMO, &["bridges"])));
+}
+
+#[test]
+fn namespace_selectors() {
+    let web = stdout(&nsmap(DEMO, &["links", "--ns", "web"]));
+    assert!(web.lines().skip(1).all(|l| l.starts_with("web ")), "{web}");
+    assert_eq!(web.lines().count(), 4);
+    let snapshot = json(&nsmap(DEMO, &["snapshot"]));
+    let web_inode = snapshot["namespaces"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["names"][0] == "web"))
+        .map(|n| n["inode"].to_string())
+        .expect("web in demo");
+    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", &web_inode])), web);
+    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", &format!("net:[{web_inode}]")])), web);
+    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", "/run/netns/web"])), web);
+    let process_ns = snapshot["namespaces"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["names"].as_array().is_some_and(|x| x.is_empty()) && n["pids"].as_array().is_some_and(|p| p.len() == 1)))
+        .expect("process-held namespace in demo");
+    let pid = process_ns["pids"][0].to_string();
+    let by_pid = stdout(&nsmap(DEMO, &["links", "--ns", &format!("pid:{pid}")]));
+    assert!(by_pid.contains("eth0") && by_pid.lines().count() == 3, "{by_pid}");
+    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", &format!("/proc/{pid}/ns/net")])), by_pid);
+}
+
+#[test]
+fn peers_json_contract() {
+    let rows = json(&nsmap(DEMO, &["peers", "eth0", "--json"]));
+    let rows = rows.as_array().expect("array");
+    assert!(rows.len() >= 5);
+    for row in rows {
+        for key in ["interface", "peer", "peer_master", "netns_name", "kind", "operstate", "link"] {
+            assert!(row.get(key).is_some(), "{key} missing in {row}");
+        }
+        for r in [&row["interface"], &row["peer"]] {
+            if !r.is_null() {
+                assert!(r["netns"].is_u64() || r["netns"].is_null());
+                assert!(r["ifindex"].is_u64());
+                assert!(r["ifname"].is_string() || r["ifname"].is_null());
+            }
+        }
+    }
+    let web = rows.iter().find(|r| r["netns_name"] == "web").expect("web's eth0");
+    assert_eq!(web["peer_master"]["ifname"], "cni0");
+}
+
+#[test]
+fn snapshot_json_contract_every_key_one_type() {
+    let s = json(&nsmap(DEMO, &["snapshot"]));
+    assert_eq!(s["schema_version"], 1);
+    let kinds = |v: &Value, keys: &[(&str, &str)]| {
+        for (key, kind) in keys {
+            let field = v.get(*key).unwrap_or_else(|| panic!("{key} missing in {v}"));
+            let ok = kind.split('|').any(|k| match k {
+                "u64" => field.is_u64(),
+                "bool" => field.is_boolean(),
+                "string" => field.is_string(),
+                "array" => field.is_array(),
+                "object" => field.is_object(),
+                "null" => field.is_null(),
+                _ => false,
+            });
+            assert!(ok, "{key} = {field} is not {kind}");
+        }
+    };
+    for ns in s["namespaces"].as_array().expect("namespaces") {
+        kinds(ns, &[
+            ("inode", "u64"), ("id", "u64|null"), ("current", "bool"), ("host", "bool"), ("names", "array"),
+            ("mounts", "array"), ("pids", "array"), ("threads", "array"), ("holders", "array"),
+            ("process", "object|null"), ("scanned", "bool"), ("interfaces", "array"),
+        ]);
+        for i in ns["interfaces"].as_array().expect("interfaces") {
+            kinds(i, &[
+                ("ifindex", "u64"), ("ifname", "string"), ("kind", "string|null"), ("slave_kind", "string|null"),
+                ("operstate", "string"), ("flags", "array"), ("mtu", "u64"), ("address", "string|null"),
+                ("addresses", "array"), ("master", "object|null"), ("peer", "object|null"), ("link", "object|null"),
+                ("port_state", "string|null"),
+            ]);
+            for r in [&i["master"], &i["peer"], &i["link"]] {
+                if r.is_object() {
+                    kinds(r, &[("netns", "u64|null"), ("ifindex", "u64"), ("ifname", "string|null")]);
+                }
+            }
+        }
+    }
+    for w in s["warnings"].as_array().expect("warnings") {
+        kinds(w, &[("netns", "u64|null"), ("code", "string"), ("message", "string")]);
+    }
+    // Sorted, so diffs of two snapshots are stable.
+    let inodes: Vec<u64> = s["namespaces"].as_array().expect("ns").iter().filter_map(|n| n["inode"].as_u64()).collect();
+    assert!(inodes.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn unknown_names_fail_with_a_message_and_no_output() {
+    for (args, needle) in [
+        (&["peers", "nope0"][..], "no interface named 'nope0' in any namespace"),
+        (&["bridges", "nobr"], "no bridge named 'nobr'"),
+        (&["links", "--ns", "nons"], "no namespace matches 'nons'"),
+        (&["peers", "eth0", "--ns", "pid:999999"], "no namespace matches 'pid:999999'"),
+    ] {
+        let out = nsmap(DEMO, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_input_files_exit_2_with_a_position() {
+    let dir = std::env::temp_dir().join(format!("nsmap-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"schema_version\": 1,\n \"namespaces\": [}\n").expect("write");
+    let out = nsmap(bad.to_str().expect("utf8"), &["ns"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.json:2:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = nsmap(dir.join("missing.json").to_str().expect("utf8"), &["ns"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_lists_exit_codes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nsmap")).arg("--bogus").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let help = Command::new(env!("CARGO_BIN_EXE_nsmap")).arg("--help").output().expect("run");
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes:"));
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let plain = stdout(&nsmap(DEMO, &["links"]));
+    assert!(!plain.contains('\x1b'), "not a terminal: no colour");
+    let coloured = stdout(&nsmap(DEMO, &["links", "--color=always"]));
+    assert!(coloured.contains("\x1b[32mUP\x1b[0m"));
+}
+
+#[test]
+fn hostile_names_never_reach_the_terminal_raw() {
+    for args in [&["ns"][..], &["links"], &["bridges"], &["snapshot"], &["links", "--json"], &["ns", "--color=always"]] {
+        let out = nsmap(HOSTILE, args);
+        let text = stdout(&out);
+        let raw_controls: Vec<char> = text
+            .chars()
+            .filter(|c| nsmap::name::needs_terminal_escape(*c) && *c != '\n')
+            .filter(|c| !(args.contains(&"--color=always") && *c == '\x1b'))
+            .collect();
+        assert!(raw_controls.is_empty(), "{args:?} printed {raw_controls:?}");
+    }
+    insta::assert_snapshot!("hostile_links", stdout(&nsmap(HOSTILE, &["links"])));
+    insta::assert_snapshot!("hostile_ns", stdout(&nsmap(HOSTILE, &["ns"])));
+    // The printed form finds the interface again.
+    let out = stdout(&nsmap(HOSTILE, &["peers", "bad\\xff"]));
+    assert!(out.contains("\\x1b[2Jx\\x07"), "{out}");
+    // JSON keeps the exact name: decoding gives the kernel's bytes back.
+    let s = json(&nsmap(HOSTILE, &["snapshot"]));
+    let names: Vec<&str> = s["namespaces"][0]["interfaces"].as_array().expect("ifaces").iter().filter_map(|i| i["ifname"].as_str()).collect();
+    assert!(names.contains(&"\x1b[2Jx\x07"), "{names:?}");
+    assert!(names.contains(&"bad\\xff") && names.contains(&"back\\\\slash"), "{names:?}");
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nsmap"))
+        .args(["--input", DEMO, "snapshot"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = [0u8; 16];
+    child.stdout.take().expect("stdout").read_exact(&mut first).expect("read");
+    // stdout is dropped (closed) here; the rest of the write fails with EPIPE.
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}

@@ -1,0 +1,105 @@
+//! nsmap is read-only: a full scan (every command of the binary) leaves the
+//! system exactly as it was — links, addresses, nsid assignments, mounts
+//! and /run/netns. One test in its own binary, so no other test of this
+//! suite changes the system while it compares.
+//!
+//! One change is the kernel's, not nsmap's: *any* RTM_GETLINK dump (`ip
+//! link show` too) makes the dumping namespace assign an nsid to each
+//! namespace its veths and macvlans point into, if it had none
+//! (rtnl_fill_link_netnsid → peernet2id_alloc). The baseline is therefore
+//! taken after `ip link show` in every namespace; what the test proves is
+//! that nsmap adds nothing to that — in particular that its RTM_GETNSID
+//! questions (asked of namespaces that have no nsid for the target, like
+//! `over` about the host below) never allocate.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Topology, ip, nsmap};
+
+/// Everything nsmap could conceivably change, as text.
+fn system_state(namespaces: &[String], pid: u32) -> Vec<(String, String)> {
+    let mut state = Vec::new();
+    let mut capture = |label: String, program: &str, args: &[&str]| {
+        let out = Command::new(program).args(args).output().expect("run");
+        state.push((label, String::from_utf8_lossy(&out.stdout).into_owned()));
+    };
+    capture("host links".into(), "ip", &["-j", "-d", "link", "show"]);
+    capture("host addresses".into(), "ip", &["-j", "addr", "show"]);
+    capture("host nsids".into(), "ip", &["-j", "netns", "list-id"]);
+    capture("ip netns".into(), "ip", &["-j", "netns", "list"]);
+    capture("mounts".into(), "cat", &["/proc/self/mountinfo"]);
+    capture("/run/netns".into(), "ls", &["-la", "--time-style=full-iso", "/run/netns"]);
+    for ns in namespaces {
+        capture(format!("{ns} links"), "ip", &["-n", ns, "-j", "-d", "link", "show"]);
+        capture(format!("{ns} addresses"), "ip", &["-n", ns, "-j", "addr", "show"]);
+        capture(format!("{ns} nsids"), "ip", &["-n", ns, "-j", "netns", "list-id"]);
+    }
+    let target = format!("--net=/proc/{pid}/ns/net");
+    capture("process netns links".into(), "nsenter", &[&target, "ip", "-j", "-d", "link", "show"]);
+    capture("process netns nsids".into(), "nsenter", &[&target, "ip", "-j", "netns", "list-id"]);
+    state
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_full_scan_changes_nothing() {
+    let mut t = Topology::new("readonly");
+    // Links stay down: no IPv6 DAD, so addresses do not change by themselves.
+    let a = t.netns("a");
+    let b = t.netns("b");
+    let lonely = t.netns("lonely"); // no link to anyone: no nsid anywhere
+    let pid = t.process_netns();
+    let h = t.name("h");
+    t.host_link(&h);
+    ip(&["link", "add", &h, "type", "veth", "peer", "name", "eth0", "netns", &a]);
+    ip(&["-n", &a, "link", "add", "to-b", "type", "veth", "peer", "name", "to-a", "netns", &b]);
+    let hp = t.name("hp");
+    t.host_link(&hp);
+    ip(&["link", "add", &hp, "type", "veth", "peer", "name", "eth0", "netns", &format!("/proc/{pid}/ns/net")]);
+    ip(&["-n", &b, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &a, "addr", "add", "10.66.0.1/24", "dev", "eth0"]);
+    // A macvlan whose lower device is elsewhere: nsmap must ask `over`
+    // which nsid candidates have (the host first), and asking must not
+    // give `over` an nsid for the host.
+    let under = t.netns("under");
+    let over = t.netns("over");
+    ip(&["-n", &under, "link", "add", "up0", "type", "bridge"]);
+    ip(&["-n", &under, "link", "add", "mv0", "link", "up0", "type", "macvlan"]);
+    ip(&["-n", &under, "link", "set", "mv0", "netns", &over]);
+
+    let namespaces = vec![a, b, lonely, under, over];
+    let before = system_state(&namespaces, pid);
+    let commands: &[&[&str]] = &[
+        &["ns"],
+        &["links"],
+        &["peers", "eth0"],
+        &["bridges"],
+        &["snapshot"],
+        &["snapshot", "--raw"],
+        &["links", "--json", "--ns", &namespaces[0]],
+    ];
+    for args in commands {
+        let out = nsmap().args(*args).output().expect("run nsmap");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let after = system_state(&namespaces, pid);
+    for ((label, b), (_, a)) in before.iter().zip(&after) {
+        assert_eq!(b, a, "{label} changed during the scan");
+    }
+    let over_nsids = &after.iter().find(|(l, _)| l.starts_with(&format!("{} nsids", namespaces[4]))).expect("captured").1;
+    assert_eq!(over_nsids.matches("nsid").count(), 1, "only the lower device's namespace: {over_nsids}");
+
+    // The test is only worth something if nsmap did ask `over` about the host.
+    let raw = nsmap().args(["snapshot", "--raw"]).output().expect("run nsmap");
+    let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).expect("json");
+    let over_inode = common::inode_of(format!("/run/netns/{}", namespaces[4]));
+    let host_inode = common::inode_of("/proc/self/ns/net");
+    let over_ns = raw["namespaces"].as_array().expect("namespaces").iter().find(|n| n["inode"] == over_inode).expect("over");
+    assert!(
+        over_ns["nsids"].as_array().expect("nsids").iter().any(|a| a["netns"] == host_inode && a["nsid"].is_null()),
+        "nsmap asked over about the host and got no nsid: {}",
+        over_ns["nsids"]
+    );
+}
