@@ -92,6 +92,8 @@ impl Cell {
 pub struct Table {
     headers: Vec<&'static str>,
     rows: Vec<Vec<Cell>>,
+    /// Print the header row (off for tree bodies that only want alignment).
+    show_header: bool,
 }
 
 impl Table {
@@ -99,6 +101,16 @@ impl Table {
         Table {
             headers: headers.to_vec(),
             rows: Vec::new(),
+            show_header: true,
+        }
+    }
+
+    /// A table that aligns `columns` columns but prints no header.
+    pub fn headless(columns: usize) -> Table {
+        Table {
+            headers: vec![""; columns],
+            rows: Vec::new(),
+            show_header: false,
         }
     }
 
@@ -108,7 +120,11 @@ impl Table {
 
     pub fn write(&self, style: &Style, out: &mut impl Write) -> io::Result<()> {
         let columns = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.width()).collect();
+        let mut widths: Vec<usize> = if self.show_header {
+            self.headers.iter().map(|h| h.width()).collect()
+        } else {
+            vec![0; columns]
+        };
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(columns) {
                 widths[i] = widths[i].max(cell.text.width());
@@ -119,7 +135,8 @@ impl Table {
             .iter()
             .map(|h| Cell::colored(h, Some(Color::Bold)))
             .collect();
-        for row in std::iter::once(&header).chain(&self.rows) {
+        let header = self.show_header.then_some(&header);
+        for row in header.into_iter().chain(&self.rows) {
             let mut line = String::new();
             for (i, cell) in row.iter().enumerate().take(columns) {
                 let last = i + 1 == columns.min(row.len());

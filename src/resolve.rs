@@ -214,7 +214,9 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
                 candidates.push((rank, distance(ns, other), query));
             };
             for link in links {
-                let Some(target) = target_ifindex(link) else { continue };
+                let Some(target) = target_ifindex(link) else {
+                    continue;
+                };
                 for other in holders.get(&target).into_iter().flatten() {
                     if other.inode == ns.inode {
                         continue;
@@ -231,28 +233,46 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
                                 .link_netnsid
                                 .is_some_and(|m| known.get(other.inode, m).is_none());
                         if points_back {
-                            let (asker, target) = if table_size.get(&ns.inode) <= table_size.get(&other.inode) {
-                                (ns.inode, other.inode)
-                            } else {
-                                (other.inode, ns.inode)
-                            };
+                            let (asker, target) =
+                                if table_size.get(&ns.inode) <= table_size.get(&other.inode) {
+                                    (ns.inode, other.inode)
+                                } else {
+                                    (other.inode, ns.inode)
+                                };
                             push(0, other, NsidQuery { asker, target });
                         }
                     } else {
                         let rank = if other.host || other.current { 0 } else { 1 };
-                        push(rank, other, NsidQuery { asker: ns.inode, target: other.inode });
+                        push(
+                            rank,
+                            other,
+                            NsidQuery {
+                                asker: ns.inode,
+                                target: other.inode,
+                            },
+                        );
                     }
                 }
             }
             for other in &unscanned {
-                push(2, other, NsidQuery { asker: ns.inode, target: other.inode });
+                push(
+                    2,
+                    other,
+                    NsidQuery {
+                        asker: ns.inode,
+                        target: other.inode,
+                    },
+                );
             }
             candidates.sort();
             let fresh = candidates.into_iter().map(|(_, _, q)| q).filter(|q| {
                 // One question settles a pair both ways (mirroring).
                 !asked.contains(&(q.asker, q.target))
                     && !asked.contains(&(q.target, q.asker))
-                    && !queries.contains(&NsidQuery { asker: q.target, target: q.asker })
+                    && !queries.contains(&NsidQuery {
+                        asker: q.target,
+                        target: q.asker,
+                    })
             });
             let mut picked: Vec<NsidQuery> = Vec::new();
             for q in fresh {
@@ -529,7 +549,8 @@ mod tests {
     /// and fx-c↔fx-d are veth pairs with eth0 at ifindex 2 on both ends;
     /// fx-e's eth0 pairs with the host's fx-h0.
     fn same_ifindex() -> RawScan {
-        serde_json::from_str(include_str!("../tests/fixtures/raw/same-ifindex.json")).expect("fixture")
+        serde_json::from_str(include_str!("../tests/fixtures/raw/same-ifindex.json"))
+            .expect("fixture")
     }
 
     /// Recorded likewise: host bridge fx-br with port fx-p0 ↔ fx-a eth0;
@@ -556,14 +577,19 @@ mod tests {
     }
 
     fn to(netns: u64, ifindex: u32, name: &str) -> Option<LinkRef> {
-        Some(LinkRef { netns: Some(netns), ifindex, ifname: Some(Name::from(name)) })
+        Some(LinkRef {
+            netns: Some(netns),
+            ifindex,
+            ifname: Some(Name::from(name)),
+        })
     }
 
     #[test]
     fn equal_ifindex_pairs_resolve_to_their_true_peers() {
         let raw = same_ifindex();
         let s = resolve(&raw);
-        let [a, b, c, d, e, host] = ["fx-a", "fx-b", "fx-c", "fx-d", "fx-e", "host"].map(|n| inode(&raw, n));
+        let [a, b, c, d, e, host] =
+            ["fx-a", "fx-b", "fx-c", "fx-d", "fx-e", "host"].map(|n| inode(&raw, n));
         assert_eq!(iface(&s, a, "eth0").peer, to(b, 2, "eth0"));
         assert_eq!(iface(&s, b, "eth0").peer, to(a, 2, "eth0"));
         assert_eq!(iface(&s, c, "eth0").peer, to(d, 2, "eth0"));
@@ -608,7 +634,11 @@ mod tests {
         assert_eq!(iface(&s, c, "mv0").link, to(b, 5, "br-in"));
         assert_eq!(iface(&s, c, "mv0").peer, None);
         assert_eq!(iface(&s, c, "vx0").link, to(b, 5, "br-in"));
-        assert_eq!(iface(&s, host, "fx-br").link, None, "a bridge has no lower device");
+        assert_eq!(
+            iface(&s, host, "fx-br").link,
+            None,
+            "a bridge has no lower device"
+        );
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 
@@ -625,11 +655,19 @@ mod tests {
         }
         let s = resolve(&raw);
         let peer = iface(&s, a, "eth0").peer.clone();
-        assert_eq!(peer, Some(LinkRef { netns: None, ifindex: 2, ifname: None }));
-        assert!(s
-            .warnings
-            .iter()
-            .any(|w| w.code == WarningCode::UnresolvedNsid && w.netns == Some(a)));
+        assert_eq!(
+            peer,
+            Some(LinkRef {
+                netns: None,
+                ifindex: 2,
+                ifname: None
+            })
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.code == WarningCode::UnresolvedNsid && w.netns == Some(a))
+        );
     }
 
     #[test]
@@ -640,29 +678,67 @@ mod tests {
         // fx-a's eth0 (ifindex 2) instead of to-b (3); both sides answered.
         for ns in &mut raw.namespaces {
             if ns.inode == b {
-                ns.links.iter_mut().find(|l| l.ifname.as_str() == "to-a").expect("to-a").link = Some(2);
+                ns.links
+                    .iter_mut()
+                    .find(|l| l.ifname.as_str() == "to-a")
+                    .expect("to-a")
+                    .link = Some(2);
             }
             if ns.inode == a {
-                ns.nsids.push(RawNsid { netns: b, nsid: Some(1) });
+                ns.nsids.push(RawNsid {
+                    netns: b,
+                    nsid: Some(1),
+                });
             }
         }
         let s = resolve(&raw);
-        assert_eq!(iface(&s, a, "to-b").peer, to(b, 2, "to-a"), "each side still says what it saw");
+        assert_eq!(
+            iface(&s, a, "to-b").peer,
+            to(b, 2, "to-a"),
+            "each side still says what it saw"
+        );
         assert_eq!(iface(&s, b, "to-a").peer, to(a, 2, "eth0"));
-        let asym: Vec<_> = s.warnings.iter().filter(|w| w.code == WarningCode::AsymmetricPeer).collect();
+        let asym: Vec<_> = s
+            .warnings
+            .iter()
+            .filter(|w| w.code == WarningCode::AsymmetricPeer)
+            .collect();
         assert_eq!(asym.len(), 2, "{asym:?}");
-        assert!(asym[0].message.contains("to-b@fx-a's peer is to-a@fx-b"), "{}", asym[0].message);
+        assert!(
+            asym[0].message.contains("to-b@fx-a's peer is to-a@fx-b"),
+            "{}",
+            asym[0].message
+        );
     }
 
     #[test]
     fn a_peer_ifindex_that_is_not_there_is_a_dangling_reference() {
         let mut raw = mixed();
         let b = inode(&raw, "fx-b");
-        let ns = raw.namespaces.iter_mut().find(|n| n.inode == b).expect("fx-b");
-        ns.links.iter_mut().find(|l| l.ifname.as_str() == "left").expect("left").link = Some(99);
+        let ns = raw
+            .namespaces
+            .iter_mut()
+            .find(|n| n.inode == b)
+            .expect("fx-b");
+        ns.links
+            .iter_mut()
+            .find(|l| l.ifname.as_str() == "left")
+            .expect("left")
+            .link = Some(99);
         let s = resolve(&raw);
-        assert_eq!(iface(&s, b, "left").peer, Some(LinkRef { netns: Some(b), ifindex: 99, ifname: None }));
-        assert!(s.warnings.iter().any(|w| w.code == WarningCode::DanglingReference && w.netns == Some(b)));
+        assert_eq!(
+            iface(&s, b, "left").peer,
+            Some(LinkRef {
+                netns: Some(b),
+                ifindex: 99,
+                ifname: None
+            })
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.code == WarningCode::DanglingReference && w.netns == Some(b))
+        );
     }
 
     #[test]
@@ -691,7 +767,12 @@ mod tests {
             n.nsids.clear();
         }
         let first = plan_nsid_queries(&raw, Some(1));
-        assert!(first.iter().all(|q| recorded.contains(&(q.asker, q.target))), "{first:?}");
+        assert!(
+            first
+                .iter()
+                .all(|q| recorded.contains(&(q.asker, q.target))),
+            "{first:?}"
+        );
         // With every recorded answer in, nothing is left to ask.
         assert!(plan_nsid_queries(&same_ifindex(), None).is_empty());
         assert!(plan_nsid_queries(&mixed(), None).is_empty());
@@ -747,8 +828,15 @@ mod tests {
                 (a, 1) if a >= 100 => Some(0),
                 _ => None,
             };
-            let ns = raw.namespaces.iter_mut().find(|n| n.inode == q.asker).expect("asker");
-            ns.nsids.push(RawNsid { netns: q.target, nsid });
+            let ns = raw
+                .namespaces
+                .iter_mut()
+                .find(|n| n.inode == q.asker)
+                .expect("asker");
+            ns.nsids.push(RawNsid {
+                netns: q.target,
+                nsid,
+            });
         }
     }
 
@@ -757,14 +845,21 @@ mod tests {
         let mut raw = container_host(1000);
         let queries = plan_nsid_queries(&raw, Some(1));
         assert_eq!(queries.len(), 1000);
-        assert!(queries.iter().all(|q| q.target == 1 && q.asker >= 100), "containers ask, about the host");
+        assert!(
+            queries.iter().all(|q| q.target == 1 && q.asker >= 100),
+            "containers ask, about the host"
+        );
         answer(&mut raw, &queries);
         assert!(plan_nsid_queries(&raw, None).is_empty());
         let s = resolve(&raw);
         assert!(s.warnings.is_empty());
         let host = &s.namespaces[0];
         assert!(host.interfaces.iter().enumerate().all(|(i, v)| v.peer
-            == Some(LinkRef { netns: Some(100 + i as u64), ifindex: 2, ifname: Some(Name::from("eth0")) })));
+            == Some(LinkRef {
+                netns: Some(100 + i as u64),
+                ifindex: 2,
+                ifname: Some(Name::from("eth0"))
+            })));
     }
 
     #[test]
@@ -799,25 +894,45 @@ mod tests {
             for q in queries {
                 let partner = |x: u64| 1000 + ((x - 1000) ^ 1);
                 let nsid = (partner(q.asker) == q.target).then_some(0);
-                let ns = raw.namespaces.iter_mut().find(|x| x.inode == q.asker).expect("asker");
-                ns.nsids.push(RawNsid { netns: q.target, nsid });
+                let ns = raw
+                    .namespaces
+                    .iter_mut()
+                    .find(|x| x.inode == q.asker)
+                    .expect("asker");
+                ns.nsids.push(RawNsid {
+                    netns: q.target,
+                    nsid,
+                });
             }
         }
         assert!(total <= n as usize, "{total} questions for {n} namespaces");
         let s = resolve(&raw);
-        assert!(s.warnings.is_empty(), "{:?}", &s.warnings[..s.warnings.len().min(3)]);
+        assert!(
+            s.warnings.is_empty(),
+            "{:?}",
+            &s.warnings[..s.warnings.len().min(3)]
+        );
         for ns in &s.namespaces {
             let partner = 1000 + ((ns.inode - 1000) ^ 1);
-            assert_eq!(ns.interfaces[0].peer.as_ref().and_then(|p| p.netns), Some(partner));
+            assert_eq!(
+                ns.interfaces[0].peer.as_ref().and_then(|p| p.netns),
+                Some(partner)
+            );
         }
     }
 
     #[test]
     fn flags_follow_iproute2() {
         let up_no_carrier = (libc::IFF_UP | libc::IFF_BROADCAST | libc::IFF_MULTICAST) as u32;
-        assert_eq!(flag_names(up_no_carrier), ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]);
+        assert_eq!(
+            flag_names(up_no_carrier),
+            ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]
+        );
         let running = up_no_carrier | (libc::IFF_RUNNING | libc::IFF_LOWER_UP) as u32;
-        assert_eq!(flag_names(running), ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]);
+        assert_eq!(
+            flag_names(running),
+            ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]
+        );
         assert_eq!(format_mac(&[0xaa, 0, 0x0f]), "aa:00:0f");
         assert_eq!(operstate_name(6), "UP");
         assert_eq!(port_state_name(3), "forwarding");

@@ -7,7 +7,10 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json");
-const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/raw/hostile.json");
+const HOSTILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/raw/hostile.json"
+);
 
 fn nsmap(input: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nsmap"))
@@ -20,7 +23,12 @@ fn nsmap(input: &str, args: &[&str]) -> Output {
 }
 
 fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
 }
 
@@ -48,16 +56,39 @@ fn namespace_selectors() {
         .map(|n| n["inode"].to_string())
         .expect("web in demo");
     assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", &web_inode])), web);
-    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", &format!("net:[{web_inode}]")])), web);
-    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", "/run/netns/web"])), web);
+    assert_eq!(
+        stdout(&nsmap(
+            DEMO,
+            &["links", "--ns", &format!("net:[{web_inode}]")]
+        )),
+        web
+    );
+    assert_eq!(
+        stdout(&nsmap(DEMO, &["links", "--ns", "/run/netns/web"])),
+        web
+    );
     let process_ns = snapshot["namespaces"]
         .as_array()
-        .and_then(|a| a.iter().find(|n| n["names"].as_array().is_some_and(|x| x.is_empty()) && n["pids"].as_array().is_some_and(|p| p.len() == 1)))
+        .and_then(|a| {
+            a.iter().find(|n| {
+                n["names"].as_array().is_some_and(|x| x.is_empty())
+                    && n["pids"].as_array().is_some_and(|p| p.len() == 1)
+            })
+        })
         .expect("process-held namespace in demo");
     let pid = process_ns["pids"][0].to_string();
     let by_pid = stdout(&nsmap(DEMO, &["links", "--ns", &format!("pid:{pid}")]));
-    assert!(by_pid.contains("eth0") && by_pid.lines().count() == 3, "{by_pid}");
-    assert_eq!(stdout(&nsmap(DEMO, &["links", "--ns", &format!("/proc/{pid}/ns/net")])), by_pid);
+    assert!(
+        by_pid.contains("eth0") && by_pid.lines().count() == 3,
+        "{by_pid}"
+    );
+    assert_eq!(
+        stdout(&nsmap(
+            DEMO,
+            &["links", "--ns", &format!("/proc/{pid}/ns/net")]
+        )),
+        by_pid
+    );
 }
 
 #[test]
@@ -66,7 +97,15 @@ fn peers_json_contract() {
     let rows = rows.as_array().expect("array");
     assert!(rows.len() >= 5);
     for row in rows {
-        for key in ["interface", "peer", "peer_master", "netns_name", "kind", "operstate", "link"] {
+        for key in [
+            "interface",
+            "peer",
+            "peer_master",
+            "netns_name",
+            "kind",
+            "operstate",
+            "link",
+        ] {
             assert!(row.get(key).is_some(), "{key} missing in {row}");
         }
         for r in [&row["interface"], &row["peer"]] {
@@ -77,7 +116,10 @@ fn peers_json_contract() {
             }
         }
     }
-    let web = rows.iter().find(|r| r["netns_name"] == "web").expect("web's eth0");
+    let web = rows
+        .iter()
+        .find(|r| r["netns_name"] == "web")
+        .expect("web's eth0");
     assert_eq!(web["peer_master"]["ifname"], "cni0");
 }
 
@@ -87,7 +129,9 @@ fn snapshot_json_contract_every_key_one_type() {
     assert_eq!(s["schema_version"], 1);
     let kinds = |v: &Value, keys: &[(&str, &str)]| {
         for (key, kind) in keys {
-            let field = v.get(*key).unwrap_or_else(|| panic!("{key} missing in {v}"));
+            let field = v
+                .get(*key)
+                .unwrap_or_else(|| panic!("{key} missing in {v}"));
             let ok = kind.split('|').any(|k| match k {
                 "u64" => field.is_u64(),
                 "bool" => field.is_boolean(),
@@ -101,40 +145,89 @@ fn snapshot_json_contract_every_key_one_type() {
         }
     };
     for ns in s["namespaces"].as_array().expect("namespaces") {
-        kinds(ns, &[
-            ("inode", "u64"), ("id", "u64|null"), ("current", "bool"), ("host", "bool"), ("names", "array"),
-            ("mounts", "array"), ("pids", "array"), ("threads", "array"), ("holders", "array"),
-            ("process", "object|null"), ("scanned", "bool"), ("interfaces", "array"),
-        ]);
+        kinds(
+            ns,
+            &[
+                ("inode", "u64"),
+                ("id", "u64|null"),
+                ("current", "bool"),
+                ("host", "bool"),
+                ("names", "array"),
+                ("mounts", "array"),
+                ("pids", "array"),
+                ("threads", "array"),
+                ("holders", "array"),
+                ("process", "object|null"),
+                ("scanned", "bool"),
+                ("interfaces", "array"),
+            ],
+        );
         for i in ns["interfaces"].as_array().expect("interfaces") {
-            kinds(i, &[
-                ("ifindex", "u64"), ("ifname", "string"), ("kind", "string|null"), ("slave_kind", "string|null"),
-                ("operstate", "string"), ("flags", "array"), ("mtu", "u64"), ("address", "string|null"),
-                ("addresses", "array"), ("master", "object|null"), ("peer", "object|null"), ("link", "object|null"),
-                ("port_state", "string|null"),
-            ]);
+            kinds(
+                i,
+                &[
+                    ("ifindex", "u64"),
+                    ("ifname", "string"),
+                    ("kind", "string|null"),
+                    ("slave_kind", "string|null"),
+                    ("operstate", "string"),
+                    ("flags", "array"),
+                    ("mtu", "u64"),
+                    ("address", "string|null"),
+                    ("addresses", "array"),
+                    ("master", "object|null"),
+                    ("peer", "object|null"),
+                    ("link", "object|null"),
+                    ("port_state", "string|null"),
+                ],
+            );
             for r in [&i["master"], &i["peer"], &i["link"]] {
                 if r.is_object() {
-                    kinds(r, &[("netns", "u64|null"), ("ifindex", "u64"), ("ifname", "string|null")]);
+                    kinds(
+                        r,
+                        &[
+                            ("netns", "u64|null"),
+                            ("ifindex", "u64"),
+                            ("ifname", "string|null"),
+                        ],
+                    );
                 }
             }
         }
     }
     for w in s["warnings"].as_array().expect("warnings") {
-        kinds(w, &[("netns", "u64|null"), ("code", "string"), ("message", "string")]);
+        kinds(
+            w,
+            &[
+                ("netns", "u64|null"),
+                ("code", "string"),
+                ("message", "string"),
+            ],
+        );
     }
     // Sorted, so diffs of two snapshots are stable.
-    let inodes: Vec<u64> = s["namespaces"].as_array().expect("ns").iter().filter_map(|n| n["inode"].as_u64()).collect();
+    let inodes: Vec<u64> = s["namespaces"]
+        .as_array()
+        .expect("ns")
+        .iter()
+        .filter_map(|n| n["inode"].as_u64())
+        .collect();
     assert!(inodes.windows(2).all(|w| w[0] < w[1]));
 }
 
 #[test]
 fn unknown_names_fail_with_a_message_and_no_output() {
     for (args, needle) in [
-        (&["peers", "nope0"][..], "no interface named 'nope0' in any namespace"),
+        (
+            &["peers", "nope0"][..],
+            "no interface named 'nope0' in any namespace",
+        ),
         (&["bridges", "nobr"], "no bridge named 'nobr'"),
         (&["links", "--ns", "nons"], "no namespace matches 'nons'"),
-        (&["peers", "eth0", "--ns", "pid:999999"], "no namespace matches 'pid:999999'"),
+        (
+            &["peers", "eth0", "--ns", "pid:999999"],
+            "no namespace matches 'pid:999999'",
+        ),
     ] {
         let out = nsmap(DEMO, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -163,9 +256,15 @@ fn bad_input_files_exit_2_with_a_position() {
 
 #[test]
 fn usage_errors_exit_2_and_help_lists_exit_codes() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nsmap")).arg("--bogus").output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_nsmap"))
+        .arg("--bogus")
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    let help = Command::new(env!("CARGO_BIN_EXE_nsmap")).arg("--help").output().expect("run");
+    let help = Command::new(env!("CARGO_BIN_EXE_nsmap"))
+        .arg("--help")
+        .output()
+        .expect("run");
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes:"));
 }
@@ -180,7 +279,14 @@ fn colour_only_when_asked_or_on_a_terminal() {
 
 #[test]
 fn hostile_names_never_reach_the_terminal_raw() {
-    for args in [&["ns"][..], &["links"], &["bridges"], &["snapshot"], &["links", "--json"], &["ns", "--color=always"]] {
+    for args in [
+        &["ns"][..],
+        &["links"],
+        &["bridges"],
+        &["snapshot"],
+        &["links", "--json"],
+        &["ns", "--color=always"],
+    ] {
         let out = nsmap(HOSTILE, args);
         let text = stdout(&out);
         let raw_controls: Vec<char> = text
@@ -197,9 +303,17 @@ fn hostile_names_never_reach_the_terminal_raw() {
     assert!(out.contains("\\x1b[2Jx\\x07"), "{out}");
     // JSON keeps the exact name: decoding gives the kernel's bytes back.
     let s = json(&nsmap(HOSTILE, &["snapshot"]));
-    let names: Vec<&str> = s["namespaces"][0]["interfaces"].as_array().expect("ifaces").iter().filter_map(|i| i["ifname"].as_str()).collect();
+    let names: Vec<&str> = s["namespaces"][0]["interfaces"]
+        .as_array()
+        .expect("ifaces")
+        .iter()
+        .filter_map(|i| i["ifname"].as_str())
+        .collect();
     assert!(names.contains(&"\x1b[2Jx\x07"), "{names:?}");
-    assert!(names.contains(&"bad\\xff") && names.contains(&"back\\\\slash"), "{names:?}");
+    assert!(
+        names.contains(&"bad\\xff") && names.contains(&"back\\\\slash"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -211,11 +325,21 @@ fn a_closed_pipe_is_not_an_error() {
         .spawn()
         .expect("spawn");
     let mut first = [0u8; 16];
-    child.stdout.take().expect("stdout").read_exact(&mut first).expect("read");
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("read");
     // stdout is dropped (closed) here; the rest of the write fails with EPIPE.
     let status = child.wait().expect("wait");
     let mut err = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("Broken pipe"), "{err}");
 }

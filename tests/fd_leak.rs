@@ -20,7 +20,9 @@ fn a_scan_leaves_no_fd_thread_or_pinned_namespace() {
     let ns = t.netns("pinned");
     let h = t.name("h");
     t.host_link(&h);
-    ip(&["link", "add", &h, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+    ip(&[
+        "link", "add", &h, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+    ]);
 
     let fds = count("/proc/self/fd");
     let threads = count("/proc/self/task");
@@ -29,7 +31,11 @@ fn a_scan_leaves_no_fd_thread_or_pinned_namespace() {
         assert!(raw.namespaces.len() >= 2);
     }
     assert_eq!(count("/proc/self/fd"), fds, "open fds before and after");
-    assert_eq!(count("/proc/self/task"), threads, "threads before and after");
+    assert_eq!(
+        count("/proc/self/task"),
+        threads,
+        "threads before and after"
+    );
 
     // Nothing pins the namespace: deleting it takes the host veth with it.
     ip(&["netns", "del", &ns]);

@@ -30,15 +30,39 @@ fn system_state(namespaces: &[String], pid: u32) -> Vec<(String, String)> {
     capture("host nsids".into(), "ip", &["-j", "netns", "list-id"]);
     capture("ip netns".into(), "ip", &["-j", "netns", "list"]);
     capture("mounts".into(), "cat", &["/proc/self/mountinfo"]);
-    capture("/run/netns".into(), "ls", &["-la", "--time-style=full-iso", "/run/netns"]);
+    capture(
+        "/run/netns".into(),
+        "ls",
+        &["-la", "--time-style=full-iso", "/run/netns"],
+    );
     for ns in namespaces {
-        capture(format!("{ns} links"), "ip", &["-n", ns, "-j", "-d", "link", "show"]);
-        capture(format!("{ns} addresses"), "ip", &["-n", ns, "-j", "addr", "show"]);
-        capture(format!("{ns} nsids"), "ip", &["-n", ns, "-j", "netns", "list-id"]);
+        capture(
+            format!("{ns} links"),
+            "ip",
+            &["-n", ns, "-j", "-d", "link", "show"],
+        );
+        capture(
+            format!("{ns} addresses"),
+            "ip",
+            &["-n", ns, "-j", "addr", "show"],
+        );
+        capture(
+            format!("{ns} nsids"),
+            "ip",
+            &["-n", ns, "-j", "netns", "list-id"],
+        );
     }
     let target = format!("--net=/proc/{pid}/ns/net");
-    capture("process netns links".into(), "nsenter", &[&target, "ip", "-j", "-d", "link", "show"]);
-    capture("process netns nsids".into(), "nsenter", &[&target, "ip", "-j", "netns", "list-id"]);
+    capture(
+        "process netns links".into(),
+        "nsenter",
+        &[&target, "ip", "-j", "-d", "link", "show"],
+    );
+    capture(
+        "process netns nsids".into(),
+        "nsenter",
+        &[&target, "ip", "-j", "netns", "list-id"],
+    );
     state
 }
 
@@ -53,11 +77,26 @@ fn a_full_scan_changes_nothing() {
     let pid = t.process_netns();
     let h = t.name("h");
     t.host_link(&h);
-    ip(&["link", "add", &h, "type", "veth", "peer", "name", "eth0", "netns", &a]);
-    ip(&["-n", &a, "link", "add", "to-b", "type", "veth", "peer", "name", "to-a", "netns", &b]);
+    ip(&[
+        "link", "add", &h, "type", "veth", "peer", "name", "eth0", "netns", &a,
+    ]);
+    ip(&[
+        "-n", &a, "link", "add", "to-b", "type", "veth", "peer", "name", "to-a", "netns", &b,
+    ]);
     let hp = t.name("hp");
     t.host_link(&hp);
-    ip(&["link", "add", &hp, "type", "veth", "peer", "name", "eth0", "netns", &format!("/proc/{pid}/ns/net")]);
+    ip(&[
+        "link",
+        "add",
+        &hp,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        &format!("/proc/{pid}/ns/net"),
+    ]);
     ip(&["-n", &b, "link", "add", "br0", "type", "bridge"]);
     ip(&["-n", &a, "addr", "add", "10.66.0.1/24", "dev", "eth0"]);
     // A macvlan whose lower device is elsewhere: nsmap must ask `over`
@@ -66,7 +105,9 @@ fn a_full_scan_changes_nothing() {
     let under = t.netns("under");
     let over = t.netns("over");
     ip(&["-n", &under, "link", "add", "up0", "type", "bridge"]);
-    ip(&["-n", &under, "link", "add", "mv0", "link", "up0", "type", "macvlan"]);
+    ip(&[
+        "-n", &under, "link", "add", "mv0", "link", "up0", "type", "macvlan",
+    ]);
     ip(&["-n", &under, "link", "set", "mv0", "netns", &over]);
 
     let namespaces = vec![a, b, lonely, under, over];
@@ -82,23 +123,47 @@ fn a_full_scan_changes_nothing() {
     ];
     for args in commands {
         let out = nsmap().args(*args).output().expect("run nsmap");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let after = system_state(&namespaces, pid);
     for ((label, b), (_, a)) in before.iter().zip(&after) {
         assert_eq!(b, a, "{label} changed during the scan");
     }
-    let over_nsids = &after.iter().find(|(l, _)| l.starts_with(&format!("{} nsids", namespaces[4]))).expect("captured").1;
-    assert_eq!(over_nsids.matches("nsid").count(), 1, "only the lower device's namespace: {over_nsids}");
+    let over_nsids = &after
+        .iter()
+        .find(|(l, _)| l.starts_with(&format!("{} nsids", namespaces[4])))
+        .expect("captured")
+        .1;
+    assert_eq!(
+        over_nsids.matches("nsid").count(),
+        1,
+        "only the lower device's namespace: {over_nsids}"
+    );
 
     // The test is only worth something if nsmap did ask `over` about the host.
-    let raw = nsmap().args(["snapshot", "--raw"]).output().expect("run nsmap");
+    let raw = nsmap()
+        .args(["snapshot", "--raw"])
+        .output()
+        .expect("run nsmap");
     let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).expect("json");
     let over_inode = common::inode_of(format!("/run/netns/{}", namespaces[4]));
     let host_inode = common::inode_of("/proc/self/ns/net");
-    let over_ns = raw["namespaces"].as_array().expect("namespaces").iter().find(|n| n["inode"] == over_inode).expect("over");
+    let over_ns = raw["namespaces"]
+        .as_array()
+        .expect("namespaces")
+        .iter()
+        .find(|n| n["inode"] == over_inode)
+        .expect("over");
     assert!(
-        over_ns["nsids"].as_array().expect("nsids").iter().any(|a| a["netns"] == host_inode && a["nsid"].is_null()),
+        over_ns["nsids"]
+            .as_array()
+            .expect("nsids")
+            .iter()
+            .any(|a| a["netns"] == host_inode && a["nsid"].is_null()),
         "nsmap asked over about the host and got no nsid: {}",
         over_ns["nsids"]
     );

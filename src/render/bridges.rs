@@ -3,11 +3,9 @@
 
 use std::io::{self, Write};
 
-use unicode_width::UnicodeWidthStr;
-
 use super::peers::ifname;
-use super::{Cell, Color, Style, paint};
-use crate::query::BridgeRow;
+use super::{Cell, Color, Style, Table, paint};
+use crate::query::{BridgeRow, PortRow};
 
 pub fn write_tree(rows: &[BridgeRow], style: &Style, out: &mut impl Write) -> io::Result<()> {
     for (n, bridge) in rows.iter().enumerate() {
@@ -29,93 +27,75 @@ pub fn write_tree(rows: &[BridgeRow], style: &Style, out: &mut impl Write) -> io
             style,
         );
         line.push_str(&format!("  mtu {}", bridge.mtu));
-        if !bridge.addresses.is_empty() {
+        let addresses = routable(&bridge.addresses);
+        if !addresses.is_empty() {
             line.push_str("  ");
-            paint(&mut line, &Cell::new(bridge.addresses.join(",")), style);
+            paint(&mut line, &Cell::new(addresses.join(",")), style);
         }
         writeln!(out, "{line}")?;
         if bridge.ports.is_empty() {
             writeln!(out, "└── (no ports)")?;
             continue;
         }
-        let names: Vec<Cell> = bridge
-            .ports
-            .iter()
-            .map(|p| Cell::new(ifname(&p.port)))
-            .collect();
-        let width = names.iter().map(cell_width).max().unwrap_or(0);
-        for (i, (port, name)) in bridge.ports.iter().zip(&names).enumerate() {
-            let mut line = String::from(if i + 1 == bridge.ports.len() {
+        let mut table = Table::headless(6);
+        for (i, port) in bridge.ports.iter().enumerate() {
+            let branch = if i + 1 == bridge.ports.len() {
                 "└── "
             } else {
                 "├── "
-            });
-            paint(&mut line, name, style);
-            line.extend(std::iter::repeat_n(' ', width - cell_width(name) + 2));
-            let state = port.port_state.as_deref().unwrap_or("-");
-            let state_color = match state {
-                "forwarding" => Some(Color::Green),
-                "blocking" | "disabled" => Some(Color::Red),
-                _ => Some(Color::Yellow),
             };
-            paint(
-                &mut line,
-                &Cell::colored(format!("{state:<10}"), state_color),
-                style,
-            );
-            line.push_str("  ");
-            paint(
-                &mut line,
-                &Cell::colored(
-                    format!("{:<4}", port.operstate),
-                    Color::for_state(&port.operstate),
-                ),
-                style,
-            );
-            match &port.peer {
-                Some(peer) => {
-                    line.push_str("  ── ");
-                    paint(
-                        &mut line,
-                        &Cell::colored(ifname(peer), Some(Color::Bold)),
-                        style,
-                    );
-                    line.push_str(" @ ");
-                    let ns = port.peer_netns_name.as_deref().unwrap_or("? (not visible)");
-                    paint(&mut line, &Cell::new(ns), style);
-                    if let Some(p) = &port.peer_process {
-                        line.push_str("  ");
-                        paint(
-                            &mut line,
-                            &Cell::colored(
-                                format!("{}({})", p.comm.as_str(), p.pid),
-                                Some(Color::Dim),
-                            ),
-                            style,
-                        );
-                    }
-                    if !port.peer_addresses.is_empty() {
-                        line.push_str("  ");
-                        paint(&mut line, &Cell::new(port.peer_addresses.join(",")), style);
-                    }
-                }
-                None => {
-                    if let Some(kind) = &port.kind {
-                        line.push_str("  ");
-                        paint(
-                            &mut line,
-                            &Cell::colored(format!("({kind})"), Some(Color::Dim)),
-                            style,
-                        );
-                    }
-                }
-            }
-            writeln!(out, "{}", line.trim_end())?;
+            table.push(port_row(branch, port));
         }
+        table.write(style, out)?;
     }
     Ok(())
 }
 
-fn cell_width(cell: &Cell) -> usize {
-    cell.text.width()
+fn port_row(branch: &str, port: &PortRow) -> Vec<Cell> {
+    let state = port.port_state.as_deref().unwrap_or("-");
+    let state_color = match state {
+        "forwarding" => Some(Color::Green),
+        "blocking" | "disabled" => Some(Color::Red),
+        _ => Some(Color::Yellow),
+    };
+    let mut row = vec![
+        Cell::new(format!("{branch}{}", ifname(&port.port))),
+        Cell::colored(state, state_color),
+        Cell::colored(&port.operstate, Color::for_state(&port.operstate)),
+    ];
+    match &port.peer {
+        Some(peer) => {
+            let ns = port.peer_netns_name.as_deref().unwrap_or("? (not visible)");
+            row.push(Cell::colored(
+                format!("── {} @ {ns}", ifname(peer)),
+                Some(Color::Bold),
+            ));
+            // The process only when the label does not already say it.
+            let process = port
+                .peer_process
+                .as_ref()
+                .map(|p| format!("{}({})", p.comm.as_str(), p.pid))
+                .filter(|p| p != ns);
+            row.push(Cell::colored(process.unwrap_or_default(), Some(Color::Dim)));
+            row.push(Cell::new(routable(&port.peer_addresses).join(",")));
+        }
+        None => row.push(Cell::colored(
+            port.kind
+                .as_deref()
+                .map(|k| format!("({k})"))
+                .unwrap_or_default(),
+            Some(Color::Dim),
+        )),
+    }
+    row
+}
+
+/// Addresses worth showing in a tree: IPv6 link-local ones (fe80::/10) are
+/// on every interface and say nothing about what is plugged in.
+fn routable(addresses: &[String]) -> Vec<&str> {
+    addresses
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.to_ascii_lowercase().starts_with("fe80:"))
+        .collect()
 }
