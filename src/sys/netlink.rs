@@ -330,3 +330,61 @@ fn error_code(payload: &[u8]) -> Result<i32, NlError> {
 fn io_errno(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let len = 16 + payload.len();
+        let mut m = Vec::new();
+        m.extend((len as u32).to_ne_bytes());
+        m.extend(kind.to_ne_bytes());
+        m.extend(flags.to_ne_bytes());
+        m.extend(seq.to_ne_bytes());
+        m.extend(0u32.to_ne_bytes());
+        m.extend(payload);
+        m.resize(len.next_multiple_of(4), 0);
+        m
+    }
+
+    #[test]
+    fn splits_datagrams_and_reads_done_errors() {
+        let mut datagram = message(RTM_NEWLINK, NLM_F_DUMP_INTR, 7, &[1, 2, 3]);
+        datagram.extend(message(NLMSG_DONE, 0, 7, &(-libc::ENOBUFS).to_ne_bytes()));
+        let parts = messages(&datagram).expect("well formed");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(
+            (parts[0].0.kind, parts[0].0.seq, parts[0].1),
+            (RTM_NEWLINK, 7, &[1, 2, 3][..])
+        );
+        assert!(parts[0].0.flags & NLM_F_DUMP_INTR != 0);
+        assert_eq!(
+            parts[1].1.get(..4).and_then(link::read_i32),
+            Some(-libc::ENOBUFS)
+        );
+    }
+
+    #[test]
+    fn truncated_datagrams_are_errors_not_panics() {
+        let datagram = message(RTM_NEWLINK, 0, 1, &[0; 20]);
+        for cut in 1..datagram.len() {
+            assert!(messages(&datagram[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn addresses_prefer_the_local_address() {
+        // ifaddrmsg: AF_INET, /30, flags, scope, ifindex 5; IFA_ADDRESS
+        // 10.0.0.2 (the far end of a point-to-point link), IFA_LOCAL 10.0.0.1.
+        let mut payload = vec![libc::AF_INET as u8, 30, 0, 0];
+        payload.extend(5u32.to_ne_bytes());
+        payload.extend([8, 0, 1, 0, 10, 0, 0, 2]);
+        payload.extend([8, 0, 2, 0, 10, 0, 0, 1]);
+        let a = addr::parse(&payload).expect("parses");
+        assert_eq!(
+            (a.ifindex, a.prefix_len, a.address.to_string()),
+            (5, 30, "10.0.0.1".to_string())
+        );
+    }
+}
