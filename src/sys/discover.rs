@@ -20,11 +20,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use nix::errno::Errno;
 
@@ -94,18 +95,34 @@ struct Found {
     file: Option<File>,
 }
 
-struct Walker {
+/// What the /proc walk needs to know, shared by its threads.
+struct WalkContext {
     own_pid: u32,
     nsfs_dev: Option<u64>,
     own_mnt: Option<u64>,
-    seen_mnt: HashSet<u64>,
+    /// Mount namespaces whose mountinfo was taken by some thread already.
+    seen_mnt: Mutex<HashSet<u64>>,
+}
+
+/// What one thread of the /proc walk found.
+#[derive(Default)]
+struct ProcWalk {
     found: BTreeMap<u64, Found>,
     /// fds on nsfs whose namespace type is not known yet: (inode, pid, fd).
     untyped_fds: Vec<(u64, u32, u32)>,
-    warnings: Vec<Warning>,
     /// Processes whose namespace link could not be read (EACCES/EPERM).
     denied: Vec<u32>,
+    /// Reused for every mountinfo read (they run to tens of KiB).
+    buf: Vec<u8>,
 }
+
+struct Walker {
+    found: BTreeMap<u64, Found>,
+    warnings: Vec<Warning>,
+}
+
+/// Processes per /proc-walk thread below which one thread is cheaper.
+const PIDS_PER_THREAD: usize = 128;
 
 /// Finds every network namespace this process can see. Fails only when
 /// /proc itself is unusable; everything else is a warning.
@@ -121,31 +138,29 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
         reason: format!("{e:?}"),
     })?;
     let own_inode = own.inode;
-    let mut walker = Walker {
+    let context = WalkContext {
         own_pid: std::process::id(),
         nsfs_dev: nsfs_dev(&own.file),
         own_mnt: readlink_ns("/proc/self/ns/mnt", "mnt").ok(),
-        seen_mnt: HashSet::new(),
-        found: BTreeMap::new(),
-        untyped_fds: Vec::new(),
-        warnings: Vec::new(),
-        denied: Vec::new(),
+        seen_mnt: Mutex::new(HashSet::new()),
     };
-    walker.found.entry(own_inode).or_default().file = Some(own.file);
-
     let proc_dir = fs::read_dir("/proc").map_err(|e| Error::Proc {
         what: "read /proc".into(),
         reason: e.to_string(),
     })?;
-    let mut pids: Vec<u32> = proc_dir
+    let pids: Vec<u32> = proc_dir
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
         .collect();
-    pids.sort_unstable();
-    for pid in pids {
-        walker.process(pid);
-    }
-    walker.type_untyped_fds();
+    let mut walk = walk_processes(&context, &pids);
+    walk.type_untyped_fds();
+    let mut denied = std::mem::take(&mut walk.denied);
+    denied.sort_unstable();
+    let mut walker = Walker {
+        found: walk.found,
+        warnings: Vec::new(),
+    };
+    walker.found.entry(own_inode).or_default().file = Some(own.file);
     hook();
     walker.netns_dirs();
 
@@ -163,10 +178,10 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
             None
         }),
     };
-    if !walker.denied.is_empty() {
+    if !denied.is_empty() {
         let root = nix::unistd::geteuid().is_root();
-        let count = walker.denied.len();
-        let sample: Vec<String> = walker.denied.iter().take(8).map(u32::to_string).collect();
+        let count = denied.len();
+        let sample: Vec<String> = denied.iter().take(8).map(u32::to_string).collect();
         let more = if count > sample.len() { ", …" } else { "" };
         let message = if root {
             format!(
@@ -185,8 +200,53 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
     Ok(walker.finish(own_inode, host))
 }
 
-impl Walker {
-    fn process(&mut self, pid: u32) {
+/// Walks /proc on a few threads (reading /proc is CPU time in the kernel,
+/// mostly generating mountinfo text) and merges what they found.
+fn walk_processes(context: &WalkContext, pids: &[u32]) -> ProcWalk {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(pids.len() / PIDS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        let mut walk = ProcWalk::default();
+        pids.iter().for_each(|&pid| walk.process(context, pid));
+        return walk;
+    }
+    let parts: Vec<ProcWalk> = std::thread::scope(|s| {
+        let handles: Vec<_> = pids
+            .chunks(pids.len().div_ceil(threads))
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut walk = ProcWalk::default();
+                    chunk.iter().for_each(|&pid| walk.process(context, pid));
+                    walk
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut merged = ProcWalk::default();
+    for part in parts {
+        merged.merge(part);
+    }
+    merged
+}
+
+impl ProcWalk {
+    fn merge(&mut self, other: ProcWalk) {
+        for (inode, found) in other.found {
+            let entry = self.found.entry(inode).or_default();
+            entry.pids.extend(found.pids);
+            entry.threads.extend(found.threads);
+            entry.holders.extend(found.holders);
+            entry.mounts.extend(found.mounts);
+            entry.sources.extend(found.sources);
+        }
+        self.untyped_fds.extend(other.untyped_fds);
+        self.denied.extend(other.denied);
+    }
+
+    fn process(&mut self, context: &WalkContext, pid: u32) {
         let net = match readlink_ns(&format!("/proc/{pid}/ns/net"), "net") {
             Ok(inode) => inode,
             Err(Errno::EACCES) | Err(Errno::EPERM) => {
@@ -199,10 +259,10 @@ impl Walker {
         entry.pids.insert(pid);
         entry.sources.insert(Source::Process(pid));
         self.threads(pid, net);
-        if pid != self.own_pid {
-            self.fds(pid);
+        if pid != context.own_pid {
+            self.fds(context, pid);
         }
-        self.mounts(pid);
+        self.mounts(context, pid);
     }
 
     /// Threads that entered another namespace than their process.
@@ -234,7 +294,7 @@ impl Walker {
     /// File descriptors that hold a namespace open. An fd opened through a
     /// bind mount reads as the mount's path (or "/" once unmounted), not
     /// `net:[…]`, so path-like targets are stat'ed and kept when on nsfs.
-    fn fds(&mut self, pid: u32) {
+    fn fds(&mut self, context: &WalkContext, pid: u32) {
         let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
             return;
         };
@@ -256,7 +316,7 @@ impl Walker {
                 entry.holders.insert(Holder { pid, fd });
                 entry.sources.insert(Source::Fd(pid, fd));
             } else if target.starts_with(b"/")
-                && let Some(dev) = self.nsfs_dev
+                && let Some(dev) = context.nsfs_dev
                 && let Ok(meta) = fs::metadata(&path)
                 && meta.dev() == dev
             {
@@ -266,18 +326,29 @@ impl Walker {
     }
 
     /// nsfs mounts of this process's mount namespace, once per namespace.
-    fn mounts(&mut self, pid: u32) {
+    fn mounts(&mut self, context: &WalkContext, pid: u32) {
         let Ok(mnt) = readlink_ns(&format!("/proc/{pid}/ns/mnt"), "mnt") else {
             return;
         };
-        if !self.seen_mnt.insert(mnt) {
+        let first = context
+            .seen_mnt
+            .lock()
+            .map(|mut seen| seen.insert(mnt))
+            .unwrap_or(false);
+        if !first {
             return;
         }
-        let Ok(content) = fs::read(format!("/proc/{pid}/mountinfo")) else {
+        self.buf.clear();
+        let read = File::open(format!("/proc/{pid}/mountinfo")).and_then(|mut f| {
+            // One big read: seq_file regenerates text per read() call.
+            self.buf.reserve(64 * 1024);
+            f.read_to_end(&mut self.buf)
+        });
+        if read.is_err() {
             return;
-        };
-        let own = Some(mnt) == self.own_mnt;
-        for mount in netns_mounts(&content) {
+        }
+        let own = Some(mnt) == context.own_mnt;
+        for mount in netns_mounts(&self.buf) {
             let path = PathBuf::from(OsStr::from_bytes(&mount.mount_point));
             let entry = self.found.entry(mount.inode).or_default();
             entry.mounts.insert(Name::from_bytes(&mount.mount_point));
@@ -304,7 +375,9 @@ impl Walker {
             }
         }
     }
+}
 
+impl Walker {
     /// `ip netns` names. An entry that is not a network namespace mount is a
     /// warning naming the path; links are never followed.
     fn netns_dirs(&mut self) {
