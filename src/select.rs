@@ -39,10 +39,11 @@ impl Selector {
         if let Some(inode) = parse_ns_link(bytes, "net") {
             return Selector::Inode(inode);
         }
-        if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
-            if let Some(inode) = std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()) {
-                return Selector::Inode(inode);
-            }
+        if !bytes.is_empty()
+            && bytes.iter().all(u8::is_ascii_digit)
+            && let Some(inode) = std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok())
+        {
+            return Selector::Inode(inode);
         }
         if bytes.starts_with(b"/") {
             return Selector::Path {
