@@ -76,6 +76,30 @@ pub fn target_ifindex(link: &RawLink) -> Option<u32> {
     }
 }
 
+/// Lookups over a raw scan, built once: every join below is a hash lookup,
+/// so resolving a host with thousands of namespaces stays linear.
+struct RawIndex<'a> {
+    namespaces: HashMap<u64, &'a RawNamespace>,
+    links: HashMap<(u64, u32), &'a RawLink>,
+}
+
+impl<'a> RawIndex<'a> {
+    fn new(raw: &'a RawScan) -> RawIndex<'a> {
+        RawIndex {
+            namespaces: raw.namespaces.iter().map(|n| (n.inode, n)).collect(),
+            links: raw
+                .namespaces
+                .iter()
+                .flat_map(|n| n.links.iter().map(move |l| ((n.inode, l.ifindex), l)))
+                .collect(),
+        }
+    }
+
+    fn link(&self, netns: u64, ifindex: u32) -> Option<&'a RawLink> {
+        self.links.get(&(netns, ifindex)).copied()
+    }
+}
+
 /// nsid → namespace inode, per asking namespace.
 #[derive(Debug, Default)]
 pub struct NsidMap {
@@ -107,13 +131,7 @@ impl NsidMap {
     /// again, B's nsid for A is that veth's `link_netnsid`. Repeated until
     /// nothing new is learnt (each round only adds entries, so it ends).
     fn mirror(&mut self, raw: &RawScan) {
-        let by_inode: HashMap<u64, &RawNamespace> =
-            raw.namespaces.iter().map(|n| (n.inode, n)).collect();
-        let indexes: HashMap<u64, HashMap<u32, &RawLink>> = raw
-            .namespaces
-            .iter()
-            .map(|n| (n.inode, n.links.iter().map(|l| (l.ifindex, l)).collect()))
-            .collect();
+        let index = RawIndex::new(raw);
         loop {
             let mut learnt = Vec::new();
             for ns in &raw.namespaces {
@@ -127,8 +145,7 @@ impl NsidMap {
                     let Some(peer_ifindex) = target_ifindex(link) else {
                         continue;
                     };
-                    let Some(peer) = indexes.get(&other).and_then(|ix| ix.get(&peer_ifindex))
-                    else {
+                    let Some(peer) = index.link(other, peer_ifindex) else {
                         continue;
                     };
                     if !is_pair(peer) || target_ifindex(peer) != Some(link.ifindex) {
@@ -136,7 +153,6 @@ impl NsidMap {
                     }
                     if let Some(back) = peer.link_netnsid
                         && !self.map.contains_key(&(other, back))
-                        && by_inode.contains_key(&other)
                     {
                         learnt.push(((other, back), ns.inode));
                     }
@@ -174,6 +190,7 @@ pub struct NsidQuery {
 /// of one per pair of namespaces. `None` asks every remaining candidate.
 pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> {
     let known = NsidMap::build(raw);
+    let index = RawIndex::new(raw);
     let asked: HashSet<(u64, u64)> = raw
         .namespaces
         .iter()
@@ -187,14 +204,32 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
             (ns.inode, distinct.len())
         })
         .collect();
-    // ifindex → scanned namespaces holding a link with it.
+    // Pair devices that point into another namespace, by (ifindex, peer
+    // ifindex): a veth's candidates are one lookup away.
+    let mut pairs: HashMap<(u32, u32), Vec<&RawNamespace>> = HashMap::new();
+    // Every ifindex → scanned namespaces holding it (for lower devices).
     let mut holders: HashMap<u32, Vec<&RawNamespace>> = HashMap::new();
     for ns in raw.namespaces.iter().filter(|n| n.scanned) {
         for link in &ns.links {
             holders.entry(link.ifindex).or_default().push(ns);
+            if is_pair(link)
+                && let (Some(nsid), Some(target)) = (link.link_netnsid, target_ifindex(link))
+                && known.get(ns.inode, nsid).is_none()
+            {
+                pairs.entry((link.ifindex, target)).or_default().push(ns);
+            }
         }
     }
     let unscanned: Vec<&RawNamespace> = raw.namespaces.iter().filter(|n| !n.scanned).collect();
+    let fresh = |q: &NsidQuery, planned: &BTreeSet<NsidQuery>| {
+        // One question settles a pair both ways (mirroring).
+        !asked.contains(&(q.asker, q.target))
+            && !asked.contains(&(q.target, q.asker))
+            && !planned.contains(&NsidQuery {
+                asker: q.target,
+                target: q.asker,
+            })
+    };
 
     let mut queries: BTreeSet<NsidQuery> = BTreeSet::new();
     for ns in raw.namespaces.iter().filter(|n| n.scanned) {
@@ -208,79 +243,93 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
             }
         }
         for links in open.values() {
-            // (rank, distance, query): lower rank first, then nearest.
-            let mut candidates: Vec<(u8, u64, NsidQuery)> = Vec::new();
-            let mut push = |rank: u8, other: &RawNamespace, query: NsidQuery| {
-                candidates.push((rank, distance(ns, other), query));
-            };
-            for link in links {
-                let Some(target) = target_ifindex(link) else {
-                    continue;
-                };
-                for other in holders.get(&target).into_iter().flatten() {
-                    if other.inode == ns.inode {
-                        continue;
-                    }
-                    let Some(candidate) = other.links.iter().find(|l| l.ifindex == target) else {
+            let budget = limit.unwrap_or(usize::MAX);
+            let mut picked: Vec<NsidQuery> = Vec::new();
+            // Tiers, cheapest proof first; a tier is only built when the
+            // ones before it did not fill the budget.
+            for tier in 0..3 {
+                if picked.len() >= budget {
+                    break;
+                }
+                let mut candidates: Vec<(u64, NsidQuery)> = Vec::new();
+                for link in links {
+                    let Some(target) = target_ifindex(link) else {
                         continue;
                     };
-                    if is_pair(link) {
-                        // The peer must be a pair device pointing back, with
-                        // an nsid of its own still unresolved.
-                        let points_back = is_pair(candidate)
-                            && target_ifindex(candidate) == Some(link.ifindex)
-                            && candidate
-                                .link_netnsid
-                                .is_some_and(|m| known.get(other.inode, m).is_none());
-                        if points_back {
-                            let (asker, target) =
-                                if table_size.get(&ns.inode) <= table_size.get(&other.inode) {
+                    match tier {
+                        // A pair device there that points back at this one.
+                        0 if is_pair(link) => {
+                            for other in pairs.get(&(target, link.ifindex)).into_iter().flatten() {
+                                if other.inode == ns.inode {
+                                    continue;
+                                }
+                                let small_side =
+                                    table_size.get(&ns.inode) <= table_size.get(&other.inode);
+                                let (asker, target) = if small_side {
                                     (ns.inode, other.inode)
                                 } else {
                                     (other.inode, ns.inode)
                                 };
-                            push(0, other, NsidQuery { asker, target });
+                                candidates.push((distance(ns, other), NsidQuery { asker, target }));
+                            }
                         }
-                    } else {
-                        let rank = if other.host || other.current { 0 } else { 1 };
-                        push(
-                            rank,
-                            other,
-                            NsidQuery {
-                                asker: ns.inode,
-                                target: other.inode,
-                            },
-                        );
+                        // A lower device: the host and our own namespace first…
+                        0 => {
+                            for other in raw
+                                .namespaces
+                                .iter()
+                                .filter(|o| (o.host || o.current) && o.scanned)
+                            {
+                                if other.inode != ns.inode
+                                    && index.link(other.inode, target).is_some()
+                                {
+                                    candidates.push((
+                                        0,
+                                        NsidQuery {
+                                            asker: ns.inode,
+                                            target: other.inode,
+                                        },
+                                    ));
+                                }
+                            }
+                        }
+                        // …then any namespace holding that ifindex.
+                        1 if !is_pair(link) => {
+                            for other in holders.get(&target).into_iter().flatten() {
+                                if other.inode != ns.inode {
+                                    candidates.push((
+                                        distance(ns, other),
+                                        NsidQuery {
+                                            asker: ns.inode,
+                                            target: other.inode,
+                                        },
+                                    ));
+                                }
+                            }
+                        }
+                        // Last, namespaces nsmap could open but not dump.
+                        2 => {
+                            for other in &unscanned {
+                                candidates.push((
+                                    distance(ns, other),
+                                    NsidQuery {
+                                        asker: ns.inode,
+                                        target: other.inode,
+                                    },
+                                ));
+                            }
+                        }
+                        _ => {}
                     }
                 }
-            }
-            for other in &unscanned {
-                push(
-                    2,
-                    other,
-                    NsidQuery {
-                        asker: ns.inode,
-                        target: other.inode,
-                    },
-                );
-            }
-            candidates.sort();
-            let fresh = candidates.into_iter().map(|(_, _, q)| q).filter(|q| {
-                // One question settles a pair both ways (mirroring).
-                !asked.contains(&(q.asker, q.target))
-                    && !asked.contains(&(q.target, q.asker))
-                    && !queries.contains(&NsidQuery {
-                        asker: q.target,
-                        target: q.asker,
-                    })
-            });
-            let mut picked: Vec<NsidQuery> = Vec::new();
-            for q in fresh {
-                if limit.is_some_and(|l| picked.len() >= l) {
-                    break;
-                }
-                if !picked.contains(&q) {
-                    picked.push(q);
+                candidates.sort();
+                for (_, q) in candidates {
+                    if picked.len() >= budget {
+                        break;
+                    }
+                    if fresh(&q, &queries) && !picked.contains(&q) {
+                        picked.push(q);
+                    }
                 }
             }
             queries.extend(picked);
@@ -301,21 +350,24 @@ fn distance(a: &RawNamespace, b: &RawNamespace) -> u64 {
 /// Joins a raw scan into the snapshot every consumer reads.
 pub fn resolve(raw: &RawScan) -> Snapshot {
     let known = NsidMap::build(raw);
+    let index = RawIndex::new(raw);
     let mut warnings: Vec<Warning> = raw.warnings.clone();
-    let by_inode: HashMap<u64, &RawNamespace> =
-        raw.namespaces.iter().map(|n| (n.inode, n)).collect();
+    let by_inode = &index.namespaces;
     let name_of = |netns: u64, ifindex: u32| -> Option<&Name> {
-        let ns = by_inode.get(&netns)?;
-        ns.links
-            .iter()
-            .find(|l| l.ifindex == ifindex)
-            .map(|l| &l.ifname)
+        index.link(netns, ifindex).map(|l| &l.ifname)
     };
 
     let mut namespaces: Vec<Namespace> = Vec::with_capacity(raw.namespaces.len());
     for ns in &raw.namespaces {
         let mut unresolved: BTreeSet<i32> = BTreeSet::new();
         let mut interfaces: Vec<Interface> = Vec::with_capacity(ns.links.len());
+        let mut addresses: HashMap<u32, Vec<String>> = HashMap::new();
+        for a in &ns.addrs {
+            addresses
+                .entry(a.ifindex)
+                .or_default()
+                .push(format!("{}/{}", a.address, a.prefix_len));
+        }
         for link in &ns.links {
             let other_ref = target_ifindex(link).map(|ifindex| {
                 let netns = match link.link_netnsid {
@@ -357,10 +409,6 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                 ifindex: m,
                 ifname: name_of(ns.inode, m).cloned(),
             });
-            let mut addresses: Vec<String> = Vec::new();
-            for a in ns.addrs.iter().filter(|a| a.ifindex == link.ifindex) {
-                addresses.push(format!("{}/{}", a.address, a.prefix_len));
-            }
             interfaces.push(Interface {
                 ifindex: link.ifindex,
                 ifname: link.ifname.clone(),
@@ -374,7 +422,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                     .as_deref()
                     .filter(|a| !a.is_empty())
                     .map(format_mac),
-                addresses,
+                addresses: addresses.remove(&link.ifindex).unwrap_or_default(),
                 master,
                 peer,
                 link: lower,
