@@ -700,3 +700,56 @@ fn unprivileged_run_shows_own_namespace_and_one_notice() {
         "{stderr}"
     );
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn newlines_and_escapes_in_process_names_and_mount_paths() {
+    // Interface names cannot hold a newline; process names and paths can.
+    let mut t = Topology::new("hostile_host");
+    // comm is the executable's file name: give sleep a hostile one.
+    let exe_dir = t.path(std::env::temp_dir().join(t.name("bin")));
+    std::fs::create_dir(&exe_dir).expect("mkdir");
+    let exe = t.path(exe_dir.join("ev\nil\x1b[2J"));
+    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    let pid = t.spawn(&["unshare", "--net", exe.to_str().expect("UTF-8 path"), "600"]);
+    common::wait_for(|| {
+        std::fs::read(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with(b"ev\n"))
+    });
+    let inode = inode_of(format!("/proc/{pid}/ns/net"));
+    let dir = t.path(std::env::temp_dir().join(t.name("dir\nx\x1b[1m")));
+    std::fs::create_dir(&dir).expect("mkdir with a newline");
+    let target = dir.join("ns\tfile");
+    t.bind_mount(Path::new(&format!("/proc/{pid}/ns/net")), &target);
+
+    let s = snapshot();
+    let n = ns(&s, inode);
+    assert_eq!(
+        n.process.as_ref().map(|p| p.comm.to_bytes()),
+        Some(b"ev\nil\x1b[2J".to_vec())
+    );
+    assert_eq!(
+        n.mounts,
+        vec![Name::from_bytes(target.as_os_str().as_bytes())]
+    );
+    for args in [
+        &["ns"][..],
+        &["links", "--ns", &format!("pid:{pid}")],
+        &["ns", "--json"],
+    ] {
+        let out = nsmap().args(args).output().expect("run nsmap");
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).expect("UTF-8");
+        let line = text
+            .lines()
+            .find(|l| l.contains(&inode.to_string()) || l.contains("ev\\"))
+            .unwrap_or("");
+        assert!(
+            !text.contains('\x1b') && !text.contains('\t'),
+            "{args:?}: raw control characters"
+        );
+        if args == ["ns"] {
+            assert!(line.contains("ev\\x0ail\\x1b[2J"), "{line}");
+            assert!(line.contains("ns\\x09file"), "{line}");
+        }
+    }
+}

@@ -29,7 +29,9 @@ impl Topology {
     /// tests never collide and a rerun finds leftovers by name.
     pub fn new(test: &str) -> Topology {
         let mut h = DefaultHasher::new();
-        test.hash(&mut h);
+        // The checkout is part of the name: two checkouts testing at once
+        // on one machine must not collide.
+        (env!("CARGO_MANIFEST_DIR"), test).hash(&mut h);
         let prefix = format!("n{:04x}", h.finish() & 0xffff);
         let topo = Topology {
             prefix,
@@ -69,11 +71,15 @@ impl Topology {
     /// A process in a fresh network namespace (`unshare --net sleep`),
     /// killed on drop. Returns its pid once the namespace exists.
     pub fn process_netns(&mut self) -> u32 {
-        self.spawn(&["unshare", "--net", "sleep", "600"])
+        let pid = self.spawn(&["unshare", "--net", "sleep", "600"]);
+        wait_for(|| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+        });
+        pid
     }
 
-    /// Spawns a long-running command, killed on drop; waits until its
-    /// network namespace differs from ours when it is an `unshare --net`.
+    /// Spawns a long-running command, killed on drop; with `--net` in the
+    /// arguments (unshare), waits until its network namespace is a new one.
     pub fn spawn(&mut self, argv: &[&str]) -> u32 {
         let child = Command::new(argv[0])
             .args(&argv[1..])
@@ -84,11 +90,7 @@ impl Topology {
         self.children.push(child);
         if argv.contains(&"--net") {
             let own = std::fs::read_link("/proc/self/ns/net").expect("own netns");
-            wait_for(|| {
-                std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l != own)
-                    && std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .is_ok_and(|c| c.trim() == argv[argv.len() - 2])
-            });
+            wait_for(|| std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l != own));
         }
         pid
     }
@@ -122,6 +124,27 @@ impl Topology {
 
     /// Deletes what a previous, killed run of this test may have left.
     fn remove_leftovers(&self) {
+        if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") {
+            for line in mountinfo.lines() {
+                if let Some(point) = line.split(' ').nth(4)
+                    && point.contains(&format!("/{}-", self.prefix))
+                {
+                    let _ = Command::new("umount").arg(point).status();
+                }
+            }
+        }
+        if let Ok(list) = std::fs::read_dir(std::env::temp_dir()) {
+            for entry in list.flatten() {
+                if entry
+                    .file_name()
+                    .as_bytes()
+                    .starts_with(self.prefix.as_bytes())
+                {
+                    let _ = std::fs::remove_dir_all(entry.path())
+                        .or_else(|_| std::fs::remove_file(entry.path()));
+                }
+            }
+        }
         if let Ok(list) = std::fs::read_dir("/run/netns") {
             for entry in list.flatten() {
                 let name = entry.file_name();
