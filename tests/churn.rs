@@ -103,7 +103,7 @@ fn scans_stay_consistent_while_namespaces_come_and_go() {
         while Instant::now() < deadline {
             // Alternate the library and the binary: exit 0 under churn is
             // part of the contract too.
-            let snapshot = if scans % 2 == 0 {
+            let snapshot = if scans.is_multiple_of(2) {
                 resolve(&scan(&ScanOptions::default()).expect("a scan during churn still succeeds"))
             } else {
                 let out = common::nsmap()
