@@ -72,6 +72,23 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_an_error_or_a_snapshot(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = load(Path::new("x"), &bytes);
+        }
+
+        #[test]
+        fn a_mutated_demo_never_panics(at in 0usize..100_000, byte in proptest::num::u8::ANY) {
+            let mut demo = include_bytes!("../assets/demo.json").to_vec();
+            let at = at % demo.len();
+            demo[at] = byte;
+            if let Err(e) = load(Path::new("demo.json"), &demo) {
+                proptest::prop_assert!(e.to_string().starts_with("demo.json"));
+            }
+        }
+    }
+
     #[test]
     fn wrong_versions_are_named() {
         let err = load(Path::new("x.json"), br#"{"schema_version": 9}"#).expect_err("bad");

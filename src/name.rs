@@ -192,6 +192,19 @@ mod tests {
         assert!(Name::from("eth0").matches_typed(&Name::from("eth0")));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn escaping_is_injective_and_reversible(
+            a in proptest::collection::vec(proptest::num::u8::ANY, 0..24),
+            b in proptest::collection::vec(proptest::num::u8::ANY, 0..24),
+        ) {
+            let (na, nb) = (Name::from_bytes(&a), Name::from_bytes(&b));
+            proptest::prop_assert_eq!(na.to_bytes(), a.clone());
+            proptest::prop_assert_eq!(na == nb, a == b);
+            proptest::prop_assert!(!na.to_string().chars().any(needs_terminal_escape));
+        }
+    }
+
     #[test]
     fn round_trip_of_every_byte() {
         let all: Vec<u8> = (1..=255).collect();

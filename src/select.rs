@@ -91,6 +91,13 @@ fn proc_pid(path: &Name) -> Option<u32> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn any_selector_parses(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            let _ = Selector::parse(OsStr::from_bytes(&bytes));
+        }
+    }
+
     #[test]
     fn parses_each_form() {
         let p = |s: &str| Selector::parse(OsStr::new(s));

@@ -117,6 +117,39 @@ garbage line\n";
         assert_eq!(unescape(b"\\777"), b"\\777");
     }
 
+    /// The kernel's mangle(): space, tab, newline and backslash as octal.
+    fn mangle(path: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in path {
+            if matches!(b, b' ' | b'\t' | b'\n' | b'\\') {
+                out.extend(format!("\\{b:03o}").bytes());
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_without_panic(content in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = netns_mounts(&content);
+        }
+
+        #[test]
+        fn any_mount_path_survives_the_round_trip(
+            path in proptest::collection::vec(1u8..=255, 1..64),
+            inode in proptest::num::u64::ANY,
+        ) {
+            let mut line = b"652 27 0:4 ".to_vec();
+            line.extend(format!("net:[{inode}] ").bytes());
+            line.extend(mangle(&path));
+            line.extend(b" rw shared:1 - nsfs nsfs rw\n");
+            let found = netns_mounts(&line);
+            proptest::prop_assert_eq!(found, vec![NetnsMount { mount_point: path, inode }]);
+        }
+    }
+
     #[test]
     fn truncated_lines_are_skipped() {
         for cut in 0..SAMPLE.len() {

@@ -121,6 +121,17 @@ pub fn parse_ns_link(text: &[u8], kind: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn namespace_links_parse_exactly(
+            inode in proptest::num::u64::ANY,
+            junk in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            proptest::prop_assert_eq!(parse_ns_link(format!("net:[{inode}]").as_bytes(), "net"), Some(inode));
+            let _ = parse_ns_link(&junk, "net");
+        }
+    }
+
     #[test]
     fn parses_namespace_links() {
         assert_eq!(parse_ns_link(b"net:[4026531840]", "net"), Some(4026531840));

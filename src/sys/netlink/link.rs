@@ -232,6 +232,15 @@ mod tests {
         assert_eq!(link.mtu, 1450);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_payload_parses_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse(&bytes);
+            let _ = crate::sys::netlink::addr::parse(&bytes);
+            let _ = crate::sys::netlink::messages(&bytes);
+        }
+    }
+
     #[test]
     fn truncated_messages_never_panic() {
         let bytes = unhex(VETH_PORT);
