@@ -30,7 +30,7 @@ fn host_inode() -> u64 {
     inode_of("/proc/self/ns/net")
 }
 
-fn ns<'a>(s: &'a Snapshot, inode: u64) -> &'a Namespace {
+fn ns(s: &Snapshot, inode: u64) -> &Namespace {
     s.namespaces
         .iter()
         .find(|n| n.inode == inode)
