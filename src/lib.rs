@@ -7,6 +7,7 @@
 //! See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod doctor;
 pub mod error;
 pub mod input;
 pub mod name;
