@@ -23,7 +23,7 @@ pub mod report;
 pub mod veth;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::fmt;
 

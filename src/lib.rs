@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod doctor;
 pub mod error;
+pub mod graph;
 pub mod input;
 pub mod name;
 pub mod query;
