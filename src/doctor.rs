@@ -281,6 +281,7 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(bridge::no_ports(&index));
     out.extend(bridge::port_down(&index));
     out.extend(bridge::port_not_forwarding(&index));
+    out.extend(bridge::port_stp_transition(&index));
     out.extend(bridge::down_with_ports_up(&index));
     out.extend(bridge::duplicate_ipv4(&index));
     out.extend(netns::loopback_down(snapshot));
@@ -424,6 +425,84 @@ mod tests {
         assert_eq!(failing(&found, Severity::Error), 2);
         assert_eq!(failing(&found, Severity::Warning), 3);
         assert_eq!(failing(&found, Severity::Info), 7);
+    }
+
+    /// A topology with every problem at once.
+    fn everything_wrong() -> Snapshot {
+        const A: u64 = 10;
+        const B: u64 = 20;
+        let mut orphan = veth(4, "orphan", (B, 99, "x"));
+        orphan.peer = None;
+        let mut hidden = veth(5, "hid", (B, 99, "x"));
+        hidden.peer = Some(LinkRef {
+            netns: None,
+            ifindex: 9,
+            ifname: None,
+        });
+        let mut evil = iface(7, "e", None);
+        evil.ifname = crate::name::Name::from_bytes(b"\x1b[2J");
+        let port = |i: Interface, state: &str| i.port_of(B, 10, "br", state);
+        let mut pod = named(40, "pod", vec![lo(), iface(2, "eth0", None)]);
+        pod.names.clear();
+        pod.mounts.clear();
+        pod.pids = vec![7];
+        let mut s = snapshot(vec![
+            named(
+                A,
+                "a",
+                vec![
+                    lo_down(),
+                    veth(2, "x", (B, 2, "x")).addr("10.1.0.1/24"),
+                    veth(3, "m", (B, 3, "m")).mtu(9000),
+                    orphan,
+                    hidden,
+                    veth(6, "asym", (B, 4, "y")),
+                    evil,
+                ],
+            ),
+            named(
+                B,
+                "b",
+                vec![
+                    lo(),
+                    veth(2, "x", (A, 2, "x")).down().addr("10.2.0.1/24"),
+                    veth(3, "m", (A, 3, "m")),
+                    veth(4, "y", (B, 5, "z")),
+                    veth(5, "z", (B, 4, "y")),
+                    bridge(10, "br"),
+                    port(veth(11, "p1", (B, 12, "p1p")).mtu(9000), "forwarding"),
+                    veth(12, "p1p", (B, 11, "p1")).mtu(9000).addr("10.5.0.1/24"),
+                    port(iface(13, "t", Some("tun")).no_carrier(), "disabled"),
+                    port(iface(14, "p2", None), "disabled"),
+                    port(iface(15, "p3", None), "listening"),
+                    port(iface(16, "q", None), "forwarding").addr("10.5.0.1/24"),
+                    bridge(20, "empty"),
+                    bridge(21, "off").down(),
+                    iface(22, "pd", None).port_of(B, 21, "off", "disabled"),
+                ],
+            ),
+            named(30, "c", vec![lo()]),
+            pod,
+        ]);
+        s.warnings.push(crate::snapshot::Warning::new(
+            None,
+            crate::snapshot::WarningCode::StaleNetnsEntry,
+            "/run/netns/x is an empty file, not a network namespace mount (left by an unclean `ip netns delete`?); remove it with `rm -r /run/netns/x`",
+        ));
+        s
+    }
+
+    #[test]
+    fn findings_runs_every_check() {
+        // Regression: a check written but not called from findings().
+        let found = findings(&everything_wrong());
+        for code in Code::ALL {
+            assert!(
+                found.iter().any(|f| f.code == code),
+                "{code} not produced: {:#?}",
+                codes(&found)
+            );
+        }
     }
 
     #[test]

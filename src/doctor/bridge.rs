@@ -58,7 +58,8 @@ fn peer_of<'a>(index: &Index<'a>, iface: &Interface) -> Option<End<'a>> {
 /// NSM006: a bridge and its ports disagree on MTU. A bridge forwards a
 /// frame to a port only if it fits that port's MTU (`br_dev_queue_push_xmit`
 /// drops the rest), so big frames die at the smallest member. The hint
-/// lowers every larger member to the smallest MTU, which always works.
+/// lowers every larger member to the smallest MTU, which always works, and
+/// with a veth port its peer, so the fix does not make an NSM005.
 pub fn mtu_mismatch(index: &Index<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for b in bridges(index) {
@@ -85,12 +86,19 @@ pub fn mtu_mismatch(index: &Index<'_>) -> Vec<Finding> {
             .iter()
             .map(|(mtu, names)| format!("{mtu}: {}", names.join(", ")))
             .collect();
-        let hint: Option<Vec<String>> = larger
+        // A veth port lowered alone would leave its peer bigger (NSM005):
+        // lower the peer with it.
+        let mut commands = Vec::new();
+        for &i in &larger {
+            commands.push(b.end(i));
+            commands.extend(peer_of(index, i).filter(|p| p.iface.mtu > smallest));
+        }
+        let hint: Option<Vec<String>> = commands
             .iter()
-            .map(|i| {
+            .map(|e| {
                 fix::ip(
-                    b.ns,
-                    &format!("link set dev {} mtu {smallest}", quote(&i.ifname)),
+                    e.ns,
+                    &format!("link set dev {} mtu {smallest}", quote(&e.iface.ifname)),
                 )
             })
             .collect();
@@ -444,6 +452,13 @@ mod tests {
         assert_eq!(
             found[0].hint.as_deref(),
             Some("ip link set dev va mtu 1500")
+        );
+        // A veth port's bigger peer is lowered with it.
+        let s = segment(|p| p.mtu(9000), same, |e| e.mtu(9000), same);
+        let found = mtu_mismatch(&s.index());
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("ip link set dev va mtu 1500 && ip -n a link set dev eth0 mtu 1500")
         );
         // A bridge set above its ports is lowered too.
         let mut s = segment(same, same, same, same);

@@ -157,7 +157,10 @@ pub fn one_end_down(index: &Index<'_>) -> Vec<Finding> {
 /// NSM005: the ends of a pair disagree on MTU. A veth drops what exceeds
 /// the receiving end's MTU (`is_skb_forwardable` in net/core/dev.c), so
 /// large packets from the bigger side vanish: pings work, transfers hang.
-/// The hint lowers the bigger side, which is always safe.
+/// The hint lowers the bigger side, which is always safe — unless that is
+/// a bridge port and the other end is not: then the bridge's segment sets
+/// the MTU, and the hint raises the other end (the container side) to it,
+/// instead of making the port disagree with its bridge (NSM006).
 pub fn mtu_mismatch(index: &Index<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (a, b) in veth_pairs(index) {
@@ -169,10 +172,16 @@ pub fn mtu_mismatch(index: &Index<'_>) -> Vec<Finding> {
         } else {
             (b, a)
         };
+        let raise = big.iface.master.is_some() && small.iface.master.is_none();
+        let (change, other, mtu) = if raise {
+            (small, big, big.iface.mtu)
+        } else {
+            (big, small, small.iface.mtu)
+        };
         out.push(Finding::new(
             Code::VethMtuMismatch,
-            Some(big.ns.inode),
-            vec![big.link_ref(), small.link_ref()],
+            Some(change.ns.inode),
+            vec![change.link_ref(), other.link_ref()],
             format!(
                 "veth pair {} (mtu {}) and {} (mtu {}) disagree: packets over {} bytes sent from {} are dropped",
                 big.describe(),
@@ -183,12 +192,8 @@ pub fn mtu_mismatch(index: &Index<'_>) -> Vec<Finding> {
                 big.iface.ifname.as_str()
             ),
             fix::ip(
-                big.ns,
-                &format!(
-                    "link set dev {} mtu {}",
-                    quote(&big.iface.ifname),
-                    small.iface.mtu
-                ),
+                change.ns,
+                &format!("link set dev {} mtu {mtu}", quote(&change.iface.ifname)),
             ),
         ));
     }
@@ -414,6 +419,14 @@ mod tests {
                 .contains("over 1500 bytes sent from eth0 are dropped"),
             "{}",
             found[0].message
+        );
+        // The bigger end is a bridge port: the container end follows the bridge.
+        let s = pair(|i| i.mtu(9000).port_of(A, 9, "br0", "forwarding"), same);
+        let found = mtu_mismatch(&s.index());
+        assert_eq!(found[0].netns, Some(B));
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("ip -n b link set dev eth0 mtu 9000")
         );
         // Down pairs still have the latent mismatch.
         let s = pair(|i| i.down(), |i| i.down().mtu(1400));
