@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::doctor::{self, Severity};
 use crate::error::Error;
+use crate::graph;
 use crate::name::{Name, terminal_safe};
 use crate::query::{self, Scope};
 use crate::render::{self, Style, json};
@@ -24,7 +26,8 @@ use crate::sys;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success (warnings do not change it)
-  1  nothing matched: unknown interface, bridge or namespace
+  1  nothing matched: unknown interface, bridge or namespace; or
+     `nsmap doctor` found a problem at or above --fail-on
   2  usage error, or an --input file that cannot be read or parsed
   3  the scan failed (no /proc, or nsmap's own namespace cannot be dumped)";
 
@@ -98,6 +101,24 @@ pub enum CommandArgs {
         #[arg(long)]
         compact: bool,
     },
+    /// Check the wiring: findings most severe first, each with a fix (codes in DOCTOR.md).
+    Doctor {
+        /// Exit 1 when a finding is at least this severe.
+        #[arg(long, value_enum, default_value_t = Severity::Error, value_name = "LEVEL")]
+        fail_on: Severity,
+        /// Only findings about this namespace: a name, inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+    },
+    /// Draw the map as a graph: Graphviz DOT (pipe into `dot -Tsvg`) or Mermaid.
+    Graph {
+        /// Output syntax.
+        #[arg(long, value_enum, default_value_t = graph::Format::Dot)]
+        format: graph::Format,
+        /// Only this namespace and its direct neighbours: a name, inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+    },
 }
 
 /// Where the snapshot comes from.
@@ -127,6 +148,14 @@ pub enum Command {
     Snapshot {
         raw: bool,
         compact: bool,
+    },
+    Doctor {
+        fail_on: Severity,
+        ns: Option<Selector>,
+    },
+    Graph {
+        format: graph::Format,
+        ns: Option<Selector>,
     },
 }
 
@@ -171,6 +200,14 @@ impl Options {
                 ns: selector(ns),
             },
             Some(CommandArgs::Snapshot { raw, compact }) => Command::Snapshot { raw, compact },
+            Some(CommandArgs::Doctor { fail_on, ns }) => Command::Doctor {
+                fail_on,
+                ns: selector(ns),
+            },
+            Some(CommandArgs::Graph { format, ns }) => Command::Graph {
+                format,
+                ns: selector(ns),
+            },
         };
         Options {
             source,
@@ -255,18 +292,19 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         }
     };
     report(&snapshot, options);
-    render_command(&snapshot, options, &mut out)?;
+    let code = render_command(&snapshot, options, &mut out)?;
     out.flush().context("cannot write to stdout")?;
-    Ok(0)
+    Ok(code)
 }
 
 /// Renders `options.command` from a snapshot: the part of a run that is
-/// pure, so tests drive it into a buffer.
+/// pure, so tests drive it into a buffer. Ok carries the exit code (not 0
+/// only for `doctor`).
 pub fn render_command(
     snapshot: &Snapshot,
     options: &Options,
     out: &mut impl Write,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i32> {
     let style = &options.style;
     match &options.command {
         Command::Ns => {
@@ -320,8 +358,25 @@ pub fn render_command(
             }
         }
         Command::Snapshot { compact, .. } => write_json(snapshot, *compact, out)?,
+        Command::Doctor { fail_on, ns } => {
+            let scope = scope(snapshot, ns.as_ref())?;
+            let findings: Vec<doctor::Finding> = doctor::findings(snapshot)
+                .into_iter()
+                .filter(|f| f.in_scope(&scope))
+                .collect();
+            if options.json {
+                json::write(&findings, out)?;
+            } else {
+                doctor::report::write(&findings, style, out)?;
+            }
+            return Ok(i32::from(doctor::failing(&findings, *fail_on) > 0));
+        }
+        Command::Graph { format, ns } => {
+            let scope = scope(snapshot, ns.as_ref())?;
+            graph::write(snapshot, &scope, *format, out)?;
+        }
     }
-    Ok(())
+    Ok(0)
 }
 
 fn write_json(

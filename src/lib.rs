@@ -8,7 +8,9 @@
 
 pub mod cli;
 pub mod diff;
+pub mod doctor;
 pub mod error;
+pub mod graph;
 pub mod input;
 pub mod name;
 pub mod query;
