@@ -12,6 +12,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::doctor::{self, Severity};
+mod watch;
+
 use crate::error::Error;
 use crate::graph;
 use crate::name::{Name, terminal_safe};
@@ -119,6 +121,17 @@ pub enum CommandArgs {
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
     },
+    /// Stream changes as JSON lines: namespaces and interfaces appearing,
+    /// vanishing and changing (state, master, peer, addresses).
+    Watch {
+        /// Rescan at least this often (seconds), to see namespaces that
+        /// appear and vanish without a netlink notification.
+        #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+        interval: f64,
+        /// First print everything present as added events.
+        #[arg(long)]
+        initial: bool,
+    },
 }
 
 /// Where the snapshot comes from.
@@ -156,6 +169,11 @@ pub enum Command {
     Graph {
         format: graph::Format,
         ns: Option<Selector>,
+    },
+    Watch {
+        /// Longest time between two rescans.
+        interval: std::time::Duration,
+        initial: bool,
     },
 }
 
@@ -203,6 +221,11 @@ impl Options {
             Some(CommandArgs::Doctor { fail_on, ns }) => Command::Doctor {
                 fail_on,
                 ns: selector(ns),
+            },
+            Some(CommandArgs::Watch { interval, initial }) => Command::Watch {
+                interval: std::time::Duration::try_from_secs_f64(interval.max(0.05))
+                    .unwrap_or(std::time::Duration::from_secs(2)),
+                initial,
             },
             Some(CommandArgs::Graph { format, ns }) => Command::Graph {
                 format,
@@ -256,7 +279,12 @@ fn exit_code(e: &anyhow::Error) -> i32 {
         Some(
             Error::NoSuchInterface { .. } | Error::NoSuchBridge { .. } | Error::NoSuchNamespace(_),
         ) => 1,
-        Some(Error::ReadInput { .. } | Error::ParseInput { .. } | Error::SchemaVersion { .. }) => 2,
+        Some(
+            Error::ReadInput { .. }
+            | Error::ParseInput { .. }
+            | Error::SchemaVersion { .. }
+            | Error::Usage(_),
+        ) => 2,
         Some(Error::Proc { .. } | Error::OwnNamespace(_)) | None => 3,
     }
 }
@@ -272,6 +300,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn run(options: &Options) -> anyhow::Result<i32> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    if let Command::Watch { interval, initial } = options.command {
+        if options.source != Source::Live {
+            return Err(Error::Usage("watch needs a live host; drop --input".into()).into());
+        }
+        return watch::run(interval, initial, options, &mut out);
+    }
     let snapshot = match &options.source {
         Source::Live => {
             let raw = sys::scan(&sys::ScanOptions::default())?;
@@ -358,6 +392,8 @@ pub fn render_command(
             }
         }
         Command::Snapshot { compact, .. } => write_json(snapshot, *compact, out)?,
+        // Handled in `run`: it needs the live host, not a snapshot.
+        Command::Watch { .. } => {}
         Command::Doctor { fail_on, ns } => {
             let scope = scope(snapshot, ns.as_ref())?;
             let findings: Vec<doctor::Finding> = doctor::findings(snapshot)
@@ -413,7 +449,7 @@ fn selector_text(selector: &Selector) -> String {
 
 /// Tells the user, on stderr, what the map may be missing. Unprivileged:
 /// exactly one notice saying what was hidden and how to see it.
-fn report(snapshot: &Snapshot, options: &Options) {
+pub(crate) fn report(snapshot: &Snapshot, options: &Options) {
     if options.quiet {
         return;
     }

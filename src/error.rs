@@ -44,6 +44,10 @@ pub enum Error {
         supported: u32,
     },
 
+    /// Arguments that do not go together.
+    #[error("{0}")]
+    Usage(String),
+
     /// A namespace selector matched nothing.
     #[error("no namespace matches '{0}'; list them with `nsmap ns`")]
     NoSuchNamespace(String),

@@ -6,6 +6,7 @@
 //! never drive the terminal, whichever output is chosen.
 
 pub mod bridges;
+pub mod events;
 pub mod json;
 pub mod links;
 pub mod ns;

@@ -7,5 +7,6 @@ pub mod mountinfo;
 pub mod netlink;
 pub mod nsfs;
 pub mod scan;
+pub mod watch;
 
-pub use scan::{ScanOptions, scan, scan_with_hook};
+pub use scan::{OpenNamespace, ScanOptions, scan, scan_visiting, scan_with_hook};

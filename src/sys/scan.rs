@@ -48,6 +48,32 @@ pub fn scan(options: &ScanOptions) -> Result<RawScan, Error> {
 /// opened, so tests can make a namespace vanish at the worst moment.
 #[doc(hidden)]
 pub fn scan_with_hook(options: &ScanOptions, hook: &mut dyn FnMut()) -> Result<RawScan, Error> {
+    scan_inner(options, hook, &mut |_| {})
+}
+
+/// A namespace the scan has open, lent to [`scan_visiting`]'s visitor.
+pub struct OpenNamespace<'a> {
+    pub inode: u64,
+    /// nsmap's own namespace: no setns needed (or allowed, unprivileged).
+    pub current: bool,
+    pub file: BorrowedFd<'a>,
+}
+
+/// [`scan`], lending every namespace it could dump to `visit` before the
+/// files are closed — how `watch` subscribes to new namespaces without
+/// opening them a second time.
+pub fn scan_visiting(
+    options: &ScanOptions,
+    visit: &mut dyn FnMut(&[OpenNamespace<'_>]),
+) -> Result<RawScan, Error> {
+    scan_inner(options, &mut || {}, visit)
+}
+
+fn scan_inner(
+    options: &ScanOptions,
+    hook: &mut dyn FnMut(),
+    visit: &mut dyn FnMut(&[OpenNamespace<'_>]),
+) -> Result<RawScan, Error> {
     let started = Instant::now();
     raise_fd_limit();
     let discovered = discover_with_hook(hook)?;
@@ -105,6 +131,19 @@ pub fn scan_with_hook(options: &ScanOptions, hook: &mut dyn FnMut()) -> Result<R
         .collect();
     raw.namespaces = found.iter().map(|ns| ns.raw.clone()).collect();
     ask_nsids(&mut raw, &mut sockets, &files, options.threads);
+    let open: Vec<OpenNamespace<'_>> = found
+        .iter()
+        .filter(|ns| sockets.contains_key(&ns.raw.inode))
+        .filter_map(|ns| {
+            Some(OpenNamespace {
+                inode: ns.raw.inode,
+                current: ns.raw.current,
+                file: ns.file.as_ref()?.as_fd(),
+            })
+        })
+        .collect();
+    visit(&open);
+    drop(open);
 
     // Close every socket and namespace file now: they pin namespaces.
     drop(files);
