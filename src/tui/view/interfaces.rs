@@ -1,0 +1,140 @@
+//! The interfaces pane: the selected namespace's interfaces with kind,
+//! coloured state, MTU, master, addresses and where each one's wire leads
+//! (`ifname @ namespace`). Columns size to their content.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Row, Table, Widget, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::text::{self, CHANGED, DIM, HEADER};
+use super::{pane_block, row_style};
+use crate::name::terminal_safe;
+use crate::snapshot::Interface;
+use crate::tui::app::{App, Pane};
+use crate::tui::layout;
+
+pub struct InterfacesPane<'a> {
+    pub app: &'a App,
+}
+
+impl Widget for &InterfacesPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let focused = app.focus == Pane::Interfaces;
+        let Some(n) = app.selected_ns() else {
+            let why = match app.filter() {
+                Some(f) => format!("no namespace matches /{}", f.query()),
+                None => "no namespace".to_string(),
+            };
+            empty(area, buf, " Interfaces ".into(), focused, why);
+            return;
+        };
+        let Some(ns) = app.model.ns(n) else { return };
+        let title = format!(
+            " Interfaces of {} ({}) ",
+            app.model.label(n),
+            ns.interfaces.len()
+        );
+        if ns.interfaces.is_empty() {
+            let why = if ns.scanned {
+                "no interfaces".to_string()
+            } else {
+                "interfaces unknown: nsmap could not enter this namespace (run as root to see them)"
+                    .to_string()
+            };
+            empty(area, buf, title, focused, why);
+            return;
+        }
+        let filter = app.filter.as_ref();
+        let cells = |iface: &Interface| -> [String; 7] {
+            let master = iface
+                .master
+                .as_ref()
+                .map_or_else(String::new, |m| app.model.ifname(m));
+            let addresses = match iface.addresses.as_slice() {
+                [] => String::new(),
+                [one] => one.clone(),
+                [first, rest @ ..] => format!("{first} +{}", rest.len()),
+            };
+            let end = iface
+                .peer
+                .as_ref()
+                .or(iface.link.as_ref())
+                .map_or_else(String::new, |r| app.model.describe(r));
+            [
+                iface.ifname.as_str().to_string(),
+                iface.kind.clone().unwrap_or_default(),
+                iface.operstate.clone(),
+                iface.mtu.to_string(),
+                master,
+                addresses,
+                end,
+            ]
+            .map(|s| terminal_safe(&s).into_owned())
+        };
+        let all: Vec<[String; 7]> = ns.interfaces.iter().map(cells).collect();
+        let headers = [
+            "IFNAME",
+            "KIND",
+            "STATE",
+            "MTU",
+            "MASTER",
+            "ADDRESSES",
+            "OTHER END",
+        ];
+        let caps = [20, 10, 14, 5, 16, 30, 40];
+        let widths: Vec<Constraint> = (0..7)
+            .map(|c| {
+                let widest = all.iter().map(|r| r[c].width()).max().unwrap_or(0);
+                let w = widest.max(headers[c].len()).min(caps[c]);
+                let w = u16::try_from(w).unwrap_or(u16::MAX);
+                if c == 6 {
+                    Constraint::Min(w)
+                } else {
+                    Constraint::Length(w)
+                }
+            })
+            .collect();
+        let height = layout::table_rows(area);
+        let rows = ns
+            .interfaces
+            .iter()
+            .zip(&all)
+            .enumerate()
+            .skip(app.if_offset)
+            .take(height)
+            .map(|(i, (iface, c))| {
+                let base = if app.if_changed(ns.inode, iface.ifindex) {
+                    CHANGED
+                } else {
+                    Style::new()
+                };
+                let hl = |s: &str| text::highlight(s, filter, base);
+                Row::new(vec![
+                    hl(&c[0]),
+                    hl(&c[1]),
+                    Line::styled(c[2].clone(), text::state_style(&iface.operstate)),
+                    Line::from(c[3].clone()).right_aligned(),
+                    Line::styled(c[4].clone(), base),
+                    hl(&c[5]),
+                    Line::styled(c[6].clone(), base),
+                ])
+                .style(row_style(base, i == app.if_cursor, focused))
+            });
+        Table::new(rows, widths)
+            .header(Row::new(headers).style(HEADER))
+            .column_spacing(1)
+            .block(pane_block(title, focused))
+            .render(area, buf);
+    }
+}
+
+fn empty(area: Rect, buf: &mut Buffer, title: String, focused: bool, why: String) {
+    Paragraph::new(Line::styled(text::safe(&why), DIM))
+        .wrap(Wrap { trim: true })
+        .block(pane_block(title, focused))
+        .render(area, buf);
+}
