@@ -215,3 +215,40 @@ fn hostile_names_bridges_and_filter() {
     let t = draw(&app);
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn colours_mark_state_selection_and_matches() {
+    use ratatui::style::{Color, Modifier};
+    let mut app = demo_app();
+    run(&mut app, [Action::ToggleBridges, Action::Down]);
+    let t = draw(&app);
+    let buf = t.backend().buffer();
+    // The cursor bar spans the row (row 2: first port of cni0), to the border.
+    assert!(buf[(WIDTH - 2, 2)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(WIDTH - 2, 3)].modifier.contains(Modifier::REVERSED));
+    // Operstates are traffic lights: the port is UP (green), its DOWN
+    // sibling red.
+    let find = |row: u16, text: &str| {
+        let line: String = (0..WIDTH).map(|x| buf[(x, row)].symbol()).collect();
+        let at = line.find(text).expect("text on row");
+        u16::try_from(line[..at].chars().count()).expect("fits")
+    };
+    assert_eq!(buf[(find(2, "UP"), 2)].fg, Color::Green);
+    assert_eq!(buf[(find(6, "DOWN"), 6)].fg, Color::Red);
+
+    let mut app = demo_app();
+    run(&mut app, [Action::StartFilter]);
+    run(&mut app, "veth5b".chars().map(Action::FilterChar));
+    let t = draw(&app);
+    let buf = t.backend().buffer();
+    let (x, y) = (0..HEIGHT)
+        .find_map(|y| {
+            let line: String = (0..WIDTH).map(|x| buf[(x, y)].symbol()).collect();
+            line.find("veth5b7e02d4")
+                .map(|at| (line[..at].chars().count(), y))
+        })
+        .expect("the match is on screen");
+    let x = u16::try_from(x).expect("fits");
+    assert_eq!(buf[(x, y)].bg, Color::Yellow, "matched text is highlighted");
+    assert_ne!(buf[(x + 6, y)].bg, Color::Yellow, "the rest is not");
+}

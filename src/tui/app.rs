@@ -446,8 +446,13 @@ impl App {
             Source::Live => "not running as root",
             Source::File(_) => "recorded without root",
         };
+        let blind = match unscanned {
+            0 => String::new(),
+            1 => ", 1 is shown without its interfaces".to_string(),
+            n => format!(", {n} are shown without their interfaces"),
+        };
         Some(format!(
-            "{who}: other users' namespaces are hidden, {unscanned} shown without interfaces; run as root (sudo nsmap) for the full map"
+            "{who}: other users' namespaces are hidden{blind}; run as root (sudo nsmap) for the full map"
         ))
     }
 

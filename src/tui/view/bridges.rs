@@ -37,20 +37,29 @@ impl Widget for &BridgesView<'_> {
         } else {
             app.tree
                 .iter()
-                .enumerate()
                 .skip(app.tree_offset)
                 .take(height)
-                .map(|(i, row)| {
+                .map(|row| {
                     let changed = row_changed(app, row);
                     let base = if changed { text::CHANGED } else { Style::new() };
-                    let line = tree_line(app, row, base);
-                    line.style(row_style(Style::new(), i == app.tree_cursor, true))
+                    tree_line(app, row, base)
                 })
                 .collect()
         };
-        Paragraph::new(lines)
-            .block(pane_block(title, true))
-            .render(area, buf);
+        let block = pane_block(title, true);
+        let inner = block.inner(area);
+        Paragraph::new(lines).block(block).render(area, buf);
+        // The cursor bar spans the whole row, not just the text.
+        if let Some(dy) = app.tree_cursor.checked_sub(app.tree_offset)
+            && dy < usize::from(inner.height)
+            && !app.tree.is_empty()
+        {
+            let y = inner.y + u16::try_from(dy).unwrap_or(0);
+            buf.set_style(
+                Rect::new(inner.x, y, inner.width, 1),
+                row_style(Style::new(), true, true),
+            );
+        }
     }
 }
 

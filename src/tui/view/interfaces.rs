@@ -75,7 +75,42 @@ impl Widget for &InterfacesPane<'_> {
             ]
             .map(|s| terminal_safe(&s).into_owned())
         };
-        let all: Vec<[String; 7]> = ns.interfaces.iter().map(cells).collect();
+        // Widths come from every interface (so columns do not jump while
+        // scrolling) but cheaply; full cells are built for visible rows only.
+        let m = &app.model;
+        let measure = |iface: &Interface| -> [usize; 7] {
+            let safe_width = |s: &str| terminal_safe(s).width();
+            [
+                safe_width(iface.ifname.as_str()),
+                iface.kind.as_deref().map_or(0, safe_width),
+                iface.operstate.len(),
+                iface.mtu.to_string().len(),
+                iface
+                    .master
+                    .as_ref()
+                    .and_then(|m| m.ifname.as_ref())
+                    .map_or(0, |n| safe_width(n.as_str())),
+                match iface.addresses.as_slice() {
+                    [] => 0,
+                    [one] => one.len(),
+                    [first, rest @ ..] => first.len() + 2 + rest.len().to_string().len(),
+                },
+                iface.peer.as_ref().or(iface.link.as_ref()).map_or(0, |r| {
+                    let ifname = r.ifname.as_ref().map_or(6, |n| safe_width(n.as_str()));
+                    let ns = r
+                        .netns
+                        .and_then(|inode| m.position_of_inode(inode))
+                        .map_or(16, |n| m.label(n).width());
+                    ifname + 3 + ns
+                }),
+            ]
+        };
+        let mut widest = [0usize; 7];
+        for iface in &ns.interfaces {
+            for (w, m) in widest.iter_mut().zip(measure(iface)) {
+                *w = (*w).max(m);
+            }
+        }
         let headers = [
             "IFNAME",
             "KIND",
@@ -88,9 +123,10 @@ impl Widget for &InterfacesPane<'_> {
         let caps = [20, 10, 14, 5, 16, 30, 40];
         let widths: Vec<Constraint> = (0..7)
             .map(|c| {
-                let widest = all.iter().map(|r| r[c].width()).max().unwrap_or(0);
-                let w = widest.max(headers[c].len()).min(caps[c]);
+                let w = widest[c].max(headers[c].len()).min(caps[c]);
                 let w = u16::try_from(w).unwrap_or(u16::MAX);
+                // The last column takes what is left, but claims its width
+                // first: where a wire leads matters more than an IPv6 suffix.
                 if c == 6 {
                     Constraint::Min(w)
                 } else {
@@ -102,11 +138,11 @@ impl Widget for &InterfacesPane<'_> {
         let rows = ns
             .interfaces
             .iter()
-            .zip(&all)
             .enumerate()
             .skip(app.if_offset)
             .take(height)
-            .map(|(i, (iface, c))| {
+            .map(|(i, iface)| {
+                let c = cells(iface);
                 let base = if app.if_changed(ns.inode, iface.ifindex) {
                     CHANGED
                 } else {
