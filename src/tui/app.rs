@@ -381,7 +381,7 @@ impl App {
     }
 
     fn toggle_collapse(&mut self) {
-        if self.screen != Screen::Bridges {
+        if self.screen != Screen::Bridges || self.tree.is_empty() {
             return;
         }
         // The master a row belongs to is the nearest master row at or above it.

@@ -32,7 +32,9 @@ pub fn areas(size: Rect, banner: bool) -> Areas {
     ])
     .areas(size);
     let (namespaces, interfaces, details) = if size.width >= WIDE {
-        let left = (size.width * 3 / 10).clamp(30, 48);
+        let left = u16::try_from(u32::from(size.width) * 3 / 10)
+            .unwrap_or(u16::MAX)
+            .clamp(30, 48);
         let [ns, right] =
             Layout::horizontal([Constraint::Length(left), Constraint::Fill(1)]).areas(main);
         let [ifs, det] =

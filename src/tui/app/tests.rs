@@ -414,3 +414,85 @@ fn doctor_findings_can_be_plugged_in_and_followed() {
     assert_eq!(app.overlay(), None);
     assert_eq!(at(&app), "eth0@cache");
 }
+
+/// Every action, in a long pseudo-random sequence, on the demo, an empty
+/// map and the hostile fixture, at sizes down to nothing: no panic, and
+/// every frame draws.
+#[test]
+fn no_action_sequence_panics_at_any_size() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let actions = |t: Instant| {
+        vec![
+            Action::Up,
+            Action::Down,
+            Action::PageUp,
+            Action::PageDown,
+            Action::Top,
+            Action::Bottom,
+            Action::NextPane,
+            Action::PrevPane,
+            Action::Follow,
+            Action::GotoMaster,
+            Action::Back,
+            Action::ToggleBridges,
+            Action::ToggleCollapse,
+            Action::CycleSort,
+            Action::ReverseSort,
+            Action::StartFilter,
+            Action::FilterChar('e'),
+            Action::FilterChar('0'),
+            Action::FilterBackspace,
+            Action::FilterAccept,
+            Action::FilterCancel,
+            Action::NextMatch,
+            Action::PrevMatch,
+            Action::Refresh,
+            Action::Help,
+            Action::Warnings,
+            Action::Doctor,
+            Action::Escape,
+            Action::Click { column: 5, row: 4 },
+            Action::Click {
+                column: 60,
+                row: 30,
+            },
+            Action::ScrollDown { column: 60, row: 8 },
+            Action::ScrollUp { column: 2, row: 2 },
+            Action::Tick(t + Duration::from_secs(5)),
+            Action::Scanned(Box::new(Ok(rescanned())), t),
+            Action::Scanned(Box::new(Ok(demo())), t),
+        ]
+    };
+    let empty = Snapshot {
+        namespaces: vec![],
+        warnings: vec![],
+        ..demo()
+    };
+    let hostile: Snapshot =
+        serde_json::from_str(include_str!("../../../tests/fixtures/hostile.json")).expect("parses");
+    for snapshot in [demo(), empty, hostile] {
+        for (width, height) in [(0, 0), (12, 4), (100, 24)] {
+            let t0 = Instant::now();
+            let mut app = App::new(snapshot.clone(), Source::Live, t0);
+            app.update(Action::Resize { width, height });
+            let list = actions(t0);
+            let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+            let mut terminal =
+                Terminal::new(TestBackend::new(width, height)).expect("test backend");
+            for _ in 0..150 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let pick = usize::try_from(seed >> 33).expect("fits") % list.len();
+                if app.update(list[pick].clone()) == Effect::Quit {
+                    continue;
+                }
+                terminal
+                    .draw(|f| f.render_widget(&crate::tui::View::new(&app), f.area()))
+                    .expect("draw");
+            }
+        }
+    }
+}

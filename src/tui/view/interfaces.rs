@@ -121,19 +121,13 @@ impl Widget for &InterfacesPane<'_> {
             "OTHER END",
         ];
         let caps = [20, 10, 14, 5, 16, 30, 40];
-        let widths: Vec<Constraint> = (0..7)
-            .map(|c| {
-                let w = widest[c].max(headers[c].len()).min(caps[c]);
-                let w = u16::try_from(w).unwrap_or(u16::MAX);
-                // The last column takes what is left, but claims its width
-                // first: where a wire leads matters more than an IPv6 suffix.
-                if c == 6 {
-                    Constraint::Min(w)
-                } else {
-                    Constraint::Length(w)
-                }
-            })
-            .collect();
+        let mut want = [0usize; 7];
+        for c in 0..7 {
+            want[c] = widest[c].max(headers[c].len()).min(caps[c]);
+        }
+        let room = usize::from(area.width.saturating_sub(2)).saturating_sub(6);
+        let widths =
+            fit(want, room).map(|w| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX)));
         let height = layout::table_rows(area);
         let rows = ns
             .interfaces
@@ -168,9 +162,44 @@ impl Widget for &InterfacesPane<'_> {
     }
 }
 
+/// Column widths for `room` cells: what each column wants, shrunk when it
+/// does not fit in the order that loses least (an IPv6 suffix before where
+/// the wire leads, before names), the last column taking any slack.
+fn fit(mut want: [usize; 7], room: usize) -> [usize; 7] {
+    const SHRINK: [(usize, usize); 7] = [(5, 12), (6, 14), (4, 6), (1, 4), (0, 8), (5, 0), (6, 0)];
+    for (col, min) in SHRINK {
+        let total: usize = want.iter().sum();
+        let Some(over) = total.checked_sub(room).filter(|&o| o > 0) else {
+            break;
+        };
+        let cut = over.min(want[col].saturating_sub(min));
+        want[col] -= cut;
+    }
+    let total: usize = want.iter().sum();
+    want[6] += room.saturating_sub(total);
+    want
+}
+
 fn empty(area: Rect, buf: &mut Buffer, title: String, focused: bool, why: String) {
     Paragraph::new(Line::styled(text::safe(&why), DIM))
         .wrap(Wrap { trim: true })
         .block(pane_block(title, focused))
         .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn columns_shrink_addresses_first_and_fill_the_row() {
+        let want = [12, 6, 7, 5, 6, 30, 19];
+        assert_eq!(fit(want, 100).iter().sum::<usize>(), 100);
+        assert_eq!(fit(want, 100)[6], 19 + 15);
+        let tight = fit(want, 70);
+        assert_eq!(tight.iter().sum::<usize>(), 70);
+        assert_eq!(&tight[..5], &want[..5], "names and states stay whole");
+        assert_eq!(tight[5], 15);
+        assert_eq!(fit(want, 0), [8, 4, 7, 5, 6, 0, 0], "never below the minimums");
+    }
 }
