@@ -427,7 +427,13 @@ impl App {
 
     /// The pane regions for the current size.
     pub fn areas(&self) -> Areas {
-        layout::areas(self.size, self.banner().is_some())
+        self.areas_in(self.size)
+    }
+
+    /// The pane regions for a screen of `size` (what the view draws into).
+    pub fn areas_in(&self, size: Rect) -> Areas {
+        let interfaces = self.selected_namespace().map_or(0, |n| n.interfaces.len());
+        layout::areas(size, self.banner().is_some(), interfaces)
     }
 
     /// The "not root" banner text, when the data is an unprivileged view.

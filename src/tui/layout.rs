@@ -23,7 +23,9 @@ pub struct Areas {
     pub hints: Rect,
 }
 
-pub fn areas(size: Rect, banner: bool) -> Areas {
+/// `interfaces` is how many rows the interfaces pane would like: it gets
+/// those (at least a few, at most half) and the details pane the rest.
+pub fn areas(size: Rect, banner: bool, interfaces: usize) -> Areas {
     let [top, main, status, hints] = Layout::vertical([
         Constraint::Length(u16::from(banner)),
         Constraint::Fill(1),
@@ -37,8 +39,10 @@ pub fn areas(size: Rect, banner: bool) -> Areas {
             .clamp(30, 48);
         let [ns, right] =
             Layout::horizontal([Constraint::Length(left), Constraint::Fill(1)]).areas(main);
+        let want = u16::try_from(interfaces.saturating_add(3)).unwrap_or(u16::MAX);
+        let height = want.clamp(8, (right.height / 2).max(8));
         let [ifs, det] =
-            Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(right);
+            Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(right);
         (ns, ifs, det)
     } else {
         let [ns, ifs, det] = Layout::vertical([
@@ -99,7 +103,7 @@ mod tests {
     #[test]
     fn panes_tile_the_screen_without_overlap() {
         for (w, h) in [(160, 48), (80, 24), (20, 6)] {
-            let a = areas(Rect::new(0, 0, w, h), true);
+            let a = areas(Rect::new(0, 0, w, h), true, 3);
             let cells = |r: Rect| u32::from(r.width) * u32::from(r.height);
             let total = cells(a.namespaces)
                 + cells(a.interfaces)

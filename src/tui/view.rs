@@ -37,7 +37,7 @@ impl Widget for &View<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.app;
         let banner = app.banner();
-        let a = layout::areas(area, banner.is_some());
+        let a = app.areas_in(area);
         if let (Some(r), Some(b)) = (a.banner, banner) {
             Paragraph::new(Line::styled(
                 text::safe(&b),

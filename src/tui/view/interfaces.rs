@@ -200,6 +200,10 @@ mod tests {
         assert_eq!(tight.iter().sum::<usize>(), 70);
         assert_eq!(&tight[..5], &want[..5], "names and states stay whole");
         assert_eq!(tight[5], 15);
-        assert_eq!(fit(want, 0), [8, 4, 7, 5, 6, 0, 0], "never below the minimums");
+        assert_eq!(
+            fit(want, 0),
+            [8, 4, 7, 5, 6, 0, 0],
+            "never below the minimums"
+        );
     }
 }
