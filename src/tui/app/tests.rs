@@ -496,3 +496,31 @@ fn no_action_sequence_panics_at_any_size() {
         }
     }
 }
+
+// Space in the bridges view of a map without bridges indexed an empty tree.
+#[test]
+fn folding_in_a_map_without_bridges_does_nothing() {
+    let mut s = demo();
+    s.namespaces.retain(|ns| !ns.host);
+    let mut app = App::new(s, Source::Live, Instant::now());
+    app.update(Action::ToggleBridges);
+    assert!(app.tree.is_empty());
+    app.update(Action::ToggleCollapse);
+    assert!(app.tree.is_empty());
+}
+
+#[test]
+fn enter_on_a_warning_goes_to_its_namespace() {
+    let hostile: Snapshot =
+        serde_json::from_str(include_str!("../../../tests/fixtures/hostile.json")).expect("parses");
+    let inode = hostile.warnings[0]
+        .netns
+        .expect("warning names a namespace");
+    let mut app = App::new(hostile, Source::Live, Instant::now());
+    app.update(Action::Warnings);
+    app.update(Action::Follow);
+    assert_eq!(app.overlay(), None);
+    assert_eq!(app.selected_namespace().map(|n| n.inode), Some(inode));
+    app.update(Action::Back);
+    assert!(app.selected_namespace().is_some_and(|n| n.current));
+}
