@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -70,6 +71,15 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum CommandArgs {
+    // --- tui: begin ---
+    /// Explore interactively (the default when run on a terminal): follow
+    /// veth wires across namespaces, see what is plugged into each bridge.
+    Tui {
+        /// Rescan by itself every SECS seconds (e.g. 2 or 0.5); `r` rescans on demand.
+        #[arg(long, value_name = "SECS", value_parser = parse_interval)]
+        interval: Option<Duration>,
+    },
+    // --- tui: end ---
     /// List network namespaces: inode, name, processes, interface count.
     Ns,
     /// List interfaces: namespace, kind, state, master, peer, addresses.
@@ -172,8 +182,12 @@ pub enum Command {
     },
     Watch {
         /// Longest time between two rescans.
-        interval: std::time::Duration,
+        interval: Duration,
         initial: bool,
+    },
+    /// The interactive view; rescans every `interval` when set.
+    Tui {
+        interval: Option<Duration>,
     },
 }
 
@@ -206,7 +220,12 @@ impl Options {
         let selector = |s: Option<OsString>| s.map(|s| resolve_selector(Selector::parse(&s), live));
         let name =
             |s: &OsString| Name::from_bytes(std::os::unix::ffi::OsStrExt::as_bytes(s.as_os_str()));
+        // No subcommand: the TUI on a terminal, the namespace table when
+        // piped (so scripts that ran a bare `nsmap` keep working).
+        let interactive = !args.json && io::stdin().is_terminal() && io::stdout().is_terminal();
         let command = match args.command {
+            None if interactive => Command::Tui { interval: None },
+            Some(CommandArgs::Tui { interval }) => Command::Tui { interval },
             None | Some(CommandArgs::Ns) => Command::Ns,
             Some(CommandArgs::Links { ns }) => Command::Links { ns: selector(ns) },
             Some(CommandArgs::Peers { ifname, ns }) => Command::Peers {
@@ -240,6 +259,17 @@ impl Options {
             command,
         }
     }
+}
+
+/// `--interval SECS`: a positive number of seconds, at least 0.1.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !(0.1..=86_400.0).contains(&secs) {
+        return Err(format!("{s} is out of range: use 0.1 to 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// A path selector names a namespace file on this host: stat it (live only).
@@ -283,7 +313,8 @@ fn exit_code(e: &anyhow::Error) -> i32 {
             Error::ReadInput { .. }
             | Error::ParseInput { .. }
             | Error::SchemaVersion { .. }
-            | Error::Usage(_),
+            | Error::Usage(_)
+            | Error::NotATerminal,
         ) => 2,
         Some(Error::Proc { .. } | Error::OwnNamespace(_)) | None => 3,
     }
@@ -298,6 +329,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Runs one command; Ok carries the exit code.
 pub fn run(options: &Options) -> anyhow::Result<i32> {
+    if let Command::Tui { interval } = options.command {
+        let tui = crate::tui::Options {
+            source: options.source.clone(),
+            interval,
+        };
+        crate::tui::run(&tui)?;
+        return Ok(0);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if let Command::Watch { interval, initial } = options.command {
@@ -341,7 +380,8 @@ pub fn render_command(
 ) -> anyhow::Result<i32> {
     let style = &options.style;
     match &options.command {
-        Command::Ns => {
+        // Drawn on a terminal by `run`; into a writer it is the overview table.
+        Command::Ns | Command::Tui { .. } => {
             if options.json {
                 json::write(&snapshot.namespaces, out)?;
             } else {

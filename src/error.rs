@@ -56,6 +56,12 @@ pub enum Error {
     #[error("no interface named '{name}' {scope}; list them with `nsmap links`")]
     NoSuchInterface { name: String, scope: String },
 
+    /// The TUI was asked for without a terminal to draw on.
+    #[error(
+        "the interactive view needs a terminal on stdin and stdout; for output to a pipe or file use `nsmap ns`, `nsmap links` or `nsmap bridges`"
+    )]
+    NotATerminal,
+
     /// A bridge name matched nothing.
     #[error("no bridge named '{name}' {scope}; list them with `nsmap bridges`")]
     NoSuchBridge { name: String, scope: String },

@@ -20,6 +20,7 @@ pub mod resolve;
 pub mod select;
 pub mod snapshot;
 pub mod sys;
+pub mod tui;
 
 pub use error::Error;
 pub use snapshot::Snapshot;

@@ -1,0 +1,275 @@
+//! TUI render benchmark on a generated host with 1,000 namespaces, each a
+//! container whose eth0 is a veth to a port of one host bridge (so the
+//! bridges tree has 1,000 ports): time to first frame after the scan
+//! (building the app from the snapshot, then drawing) and the time of one
+//! frame in the common situations. Targets: first frame < 200 ms, each
+//! frame < 10 ms. Run with `cargo bench --bench tui`.
+//!
+//! A plain timing loop rather than a statistics framework: the numbers
+//! only have to be compared with targets an order of magnitude away. The
+//! verdict uses the median; p99 and max are printed to show the tail.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nsmap::Snapshot;
+use nsmap::cli::Source;
+use nsmap::name::Name;
+use nsmap::snapshot::{Interface, LinkRef, Namespace, ProcessSummary, ScanInfo};
+use nsmap::tui::{Action, App, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const NAMESPACES: u32 = 1_000;
+const HOST: u64 = 4_026_531_840;
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 60;
+const ROUNDS: usize = 200;
+
+fn iface(ifindex: u32, name: &str, kind: Option<&str>) -> Interface {
+    Interface {
+        ifindex,
+        ifname: Name::from(name),
+        kind: kind.map(str::to_string),
+        operstate: "UP".into(),
+        flags: vec!["BROADCAST".into(), "UP".into(), "LOWER_UP".into()],
+        mtu: 1500,
+        address: Some(format!(
+            "02:00:00:00:{:02x}:{:02x}",
+            ifindex >> 8,
+            ifindex & 0xff
+        )),
+        ..Interface::default()
+    }
+}
+
+fn link(netns: u64, ifindex: u32, name: &str) -> Option<LinkRef> {
+    Some(LinkRef {
+        netns: Some(netns),
+        ifindex,
+        ifname: Some(Name::from(name)),
+    })
+}
+
+/// A host bridge `cni0` with one veth port per container namespace.
+fn snapshot() -> Snapshot {
+    let mut host = Namespace {
+        inode: HOST,
+        id: Some(1),
+        current: true,
+        host: true,
+        pids: (1..500).collect(),
+        scanned: true,
+        interfaces: vec![iface(1, "lo", None), iface(2, "cni0", Some("bridge"))],
+        ..Namespace::default()
+    };
+    let mut namespaces = Vec::new();
+    for i in 0..NAMESPACES {
+        let inode = HOST + 1 + u64::from(i);
+        let port_name = format!("veth{i:08x}");
+        let port_index = 10 + i;
+        let mut port = iface(port_index, &port_name, Some("veth"));
+        port.master = link(HOST, 2, "cni0");
+        port.peer = link(inode, 2, "eth0");
+        port.port_state = Some("forwarding".into());
+        host.interfaces.push(port);
+        let mut eth0 = iface(2, "eth0", Some("veth"));
+        eth0.peer = link(HOST, port_index, &port_name);
+        eth0.addresses = vec![format!("10.{}.{}.2/16", i / 256, i % 256)];
+        let pid = 10_000 + i;
+        namespaces.push(Namespace {
+            inode,
+            id: Some(2 + u64::from(i)),
+            names: vec![Name::from(format!("ctr-{i:04}").as_str())],
+            pids: vec![pid],
+            process: Some(ProcessSummary {
+                pid,
+                comm: Name::from("pause"),
+            }),
+            scanned: true,
+            interfaces: vec![iface(1, "lo", None), eth0],
+            ..Namespace::default()
+        });
+    }
+    namespaces.insert(0, host);
+    Snapshot {
+        schema_version: 1,
+        scan: ScanInfo {
+            nsmap_version: "bench".into(),
+            duration_ms: Some(100.0),
+            privileged: true,
+        },
+        namespaces,
+        warnings: vec![],
+    }
+}
+
+fn terminal() -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend")
+}
+
+fn draw(terminal: &mut Terminal<TestBackend>, app: &App) {
+    terminal
+        .draw(|f| f.render_widget(&View::new(app), f.area()))
+        .expect("draw");
+}
+
+fn new_app(snapshot: Snapshot) -> App {
+    let mut app = App::new(
+        snapshot,
+        Source::File(PathBuf::from("bench")),
+        Instant::now(),
+    );
+    app.update(Action::Resize {
+        width: WIDTH,
+        height: HEIGHT,
+    });
+    app
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    Stats {
+        median: at(0.5),
+        p99: at(0.99),
+        max: at(1.0),
+    }
+}
+
+fn report(name: &str, target: Duration, samples: Vec<Duration>) {
+    let s = stats(samples);
+    // Judged on the median: on a shared 2-core machine the tail is mostly
+    // the scheduler preempting us, not the work of the frame.
+    let verdict = if s.median < target {
+        "ok"
+    } else {
+        "OVER TARGET"
+    };
+    println!(
+        "{name:<44} median {:>9.3} ms  p99 {:>9.3} ms  max {:>9.3} ms  (target {} ms: {verdict})",
+        s.median.as_secs_f64() * 1e3,
+        s.p99.as_secs_f64() * 1e3,
+        s.max.as_secs_f64() * 1e3,
+        target.as_millis(),
+    );
+}
+
+/// Times `frame` ROUNDS times after one warm-up call.
+fn bench(mut frame: impl FnMut()) -> Vec<Duration> {
+    frame();
+    (0..ROUNDS)
+        .map(|_| {
+            let t = Instant::now();
+            frame();
+            t.elapsed()
+        })
+        .collect()
+}
+
+fn main() {
+    let snap = snapshot();
+    let first_target = Duration::from_millis(200);
+    let frame_target = Duration::from_millis(10);
+    println!(
+        "{} namespaces, {} interfaces, {WIDTH}x{HEIGHT} cells",
+        snap.namespaces.len(),
+        snap.namespaces
+            .iter()
+            .map(|n| n.interfaces.len())
+            .sum::<usize>()
+    );
+
+    let first: Vec<Duration> = (0..20)
+        .map(|_| {
+            let s = snap.clone();
+            let mut t = terminal();
+            let start = Instant::now();
+            let app = new_app(s);
+            draw(&mut t, &app);
+            start.elapsed()
+        })
+        .collect();
+    report("first frame (App::new + draw)", first_target, first);
+
+    let mut app = new_app(snap.clone());
+    let mut t = terminal();
+    report(
+        "frame, nothing changed",
+        frame_target,
+        bench(|| draw(&mut t, black_box(&app))),
+    );
+
+    let mut down = true;
+    report(
+        "frame after j/k in the namespaces pane",
+        frame_target,
+        bench(|| {
+            app.update(if down { Action::Down } else { Action::Up });
+            down = !down;
+            draw(&mut t, &app);
+        }),
+    );
+
+    app.update(Action::Top);
+    app.update(Action::NextPane);
+    report(
+        "frame on the host (1,002 interfaces)",
+        frame_target,
+        bench(|| {
+            app.update(if down { Action::Down } else { Action::Up });
+            down = !down;
+            draw(&mut t, &app);
+        }),
+    );
+
+    app.update(Action::ToggleBridges);
+    report(
+        "frame of the bridges tree (1,000 ports)",
+        frame_target,
+        bench(|| {
+            app.update(if down {
+                Action::PageDown
+            } else {
+                Action::PageUp
+            });
+            down = !down;
+            draw(&mut t, &app);
+        }),
+    );
+    app.update(Action::ToggleBridges);
+
+    app.update(Action::StartFilter);
+    let mut typed = false;
+    report(
+        "frame while typing a filter (refilters all)",
+        frame_target,
+        bench(|| {
+            app.update(if typed {
+                Action::FilterBackspace
+            } else {
+                Action::FilterChar('9')
+            });
+            typed = !typed;
+            draw(&mut t, &app);
+        }),
+    );
+    app.update(Action::FilterCancel);
+
+    report(
+        "refresh: new snapshot (diff, re-index) + draw",
+        first_target,
+        bench(|| {
+            let now = Instant::now();
+            app.update(Action::Scanned(Box::new(Ok(snap.clone())), now));
+            draw(&mut t, &app);
+        }),
+    );
+}

@@ -1,0 +1,528 @@
+//! `App::update` on the demo snapshot: follow the wire, filter, refresh.
+//! Time is an input (`Instant`s built by addition), so nothing sleeps.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::name::Name;
+use crate::snapshot::{Interface, Namespace};
+use crate::tui::layout;
+
+fn demo() -> Snapshot {
+    serde_json::from_str(include_str!("../../../assets/demo.json")).expect("demo parses")
+}
+
+fn app() -> App {
+    let mut app = App::new(demo(), Source::Live, Instant::now());
+    app.update(Action::Resize {
+        width: 160,
+        height: 48,
+    });
+    app
+}
+
+/// Puts the selection on `ifname` in the namespace labelled `ns`.
+fn select(app: &mut App, ns: &str, ifname: &str) {
+    let n = (0..app.model.namespaces().len())
+        .find(|&n| app.model.label(n) == ns)
+        .expect("namespace exists");
+    let i = app.model.namespaces()[n]
+        .interfaces
+        .iter()
+        .position(|i| i.ifname.as_str() == ifname)
+        .expect("interface exists");
+    app.select(n, Some(i));
+    app.update(Action::NextPane);
+    assert_eq!(app.focus(), Pane::Interfaces);
+}
+
+/// `ifname@label` of the selection.
+fn at(app: &App) -> String {
+    let ns = app
+        .selected_namespace()
+        .map_or("-".into(), Namespace::label);
+    let iface = app
+        .selected_interface()
+        .map_or("-".into(), |i| i.ifname.as_str().to_string());
+    format!("{iface}@{ns}")
+}
+
+fn type_filter(app: &mut App, text: &str) {
+    app.update(Action::StartFilter);
+    for c in text.chars() {
+        app.update(Action::FilterChar(c));
+    }
+}
+
+#[test]
+fn starts_on_its_own_namespace() {
+    let app = app();
+    assert_eq!(
+        app.selected_namespace().map(Namespace::label),
+        Some("host".into())
+    );
+    assert_eq!(app.focus(), Pane::Namespaces);
+}
+
+#[test]
+fn follow_the_wire_across_namespaces_and_back() {
+    let mut app = app();
+    select(&mut app, "web", "eth0");
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "veth3f2a91c0@host");
+    assert_eq!(app.focus(), Pane::Interfaces);
+    assert!(app.message().is_some_and(|m| !m.error));
+    // The peer's peer is where we started: a second jump, a deeper history.
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "eth0@web");
+    app.update(Action::Back);
+    assert_eq!(at(&app), "veth3f2a91c0@host");
+    app.update(Action::Back);
+    assert_eq!(at(&app), "eth0@web");
+    app.update(Action::Back);
+    assert_eq!(at(&app), "eth0@web", "an empty history stays put");
+}
+
+#[test]
+fn follow_a_direct_veth_between_two_containers() {
+    let mut app = app();
+    select(&mut app, "db", "backend0");
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "backend0@cache");
+}
+
+#[test]
+fn follow_a_macvlan_to_its_lower_device() {
+    let mut app = app();
+    select(&mut app, "web", "ext0");
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "br-ext@host");
+}
+
+#[test]
+fn follow_on_an_interface_without_a_wire_says_why() {
+    let mut app = app();
+    select(&mut app, "db", "lo");
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "lo@db");
+    assert!(
+        app.message()
+            .is_some_and(|m| m.error && m.text.contains("no other end"))
+    );
+}
+
+#[test]
+fn go_to_master_then_back() {
+    let mut app = app();
+    select(&mut app, "host", "veth5b7e02d4");
+    app.update(Action::GotoMaster);
+    assert_eq!(at(&app), "cni0@host");
+    app.update(Action::Back);
+    assert_eq!(at(&app), "veth5b7e02d4@host");
+}
+
+#[test]
+fn filter_narrows_namespaces_and_n_steps_through_matches() {
+    let mut app = app();
+    type_filter(&mut app, "backend");
+    assert_eq!(app.mode(), Mode::Filter);
+    app.update(Action::FilterAccept);
+    assert_eq!(app.mode(), Mode::Normal);
+    let shown: Vec<String> = app.shown_namespaces().map(Namespace::label).collect();
+    assert_eq!(shown, ["cache", "db"]);
+    assert_eq!(app.match_count(), 2);
+    assert_eq!(at(&app), "backend0@cache", "typing selects the first match");
+    app.update(Action::NextMatch);
+    assert_eq!(at(&app), "backend0@db");
+    app.update(Action::NextMatch);
+    assert_eq!(at(&app), "backend0@cache", "n wraps around");
+    app.update(Action::PrevMatch);
+    assert_eq!(at(&app), "backend0@db", "N wraps around backwards");
+    app.update(Action::Escape);
+    assert!(app.filter().is_none());
+    assert_eq!(app.shown_namespaces().count(), 5);
+    assert_eq!(at(&app), "backend0@db", "clearing keeps the selection");
+}
+
+#[test]
+fn filter_matches_addresses_macs_pids_and_inodes() {
+    for (query, expect) in [
+        ("10.88.0.3", "eth0@db"),
+        ("46:33:eb", "eth0@sleep(5945)"),
+        ("5945", "lo@sleep(5945)"),
+        ("4026532247", "lo@cache"),
+    ] {
+        let mut app = app();
+        type_filter(&mut app, query);
+        app.update(Action::FilterAccept);
+        assert_eq!(at(&app), expect, "/{query}");
+    }
+}
+
+#[test]
+fn cancelling_a_filter_restores_filter_and_selection() {
+    let mut app = app();
+    select(&mut app, "web", "ext0");
+    type_filter(&mut app, "cache");
+    assert_eq!(
+        app.selected_namespace().map(Namespace::label),
+        Some("cache".into())
+    );
+    app.update(Action::FilterCancel);
+    assert!(app.filter().is_none());
+    assert_eq!(at(&app), "ext0@web");
+}
+
+#[test]
+fn a_jump_clears_a_filter_that_hides_its_target() {
+    let mut app = app();
+    type_filter(&mut app, "web");
+    app.update(Action::FilterAccept);
+    select(&mut app, "web", "eth0");
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "veth3f2a91c0@host");
+    assert!(app.filter().is_none());
+}
+
+/// The demo with `web` gone, a new namespace `aaa` sorted first, and the
+/// MTU of db's backend0 changed.
+fn rescanned() -> Snapshot {
+    let mut s = demo();
+    s.namespaces
+        .retain(|ns| ns.names.first().map(Name::as_str) != Some("web"));
+    s.namespaces.push(Namespace {
+        inode: 4026530000,
+        id: Some(9000),
+        names: vec![Name::from("aaa")],
+        scanned: true,
+        interfaces: vec![Interface {
+            ifindex: 1,
+            ifname: Name::from("lo"),
+            ..Interface::default()
+        }],
+        ..Namespace::default()
+    });
+    s.namespaces.sort_by_key(|ns| ns.inode);
+    let db = s
+        .namespaces
+        .iter_mut()
+        .find(|ns| ns.names.first().map(Name::as_str) == Some("db"))
+        .expect("db");
+    db.interfaces[2].mtu = 9000;
+    s
+}
+
+#[test]
+fn selection_is_kept_across_a_refresh_where_namespaces_came_and_went() {
+    let t0 = Instant::now();
+    let mut app = App::new(demo(), Source::Live, t0);
+    select(&mut app, "db", "backend0");
+    assert_eq!(app.update(Action::Refresh), Effect::Rescan);
+    assert_eq!(
+        app.update(Action::Refresh),
+        Effect::None,
+        "one scan at a time"
+    );
+    let t1 = t0 + Duration::from_secs(1);
+    app.update(Action::Scanned(Box::new(Ok(rescanned())), t1));
+    assert!(!app.scanning);
+    assert_eq!(at(&app), "backend0@db");
+    let labels: Vec<String> = app.shown_namespaces().map(Namespace::label).collect();
+    assert_eq!(labels, ["host", "aaa", "cache", "db", "sleep(5945)"]);
+    let db = app.selected_namespace().expect("db").inode;
+    assert!(app.ns_changed(db) && app.if_changed(db, 3));
+    assert!(app.ns_changed(4026530000), "a new namespace is highlighted");
+    assert!(!app.if_changed(db, 1), "unchanged rows are not");
+    assert!(
+        app.message()
+            .is_some_and(|m| m.text.contains("+1 namespace, -1 namespace"))
+    );
+    app.update(Action::Tick(t1 + HIGHLIGHT));
+    assert!(!app.ns_changed(db), "the highlight fades with time");
+}
+
+#[test]
+fn a_vanished_namespace_leaves_the_cursor_on_its_row() {
+    let mut app = app();
+    select(&mut app, "web", "eth0");
+    let row = app.ns_cursor;
+    let now = app.now;
+    app.update(Action::Scanned(Box::new(Ok(rescanned())), now));
+    assert_eq!(app.ns_cursor, row);
+    assert_eq!(at(&app), "lo@sleep(5945)");
+    assert!(app.message().is_some_and(|m| m.text.contains("gone")));
+}
+
+#[test]
+fn back_into_a_vanished_namespace_says_so() {
+    let mut app = app();
+    select(&mut app, "web", "eth0");
+    app.update(Action::Follow);
+    let now = app.now;
+    app.update(Action::Scanned(Box::new(Ok(rescanned())), now));
+    assert_eq!(at(&app), "veth3f2a91c0@host");
+    app.update(Action::Back);
+    assert_eq!(at(&app), "veth3f2a91c0@host");
+    assert!(
+        app.message()
+            .is_some_and(|m| m.error && m.text.contains("gone"))
+    );
+}
+
+#[test]
+fn a_reused_inode_is_a_different_namespace() {
+    let mut app = app();
+    select(&mut app, "db", "eth0");
+    let mut s = demo();
+    for ns in &mut s.namespaces {
+        if ns.names.first().map(Name::as_str) == Some("db") {
+            ns.id = Some(77);
+            ns.names = vec![Name::from("db2")];
+        }
+    }
+    let now = app.now;
+    app.update(Action::Scanned(Box::new(Ok(s)), now));
+    assert!(
+        app.message()
+            .is_some_and(|m| m.text.contains("+1 namespace, -1 namespace"))
+    );
+}
+
+#[test]
+fn a_failed_rescan_keeps_the_map() {
+    let mut app = app();
+    app.update(Action::Refresh);
+    let now = app.now;
+    app.update(Action::Scanned(Box::new(Err("boom".into())), now));
+    assert_eq!(app.snapshot(), &demo());
+    assert!(
+        app.message()
+            .is_some_and(|m| m.error && m.text.contains("boom"))
+    );
+    assert!(!app.scanning);
+}
+
+#[test]
+fn escape_closes_layers_one_at_a_time_then_quits() {
+    let mut app = app();
+    type_filter(&mut app, "db");
+    app.update(Action::FilterAccept);
+    app.update(Action::ToggleBridges);
+    app.update(Action::Help);
+    assert_eq!(app.mode(), Mode::Overlay);
+    assert_eq!(app.update(Action::Escape), Effect::None);
+    assert_eq!(app.overlay(), None);
+    assert_eq!(app.update(Action::Escape), Effect::None);
+    assert_eq!(app.screen(), Screen::Main);
+    assert_eq!(app.update(Action::Escape), Effect::None);
+    assert!(app.filter().is_none());
+    assert_eq!(app.update(Action::Escape), Effect::Quit);
+}
+
+#[test]
+fn bridges_tree_jumps_to_what_is_plugged_in_and_back() {
+    let mut app = app();
+    app.update(Action::ToggleBridges);
+    assert_eq!(app.screen(), Screen::Bridges);
+    // cni0, its first port veth3f2a91c0, then that port's other end.
+    app.update(Action::Down);
+    app.update(Action::Down);
+    assert!(matches!(app.tree[app.tree_cursor], TreeRow::End { .. }));
+    app.update(Action::Follow);
+    assert_eq!(app.screen(), Screen::Main);
+    assert_eq!(at(&app), "eth0@web");
+    app.update(Action::Back);
+    assert_eq!(app.screen(), Screen::Bridges);
+    assert_eq!(app.tree_cursor, 2);
+}
+
+#[test]
+fn folding_a_bridge_hides_its_ports() {
+    let mut app = app();
+    app.update(Action::ToggleBridges);
+    let before = app.tree.len();
+    app.update(Action::Down);
+    app.update(Action::ToggleCollapse);
+    assert_eq!(app.tree_cursor, 0, "the cursor moves to the folded bridge");
+    assert!(app.tree.len() < before);
+    app.update(Action::ToggleCollapse);
+    assert_eq!(app.tree.len(), before);
+}
+
+#[test]
+fn clicking_a_row_selects_it() {
+    let mut app = app();
+    let a = app.areas();
+    let second = layout::table_top(a.namespaces) + 1;
+    app.update(Action::Click {
+        column: a.namespaces.x + 3,
+        row: second,
+    });
+    assert_eq!(app.ns_cursor, 1);
+    assert_eq!(app.focus(), Pane::Namespaces);
+    let first_iface = layout::table_top(a.interfaces);
+    app.update(Action::Click {
+        column: a.interfaces.x + 3,
+        row: first_iface,
+    });
+    assert_eq!(app.focus(), Pane::Interfaces);
+    assert_eq!(app.if_cursor, 0);
+}
+
+#[test]
+fn moving_keeps_the_cursor_in_view_on_small_screens() {
+    let mut app = app();
+    app.update(Action::Resize {
+        width: 80,
+        height: 14,
+    });
+    select(&mut app, "host", "lo");
+    app.update(Action::Bottom);
+    let rows = layout::table_rows(app.areas().interfaces);
+    assert!(app.if_cursor >= app.if_offset && app.if_cursor < app.if_offset + rows);
+    app.update(Action::Top);
+    assert_eq!(app.if_offset, 0);
+}
+
+#[test]
+fn sorting_keeps_the_selection() {
+    let mut app = app();
+    select(&mut app, "db", "eth0");
+    app.update(Action::CycleSort);
+    app.update(Action::ReverseSort);
+    assert_eq!(at(&app), "eth0@db");
+}
+
+#[test]
+fn doctor_findings_can_be_plugged_in_and_followed() {
+    fn doctor(s: &Snapshot) -> Vec<crate::tui::Finding> {
+        let cache = s
+            .namespaces
+            .iter()
+            .find(|ns| ns.names.first().map(Name::as_str) == Some("cache"))
+            .expect("cache");
+        vec![crate::tui::Finding {
+            code: "veth_down".into(),
+            severity: crate::tui::Severity::Warning,
+            message: "eth0 in cache is down".into(),
+            link: Some(crate::query::self_ref(cache, &cache.interfaces[1])),
+        }]
+    }
+    let mut app = app().with_doctor(doctor);
+    app.update(Action::Doctor);
+    app.update(Action::Follow);
+    assert_eq!(app.overlay(), None);
+    assert_eq!(at(&app), "eth0@cache");
+}
+
+/// Every action, in a long pseudo-random sequence, on the demo, an empty
+/// map and the hostile fixture, at sizes down to nothing: no panic, and
+/// every frame draws.
+#[test]
+fn no_action_sequence_panics_at_any_size() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let actions = |t: Instant| {
+        vec![
+            Action::Up,
+            Action::Down,
+            Action::PageUp,
+            Action::PageDown,
+            Action::Top,
+            Action::Bottom,
+            Action::NextPane,
+            Action::PrevPane,
+            Action::Follow,
+            Action::GotoMaster,
+            Action::Back,
+            Action::ToggleBridges,
+            Action::ToggleCollapse,
+            Action::CycleSort,
+            Action::ReverseSort,
+            Action::StartFilter,
+            Action::FilterChar('e'),
+            Action::FilterChar('0'),
+            Action::FilterBackspace,
+            Action::FilterAccept,
+            Action::FilterCancel,
+            Action::NextMatch,
+            Action::PrevMatch,
+            Action::Refresh,
+            Action::Help,
+            Action::Warnings,
+            Action::Doctor,
+            Action::Escape,
+            Action::Click { column: 5, row: 4 },
+            Action::Click {
+                column: 60,
+                row: 30,
+            },
+            Action::ScrollDown { column: 60, row: 8 },
+            Action::ScrollUp { column: 2, row: 2 },
+            Action::Tick(t + Duration::from_secs(5)),
+            Action::Scanned(Box::new(Ok(rescanned())), t),
+            Action::Scanned(Box::new(Ok(demo())), t),
+        ]
+    };
+    let empty = Snapshot {
+        namespaces: vec![],
+        warnings: vec![],
+        ..demo()
+    };
+    let hostile: Snapshot =
+        serde_json::from_str(include_str!("../../../tests/fixtures/hostile-tui.json"))
+            .expect("parses");
+    for snapshot in [demo(), empty, hostile] {
+        for (width, height) in [(0, 0), (12, 4), (100, 24)] {
+            let t0 = Instant::now();
+            let mut app = App::new(snapshot.clone(), Source::Live, t0);
+            app.update(Action::Resize { width, height });
+            let list = actions(t0);
+            let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+            let mut terminal =
+                Terminal::new(TestBackend::new(width, height)).expect("test backend");
+            for _ in 0..150 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let pick = usize::try_from(seed >> 33).expect("fits") % list.len();
+                if app.update(list[pick].clone()) == Effect::Quit {
+                    continue;
+                }
+                terminal
+                    .draw(|f| f.render_widget(&crate::tui::View::new(&app), f.area()))
+                    .expect("draw");
+            }
+        }
+    }
+}
+
+// Space in the bridges view of a map without bridges indexed an empty tree.
+#[test]
+fn folding_in_a_map_without_bridges_does_nothing() {
+    let mut s = demo();
+    s.namespaces.retain(|ns| !ns.host);
+    let mut app = App::new(s, Source::Live, Instant::now());
+    app.update(Action::ToggleBridges);
+    assert!(app.tree.is_empty());
+    app.update(Action::ToggleCollapse);
+    assert!(app.tree.is_empty());
+}
+
+#[test]
+fn enter_on_a_warning_goes_to_its_namespace() {
+    let hostile: Snapshot =
+        serde_json::from_str(include_str!("../../../tests/fixtures/hostile-tui.json"))
+            .expect("parses");
+    let inode = hostile.warnings[0]
+        .netns
+        .expect("warning names a namespace");
+    let mut app = App::new(hostile, Source::Live, Instant::now());
+    app.update(Action::Warnings);
+    app.update(Action::Follow);
+    assert_eq!(app.overlay(), None);
+    assert_eq!(app.selected_namespace().map(|n| n.inode), Some(inode));
+    app.update(Action::Back);
+    assert!(app.selected_namespace().is_some_and(|n| n.current));
+}

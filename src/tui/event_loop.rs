@@ -1,0 +1,192 @@
+//! The only impure part of the TUI: the terminal, the clock, signals and
+//! the scan thread. It reads events, asks the keymap what they mean, feeds
+//! the app and draws it; nothing here decides anything.
+//!
+//! Scans run on one background thread that owns the data source: the UI
+//! sends it a request (`r`) or it wakes by itself (`--interval`), and it
+//! answers with whole snapshots over a channel, so the UI never waits for a
+//! scan and never shares mutable state with it. The terminal is restored by
+//! a guard on every way out: return, error, panic (ratatui's hook, extended
+//! here to mouse mode and the cursor) and SIGTERM/SIGHUP/SIGINT.
+
+use std::io::{self, IsTerminal};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use ratatui::DefaultTerminal;
+
+use super::action::{Action, Effect};
+use super::{App, Options, View, keymap};
+use crate::cli::Source;
+use crate::error::Error;
+use crate::resolve::resolve;
+use crate::snapshot::Snapshot;
+use crate::sys;
+
+/// Poll period while something on screen is timed (highlights, messages).
+const TICK_BUSY: Duration = Duration::from_millis(100);
+/// Poll period otherwise; bounds how late a signal is noticed.
+const TICK_IDLE: Duration = Duration::from_millis(250);
+
+/// Runs the TUI until the user quits.
+pub fn run(options: &Options) -> anyhow::Result<()> {
+    if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
+        return Err(Error::NotATerminal.into());
+    }
+    // Scan before taking over the screen, so a fatal error prints normally.
+    let first = load(&options.source)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+    let (requests, reports) = spawn_scanner(options.source.clone(), options.interval)?;
+    let mut app =
+        App::new(first, options.source.clone(), Instant::now()).with_interval(options.interval);
+    let (mut terminal, _session) = Session::start()?;
+    let size = terminal.size()?;
+    app.update(Action::Resize {
+        width: size.width,
+        height: size.height,
+    });
+    loop {
+        terminal.draw(|frame| frame.render_widget(&View::new(&app), frame.area()))?;
+        let timeout = if app.animating() {
+            TICK_BUSY
+        } else {
+            TICK_IDLE
+        };
+        let mut ready = event::poll(timeout)?;
+        // Drain everything pending before drawing again: held keys stay snappy.
+        while ready {
+            let ev = event::read()?;
+            if let Some(action) = keymap::from_event(&ev, app.mode()) {
+                match app.update(action) {
+                    Effect::Quit => return Ok(()),
+                    Effect::Rescan => {
+                        if requests.send(()).is_err() {
+                            app.update(scanned(Err("the scan thread stopped".into())));
+                        }
+                    }
+                    Effect::None => {}
+                }
+            }
+            ready = event::poll(Duration::ZERO)?;
+        }
+        while let Ok(report) = reports.try_recv() {
+            app.update(match report {
+                Report::Started => Action::ScanStarted,
+                Report::Done(result) => scanned(*result),
+            });
+        }
+        app.update(Action::Tick(Instant::now()));
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+    }
+}
+
+fn scanned(result: Result<Snapshot, String>) -> Action {
+    Action::Scanned(Box::new(result), Instant::now())
+}
+
+/// One snapshot from the source: a live scan, or the file read again.
+pub fn load(source: &Source) -> anyhow::Result<Snapshot> {
+    match source {
+        Source::Live => Ok(resolve(&sys::scan(&sys::ScanOptions::default())?)),
+        Source::File(path) => {
+            let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(crate::input::load(path, &bytes)?)
+        }
+    }
+}
+
+enum Report {
+    Started,
+    Done(Box<Result<Snapshot, String>>),
+}
+
+/// The scan thread: scans on request or every `interval`, until the UI
+/// drops its end of the request channel.
+fn spawn_scanner(
+    source: Source,
+    interval: Option<Duration>,
+) -> io::Result<(Sender<()>, Receiver<Report>)> {
+    let (request_tx, request_rx) = mpsc::channel::<()>();
+    let (report_tx, report_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("nsmap-scan".into())
+        .spawn(move || {
+            loop {
+                let woken = match interval {
+                    Some(every) => match request_rx.recv_timeout(every) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => true,
+                        Err(RecvTimeoutError::Disconnected) => false,
+                    },
+                    None => request_rx.recv().is_ok(),
+                };
+                if !woken {
+                    return;
+                }
+                // Requests that piled up during a scan want one scan, not many.
+                while request_rx.try_recv().is_ok() {}
+                if report_tx.send(Report::Started).is_err() {
+                    return;
+                }
+                let result = load(&source).map_err(|e| format!("{e:#}"));
+                if report_tx.send(Report::Done(Box::new(result))).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok((request_tx, report_rx))
+}
+
+/// The terminal in TUI mode (raw, alternate screen, mouse reporting) for
+/// as long as this lives.
+struct Session;
+
+impl Session {
+    fn start() -> anyhow::Result<(DefaultTerminal, Session)> {
+        let terminal = match ratatui::try_init() {
+            Ok(t) => t,
+            Err(e) => {
+                ratatui::restore();
+                return Err(e).context("cannot set up the terminal");
+            }
+        };
+        // ratatui's panic hook leaves raw mode and the alternate screen;
+        // mouse reporting and the cursor are ours to put back.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            leave_extras();
+            hook(info);
+        }));
+        let session = Session;
+        execute!(io::stdout(), EnableMouseCapture).context("cannot enable the mouse")?;
+        Ok((terminal, session))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        leave_extras();
+        ratatui::restore();
+    }
+}
+
+fn leave_extras() {
+    let _ = execute!(io::stdout(), DisableMouseCapture, crossterm::cursor::Show);
+}

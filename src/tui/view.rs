@@ -1,0 +1,180 @@
+//! Drawing: [`View`] is the whole screen as one widget over a borrowed
+//! [`App`]; it places the panes with [`crate::tui::layout`] (the same
+//! function the app uses for mouse hits) and draws the banner, status and
+//! hint lines itself. Views only read the app. Every string goes through
+//! [`text`] on its way in, and [`text::scrub`] checks the finished frame.
+
+pub mod bridges;
+pub mod details;
+pub mod interfaces;
+pub mod namespaces;
+pub mod overlay;
+pub mod text;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget};
+
+use self::text::{DIM, ERROR, KEY, SELECTED, SELECTED_IDLE, WARN};
+use super::app::{App, Screen};
+use super::layout;
+use crate::cli::Source;
+
+/// The whole screen.
+pub struct View<'a> {
+    app: &'a App,
+}
+
+impl<'a> View<'a> {
+    pub fn new(app: &'a App) -> View<'a> {
+        View { app }
+    }
+}
+
+impl Widget for &View<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let banner = app.banner();
+        let a = app.areas_in(area);
+        if let (Some(r), Some(b)) = (a.banner, banner) {
+            Paragraph::new(Line::styled(
+                text::safe(&b),
+                Style::new().fg(Color::Black).bg(Color::Yellow),
+            ))
+            .render(r, buf);
+        }
+        match app.screen() {
+            Screen::Main => {
+                (&namespaces::NamespacesPane { app }).render(a.namespaces, buf);
+                (&interfaces::InterfacesPane { app }).render(a.interfaces, buf);
+                (&details::DetailsPane { app }).render(a.details, buf);
+            }
+            Screen::Bridges => (&bridges::BridgesView { app }).render(a.main, buf),
+        }
+        status_line(app).render(a.status, buf);
+        hint_line(app).render(a.hints, buf);
+        if let Some(which) = app.overlay() {
+            (&overlay::OverlayBox { app, which }).render(layout::overlay(area), buf);
+        }
+        text::scrub(buf, area);
+    }
+}
+
+/// A pane's frame; the focused one is drawn in the key colour.
+pub(crate) fn pane_block(title: String, focused: bool) -> Block<'static> {
+    let style = if focused { KEY } else { DIM };
+    Block::bordered()
+        .title(Span::styled(text::safe(&title), style))
+        .border_style(style)
+}
+
+/// Style of a list row: its own, plus the selection when it is the cursor.
+pub(crate) fn row_style(base: Style, selected: bool, focused: bool) -> Style {
+    match (selected, focused) {
+        (true, true) => base.patch(SELECTED),
+        (true, false) => base.patch(SELECTED_IDLE),
+        (false, _) => base,
+    }
+}
+
+/// Source, counts, scan time, warnings, filter.
+fn status_line(app: &App) -> Line<'static> {
+    let snap = app.snapshot();
+    let mut spans = match &app.source {
+        Source::Live => vec![Span::styled(
+            " LIVE ",
+            Style::new().fg(Color::Black).bg(Color::Green),
+        )],
+        Source::File(path) => vec![Span::styled(
+            format!(" FILE {} ", text::safe(&path.display().to_string())),
+            Style::new().fg(Color::Black).bg(Color::Cyan),
+        )],
+    };
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let (ns, ifs, br) = (
+        snap.namespaces.len(),
+        app.model.interface_count(),
+        app.model.bridge_count(),
+    );
+    spans.push(Span::raw(format!(
+        " {ns} namespace{} · {ifs} interface{} · {br} bridge{}",
+        s(ns),
+        s(ifs),
+        s(br)
+    )));
+    let w = snap.warnings.len();
+    if w > 0 {
+        spans.push(Span::styled(format!(" · {w} warning{} (w)", s(w)), WARN));
+    }
+    if let Some(every) = app.interval {
+        spans.push(Span::styled(
+            format!(" · every {}s", every.as_secs_f64()),
+            DIM,
+        ));
+    }
+    if app.scanning {
+        spans.push(Span::styled(" · scanning…", KEY));
+    }
+    if let Some(f) = app.filter() {
+        spans.push(Span::styled(
+            format!(
+                " · /{} {} match{}",
+                text::safe(f.query()),
+                app.match_count(),
+                if app.match_count() == 1 { "" } else { "es" }
+            ),
+            text::MATCH,
+        ));
+    }
+    if let Some(ms) = snap.scan.duration_ms {
+        spans.push(Span::styled(format!(" · scan {ms:.1} ms"), DIM));
+    }
+    Line::from(spans)
+}
+
+/// The message of the last action, the filter being typed, or key hints.
+fn hint_line(app: &App) -> Line<'static> {
+    if let Some(q) = &app.typing {
+        return Line::from(vec![
+            Span::styled("/", KEY),
+            Span::raw(text::safe(q)),
+            Span::styled("▏", KEY),
+            Span::styled("   Enter: keep filter · Esc: drop it", DIM),
+        ]);
+    }
+    if let Some(m) = app.message() {
+        let style = if m.error { ERROR } else { Style::new() };
+        return Line::styled(text::safe(&m.text), style);
+    }
+    let keys: &[(&str, &str)] = match app.screen() {
+        Screen::Main => &[
+            ("Enter", "follow"),
+            ("Bksp", "back"),
+            ("Tab", "pane"),
+            ("/", "filter"),
+            ("b", "bridges"),
+            ("w", "warnings"),
+            ("d", "doctor"),
+            ("r", "rescan"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Screen::Bridges => &[
+            ("Enter", "go to"),
+            ("Space", "fold"),
+            ("Bksp", "back"),
+            ("/", "filter"),
+            ("b", "main view"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(format!(" {k}"), KEY));
+        spans.push(Span::styled(format!(" {what} "), DIM));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,83 @@
+//! The namespaces pane: one row per shown namespace with its best label,
+//! interface and process counts; `H` marks the host's, `*` nsmap's own.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Row, Table, Widget};
+
+use super::text::{self, CHANGED, DIM, HEADER};
+use super::{pane_block, row_style};
+use crate::tui::app::{App, Pane};
+use crate::tui::layout;
+
+pub struct NamespacesPane<'a> {
+    pub app: &'a App,
+}
+
+impl Widget for &NamespacesPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let total = app.model.namespaces().len();
+        let sort = format!("{}{}", app.sort.word(), if app.reverse { " ↓" } else { "" });
+        let title = if app.filter.is_some() {
+            format!(" Namespaces {}/{total} · sort {sort} ", app.ns_rows.len())
+        } else {
+            format!(" Namespaces {total} · sort {sort} ")
+        };
+        let focused = app.focus == Pane::Namespaces;
+        let block = pane_block(title, focused);
+        let height = layout::table_rows(area);
+        let rows = app
+            .ns_rows
+            .iter()
+            .enumerate()
+            .skip(app.ns_offset)
+            .take(height)
+            .filter_map(|(row, &n)| {
+                let ns = app.model.ns(n)?;
+                let mark = format!(
+                    "{}{}",
+                    if ns.host { "H" } else { " " },
+                    if ns.current { "*" } else { " " }
+                );
+                let mut style = if app.ns_changed(ns.inode) {
+                    CHANGED
+                } else {
+                    ratatui::style::Style::new()
+                };
+                if !ns.scanned {
+                    style = style.patch(DIM);
+                }
+                let ifs = if ns.scanned {
+                    ns.interfaces.len().to_string()
+                } else {
+                    "?".to_string()
+                };
+                let label = text::highlight(app.model.label(n), app.filter.as_ref(), style);
+                Some(
+                    Row::new(vec![
+                        Line::from(mark),
+                        label,
+                        Line::from(ifs).right_aligned(),
+                        Line::from(ns.pids.len().to_string()).right_aligned(),
+                    ])
+                    .style(row_style(style, row == app.ns_cursor, focused)),
+                )
+            });
+        let header = Row::new(["", "NAME", "IF", "PROC"]).style(HEADER);
+        Table::new(
+            rows,
+            [
+                Constraint::Length(2),
+                Constraint::Fill(1),
+                Constraint::Length(3),
+                Constraint::Length(5),
+            ],
+        )
+        .header(header)
+        .column_spacing(1)
+        .block(block)
+        .render(area, buf);
+    }
+}

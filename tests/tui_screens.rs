@@ -1,0 +1,254 @@
+//! Screens of the TUI at a fixed size, as insta snapshots: every view on the
+//! demo snapshot, and on a snapshot of hostile names (escape sequences, bidi
+//! overrides, invalid UTF-8) that must come out escaped, never raw.
+//! Review changes with `cargo insta review` (or INSTA_UPDATE=always).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use nsmap::Snapshot;
+use nsmap::cli::Source;
+use nsmap::name::needs_terminal_escape;
+use nsmap::tui::{Action, App, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+const WIDTH: u16 = 140;
+const HEIGHT: u16 = 36;
+
+fn load(path: &str) -> Snapshot {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    serde_json::from_str(&text).expect("fixture parses")
+}
+
+fn demo() -> Snapshot {
+    load("assets/demo.json")
+}
+
+fn hostile() -> Snapshot {
+    load("tests/fixtures/hostile-tui.json")
+}
+
+fn app(snapshot: Snapshot, width: u16, height: u16) -> App {
+    let mut app = App::new(
+        snapshot,
+        Source::File(PathBuf::from("assets/demo.json")),
+        Instant::now(),
+    );
+    app.update(Action::Resize { width, height });
+    app
+}
+
+fn run(app: &mut App, actions: impl IntoIterator<Item = Action>) {
+    for a in actions {
+        app.update(a);
+    }
+}
+
+fn draw(app: &App) -> Terminal<TestBackend> {
+    // The hint line is the last row of the screen the app was sized to.
+    let a = app.areas();
+    let (w, h) = (a.hints.width, a.hints.y + a.hints.height);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    terminal
+        .draw(|f| f.render_widget(&View::new(app), f.area()))
+        .expect("draw");
+    assert_safe(terminal.backend().buffer());
+    terminal
+}
+
+/// No cell may hold a character a terminal would interpret.
+fn assert_safe(buf: &Buffer) {
+    for cell in buf.content() {
+        let s = cell.symbol();
+        assert!(
+            !s.chars().any(needs_terminal_escape),
+            "raw control character reached the screen: {s:?}"
+        );
+    }
+}
+
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn demo_app() -> App {
+    app(demo(), WIDTH, HEIGHT)
+}
+
+#[test]
+fn demo_start() {
+    let t = draw(&demo_app());
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn demo_interface_with_peer_on_a_bridge() {
+    let mut app = demo_app();
+    // host, cache, db: db's eth0 is wired to a port of cni0.
+    run(
+        &mut app,
+        [Action::Down, Action::Down, Action::NextPane, Action::Down],
+    );
+    let t = draw(&app);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn demo_after_following_the_wire() {
+    let mut app = demo_app();
+    run(
+        &mut app,
+        [
+            Action::Down,
+            Action::Down,
+            Action::NextPane,
+            Action::Down,
+            Action::Follow,
+        ],
+    );
+    let t = draw(&app);
+    assert!(text(&t).contains("eth0 @ db → veth5b7e02d4 @ host"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn demo_bridges_tree() {
+    let mut app = demo_app();
+    run(&mut app, [Action::ToggleBridges]);
+    let t = draw(&app);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn demo_help_overlay() {
+    let mut app = demo_app();
+    run(&mut app, [Action::Help]);
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn demo_warnings_overlay() {
+    let mut app = demo_app();
+    run(&mut app, [Action::Warnings]);
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn demo_doctor_overlay_without_a_doctor() {
+    let mut app = demo_app();
+    run(&mut app, [Action::Doctor]);
+    let t = draw(&app);
+    assert!(text(&t).contains("doctor findings are not available yet"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn demo_typing_a_filter() {
+    let mut app = demo_app();
+    run(&mut app, [Action::StartFilter]);
+    run(&mut app, "10.88".chars().map(Action::FilterChar));
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn demo_unprivileged_banner() {
+    let mut s = demo();
+    s.scan.privileged = false;
+    for ns in s.namespaces.iter_mut().filter(|ns| !ns.current) {
+        ns.scanned = false;
+        ns.interfaces.clear();
+    }
+    let mut app = app(s, WIDTH, HEIGHT);
+    run(&mut app, [Action::Down]);
+    let t = draw(&app);
+    assert!(text(&t).contains("recorded without root"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn demo_narrow_terminal() {
+    let mut app = app(demo(), 80, 24);
+    run(&mut app, [Action::NextPane, Action::Bottom]);
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn hostile_names_main_view() {
+    let mut app = app(hostile(), WIDTH, HEIGHT);
+    run(&mut app, [Action::NextPane, Action::Down, Action::Down]);
+    let t = draw(&app);
+    let shown = text(&t);
+    assert!(shown.contains("\\x1b[31mevil"), "escaped form is shown");
+    assert!(shown.contains("rtl\\u{202e}"), "{shown}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn hostile_names_namespace_details_and_warnings() {
+    let mut app = app(hostile(), WIDTH, HEIGHT);
+    run(&mut app, [Action::Down, Action::Warnings]);
+    let t = draw(&app);
+    assert!(text(&t).contains("\\x1b[31mred"));
+    insta::assert_snapshot!(t.backend());
+    run(&mut app, [Action::Escape]);
+    let t = draw(&app);
+    assert!(text(&t).contains("\\u{202e}evil-ns"));
+    assert!(text(&t).contains("\\u{009b}comm"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn hostile_names_bridges_and_filter() {
+    let mut app = app(hostile(), WIDTH, HEIGHT);
+    run(&mut app, [Action::ToggleBridges, Action::StartFilter]);
+    run(&mut app, "x1b".chars().map(Action::FilterChar));
+    let t = draw(&app);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn colours_mark_state_selection_and_matches() {
+    use ratatui::style::{Color, Modifier};
+    let mut app = demo_app();
+    run(&mut app, [Action::ToggleBridges, Action::Down]);
+    let t = draw(&app);
+    let buf = t.backend().buffer();
+    // The cursor bar spans the row (row 2: first port of cni0), to the border.
+    assert!(buf[(WIDTH - 2, 2)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(WIDTH - 2, 3)].modifier.contains(Modifier::REVERSED));
+    // Operstates are traffic lights: the port is UP (green), its DOWN
+    // sibling red.
+    let find = |row: u16, text: &str| {
+        let line: String = (0..WIDTH).map(|x| buf[(x, row)].symbol()).collect();
+        let at = line.find(text).expect("text on row");
+        u16::try_from(line[..at].chars().count()).expect("fits")
+    };
+    assert_eq!(buf[(find(2, "UP"), 2)].fg, Color::Green);
+    assert_eq!(buf[(find(6, "DOWN"), 6)].fg, Color::Red);
+
+    let mut app = demo_app();
+    run(&mut app, [Action::StartFilter]);
+    run(&mut app, "veth5b".chars().map(Action::FilterChar));
+    let t = draw(&app);
+    let buf = t.backend().buffer();
+    let (x, y) = (0..HEIGHT)
+        .find_map(|y| {
+            let line: String = (0..WIDTH).map(|x| buf[(x, y)].symbol()).collect();
+            line.find("veth5b7e02d4")
+                .map(|at| (line[..at].chars().count(), y))
+        })
+        .expect("the match is on screen");
+    let x = u16::try_from(x).expect("fits");
+    assert_eq!(buf[(x, y)].bg, Color::Yellow, "matched text is highlighted");
+    assert_ne!(buf[(x + 6, y)].bg, Color::Yellow, "the rest is not");
+}

@@ -1,0 +1,245 @@
+//! End to end: the real `nsmap` binary in a real terminal (tmux), on a real
+//! topology built with iproute2: a namespace whose veth's other end is a
+//! port of a bridge on the host. Opens the TUI, follows the veth from the
+//! namespace to the host side and back, opens the bridges view, quits, and
+//! checks that the terminal was restored.
+//!
+//! Needs root (to create namespaces and links) and tmux. Every name is
+//! unique to this process and everything is deleted by Drop guards, also
+//! when an assertion fails. Screens are awaited by polling capture-pane
+//! with a deadline, never by fixed sleeps.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// How long any one screen may take to appear.
+const DEADLINE: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(50);
+
+fn run(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"))
+}
+
+fn must(cmd: &str, args: &[&str]) {
+    let out = run(cmd, args);
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace, a veth pair between it and the host, and a host bridge
+/// with the host end as its port. Deleted on drop.
+struct Topology {
+    ns: String,
+    ns_if: String,
+    host_if: String,
+    bridge: String,
+}
+
+impl Topology {
+    fn build() -> Topology {
+        let id = std::process::id();
+        let t = Topology {
+            ns: format!("nsmtui{id}"),
+            ns_if: format!("nt{id}n"),
+            host_if: format!("nt{id}h"),
+            bridge: format!("nt{id}b"),
+        };
+        // Leftovers of a killed run with the same pid are ours by name.
+        t.remove();
+        must("ip", &["netns", "add", &t.ns]);
+        must("ip", &["link", "add", &t.bridge, "type", "bridge"]);
+        must(
+            "ip",
+            &[
+                "link", "add", &t.host_if, "type", "veth", "peer", "name", &t.ns_if, "netns", &t.ns,
+            ],
+        );
+        must("ip", &["link", "set", &t.host_if, "master", &t.bridge]);
+        for dev in [&t.host_if, &t.bridge] {
+            must("ip", &["link", "set", dev, "up"]);
+        }
+        must("ip", &["-n", &t.ns, "link", "set", &t.ns_if, "up"]);
+        t
+    }
+
+    fn remove(&self) {
+        // Deleting one end of a veth deletes both; errors mean "not there".
+        let _ = run("ip", &["link", "del", &self.host_if]);
+        let _ = run("ip", &["link", "del", &self.bridge]);
+        let _ = run("ip", &["netns", "del", &self.ns]);
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// A tmux server of our own (private socket) running one shell.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start() -> Tmux {
+        let t = Tmux {
+            socket: format!("nsmap-tui-test-{}", std::process::id()),
+        };
+        must(
+            "tmux",
+            &[
+                "-L",
+                &t.socket,
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                "160",
+                "-y",
+                "50",
+                "env PS1='PROMPT$ ' TERM=xterm-256color bash --norc --noprofile",
+            ],
+        );
+        t.wait_for("the shell prompt", |s| s.contains("PROMPT$"));
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        let mut all = vec!["-L", self.socket.as_str()];
+        all.extend_from_slice(args);
+        run("tmux", &all)
+    }
+
+    /// Keys by tmux name (`Enter`, `BSpace`, `q`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    /// Text typed literally.
+    fn type_text(&self, text: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "main", "-l", text])
+                .status
+                .success()
+        );
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "main"]).stdout)
+            .into_owned()
+    }
+
+    fn format(&self, f: &str) -> String {
+        let out = self.tmux(&["display-message", "-p", "-t", "main", f]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "timed out waiting for {what}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn wait_for_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+#[ignore = "needs root and tmux: run as root with --include-ignored"]
+fn follow_a_veth_to_the_host_and_back_then_quit_cleanly() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test builds namespaces and links: run it as root"
+    );
+    let topo = Topology::build();
+    let tmux = Tmux::start();
+
+    // A bare `nsmap` on a terminal opens the TUI.
+    tmux.type_text(env!("CARGO_BIN_EXE_nsmap"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_text(" LIVE ");
+    assert_eq!(
+        tmux.format("#{alternate_on}"),
+        "1",
+        "the TUI uses the alternate screen"
+    );
+
+    // Find the namespace end of the veth with the filter.
+    tmux.keys(&["/"]);
+    tmux.type_text(&topo.ns_if);
+    tmux.keys(&["Enter"]);
+    let in_ns = format!("┌ {} @ {} ", topo.ns_if, topo.ns);
+    tmux.wait_for_text(&in_ns);
+
+    // Enter: to the host side, in the host's namespace.
+    tmux.keys(&["Enter"]);
+    let on_host = tmux.wait_for_text(&format!("┌ {} @ ", topo.host_if));
+    assert!(
+        on_host.contains(&format!(
+            "{} @ {} → {} @ ",
+            topo.ns_if, topo.ns, topo.host_if
+        )),
+        "the jump is announced:\n{on_host}"
+    );
+    assert!(
+        on_host.contains(&format!("master        {} @ ", topo.bridge)),
+        "the host end is a port of the bridge:\n{on_host}"
+    );
+
+    // Backspace: back to the namespace side.
+    tmux.keys(&["BSpace"]);
+    tmux.wait_for_text(&in_ns);
+
+    // The bridges view shows the bridge, its port and the far end.
+    tmux.keys(&["b"]);
+    tmux.wait_for_text("┌ Bridges ");
+    tmux.keys(&["/"]);
+    tmux.type_text(&topo.bridge);
+    tmux.keys(&["Enter"]);
+    let tree = tmux.wait_for_text(&format!("▾ {} @ ", topo.bridge));
+    assert!(
+        tree.contains(&format!("└─ {}", topo.host_if)),
+        "port row:\n{tree}"
+    );
+    assert!(
+        tree.contains(&format!("└─ {} @ {}", topo.ns_if, topo.ns)),
+        "the port's other end:\n{tree}"
+    );
+
+    // Quit: the shell is back, in a sane terminal.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the TUI to leave the alternate screen", |_| {
+        tmux.format("#{alternate_on}") == "0"
+    });
+    assert_eq!(tmux.format("#{cursor_flag}"), "1", "cursor visible again");
+    assert_eq!(tmux.format("#{mouse_any_flag}"), "0", "mouse reporting off");
+    tmux.type_text("echo \"cooked=$(stty -a | tr ' ;' '\\n\\n' | grep -cx -e icanon -e echo)\"");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_text("cooked=2");
+}
