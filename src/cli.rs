@@ -345,29 +345,34 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         }
         return watch::run(interval, initial, options, &mut out);
     }
-    let snapshot = match &options.source {
-        Source::Live => {
-            let raw = sys::scan(&sys::ScanOptions::default())?;
-            if let Command::Snapshot { raw: true, compact } = options.command {
-                report(&resolve(&raw), options);
-                write_json(&raw, compact, &mut out)?;
-                out.flush()?;
-                return Ok(0);
-            }
-            resolve(&raw)
-        }
+    if let (Source::Live, Command::Snapshot { raw: true, compact }) =
+        (&options.source, &options.command)
+    {
+        let raw = sys::scan(&sys::ScanOptions::default())?;
+        report(&resolve(&raw), options);
+        write_json(&raw, *compact, &mut out)?;
+        out.flush()?;
+        return Ok(0);
+    }
+    let snapshot = load(&options.source)?;
+    report(&snapshot, options);
+    let code = render_command(&snapshot, options, &mut out)?;
+    out.flush().context("cannot write to stdout")?;
+    Ok(code)
+}
+
+/// The snapshot a run works on: a live scan, or a file from `--input`.
+pub fn load(source: &Source) -> anyhow::Result<Snapshot> {
+    match source {
+        Source::Live => Ok(resolve(&sys::scan(&sys::ScanOptions::default())?)),
         Source::File(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
                 path: path.clone(),
                 source,
             })?;
-            crate::input::load(path, &bytes)?
+            Ok(crate::input::load(path, &bytes)?)
         }
-    };
-    report(&snapshot, options);
-    let code = render_command(&snapshot, options, &mut out)?;
-    out.flush().context("cannot write to stdout")?;
-    Ok(code)
+    }
 }
 
 /// Renders `options.command` from a snapshot: the part of a run that is

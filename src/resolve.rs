@@ -509,7 +509,7 @@ fn label_raw(ns: &RawNamespace) -> String {
     netns_label(
         &ns.names,
         &ns.mounts,
-        ns.host,
+        (ns.host, ns.current),
         ns.process.as_ref(),
         ns.inode,
     )

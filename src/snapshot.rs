@@ -168,7 +168,7 @@ impl Namespace {
         netns_label(
             &self.names,
             &self.mounts,
-            self.host,
+            (self.host, self.current),
             self.process.as_ref(),
             self.inode,
         )
@@ -183,13 +183,14 @@ impl Namespace {
 }
 
 /// The best short label of a namespace: ip-netns name, else bind-mount
-/// path, else `host`, else `comm(pid)` of its first process, else
-/// `net:[inode]`. In nsmap's escaped form: print it through
-/// [`crate::name::terminal_safe`].
+/// path, else `host`, else `current` (nsmap's own, when the host could not
+/// be identified: its first process would be nsmap or its shell), else
+/// `comm(pid)` of its first process, else `net:[inode]`. In nsmap's escaped
+/// form: print it through [`crate::name::terminal_safe`].
 pub fn netns_label(
     names: &[Name],
     mounts: &[Name],
-    host: bool,
+    (host, current): (bool, bool),
     process: Option<&ProcessSummary>,
     inode: u64,
 ) -> String {
@@ -198,6 +199,9 @@ pub fn netns_label(
     }
     if host {
         return "host".to_string();
+    }
+    if current {
+        return "current".to_string();
     }
     match process {
         Some(p) => format!("{}({})", p.comm.as_str(), p.pid),

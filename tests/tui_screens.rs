@@ -153,6 +153,19 @@ fn demo_doctor_overlay_without_a_doctor() {
 }
 
 #[test]
+fn demo_doctor_overlay_lists_the_findings() {
+    let mut app = demo_app().with_doctor(nsmap::tui::finding::from_doctor);
+    run(&mut app, [Action::Doctor]);
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(
+        screen.contains("NSM004") && screen.contains("eth0@cache"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
 fn demo_typing_a_filter() {
     let mut app = demo_app();
     run(&mut app, [Action::StartFilter]);

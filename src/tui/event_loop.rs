@@ -24,9 +24,7 @@ use super::action::{Action, Effect};
 use super::{App, Options, View, keymap};
 use crate::cli::Source;
 use crate::error::Error;
-use crate::resolve::resolve;
 use crate::snapshot::Snapshot;
-use crate::sys;
 
 /// Poll period while something on screen is timed (highlights, messages).
 const TICK_BUSY: Duration = Duration::from_millis(100);
@@ -39,7 +37,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         return Err(Error::NotATerminal.into());
     }
     // Scan before taking over the screen, so a fatal error prints normally.
-    let first = load(&options.source)?;
+    let first = crate::cli::load(&options.source)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGTERM,
@@ -50,8 +48,9 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             .context("cannot install signal handlers")?;
     }
     let (requests, reports) = spawn_scanner(options.source.clone(), options.interval)?;
-    let mut app =
-        App::new(first, options.source.clone(), Instant::now()).with_interval(options.interval);
+    let mut app = App::new(first, options.source.clone(), Instant::now())
+        .with_interval(options.interval)
+        .with_doctor(super::finding::from_doctor);
     let (mut terminal, _session) = Session::start()?;
     let size = terminal.size()?;
     app.update(Action::Resize {
@@ -99,20 +98,6 @@ fn scanned(result: Result<Snapshot, String>) -> Action {
     Action::Scanned(Box::new(result), Instant::now())
 }
 
-/// One snapshot from the source: a live scan, or the file read again.
-pub fn load(source: &Source) -> anyhow::Result<Snapshot> {
-    match source {
-        Source::Live => Ok(resolve(&sys::scan(&sys::ScanOptions::default())?)),
-        Source::File(path) => {
-            let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
-                path: path.clone(),
-                source,
-            })?;
-            Ok(crate::input::load(path, &bytes)?)
-        }
-    }
-}
-
 enum Report {
     Started,
     Done(Box<Result<Snapshot, String>>),
@@ -145,7 +130,7 @@ fn spawn_scanner(
                 if report_tx.send(Report::Started).is_err() {
                     return;
                 }
-                let result = load(&source).map_err(|e| format!("{e:#}"));
+                let result = crate::cli::load(&source).map_err(|e| format!("{e:#}"));
                 if report_tx.send(Report::Done(Box::new(result))).is_err() {
                     return;
                 }

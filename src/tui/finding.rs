@@ -1,27 +1,11 @@
 //! What the `d` overlay lists: findings of a doctor (a set of checks over a
-//! snapshot), in a shape independent of any one check so the doctor module
-//! can be plugged in by handing [`super::App`] a [`Doctor`] function.
-//! Until then the overlay says that no doctor is available.
+//! snapshot), in the overlay's own small shape, so [`super::App`] takes any
+//! [`Doctor`] function; [`from_doctor`] adapts `nsmap doctor`'s checks.
 
 use crate::snapshot::{LinkRef, Snapshot};
 
 /// How bad a finding is; the overlay sorts and colours by it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub fn word(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
+pub use crate::doctor::Severity;
 
 /// One problem the doctor found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,3 +21,17 @@ pub struct Finding {
 
 /// Runs the checks over a snapshot; called again after every rescan.
 pub type Doctor = fn(&Snapshot) -> Vec<Finding>;
+
+/// `nsmap doctor`'s findings as the overlay shows them: Enter jumps to the
+/// first (most relevant) interface of each.
+pub fn from_doctor(snapshot: &Snapshot) -> Vec<Finding> {
+    crate::doctor::findings(snapshot)
+        .into_iter()
+        .map(|f| Finding {
+            code: f.code.to_string(),
+            severity: f.severity,
+            message: f.message,
+            link: f.interfaces.into_iter().next(),
+        })
+        .collect()
+}

@@ -130,6 +130,12 @@ fn doctor_lines(app: &App) -> Vec<Line<'static>> {
     if app.findings.is_empty() {
         return vec![Line::styled("no findings: nothing looks wrong", DIM)];
     }
+    let code_width = app
+        .findings
+        .iter()
+        .map(|f| f.code.chars().count())
+        .max()
+        .unwrap_or(0);
     app.findings
         .iter()
         .map(|f| {
@@ -139,8 +145,8 @@ fn doctor_lines(app: &App) -> Vec<Line<'static>> {
                 Severity::Info => DIM,
             };
             let mut spans = vec![
-                Span::styled(format!("{:<8}", f.severity.word()), style),
-                text::span(&format!("{:<24} ", f.code), HEADER),
+                Span::styled(format!("{:<8}", f.severity.as_str()), style),
+                text::span(&format!("{:<code_width$}  ", f.code), HEADER),
                 text::span(&f.message, Style::new()),
             ];
             if let Some(r) = &f.link {
