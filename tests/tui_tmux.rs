@@ -88,9 +88,10 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start() -> Tmux {
+    /// `test` names the test: each gets a server of its own.
+    fn start(test: &str) -> Tmux {
         let t = Tmux {
-            socket: format!("nsmap-tui-test-{}", std::process::id()),
+            socket: format!("nsmap-tui-{test}-{}", std::process::id()),
         };
         must(
             "tmux",
@@ -178,7 +179,7 @@ fn follow_a_veth_to_the_host_and_back_then_quit_cleanly() {
         "this test builds namespaces and links: run it as root"
     );
     let topo = Topology::build();
-    let tmux = Tmux::start();
+    let tmux = Tmux::start("follow");
 
     // A bare `nsmap` on a terminal opens the TUI.
     tmux.type_text(env!("CARGO_BIN_EXE_nsmap"));
@@ -242,4 +243,40 @@ fn follow_a_veth_to_the_host_and_back_then_quit_cleanly() {
     tmux.type_text("echo \"cooked=$(stty -a | tr ' ;' '\\n\\n' | grep -cx -e icanon -e echo)\"");
     tmux.keys(&["Enter"]);
     tmux.wait_for_text("cooked=2");
+}
+
+/// Regression: when the terminal vanished without a SIGHUP reaching nsmap
+/// (tmux killed), crossterm's default reader retried the dead tty forever
+/// and nsmap spun at full CPU instead of exiting.
+#[test]
+#[ignore = "needs tmux: run as root with --include-ignored"]
+fn the_tui_exits_when_its_terminal_is_killed() {
+    let tmux = Tmux::start("killed");
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json");
+    tmux.type_text(&format!("{} --input {demo}", env!("CARGO_BIN_EXE_nsmap")));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_text(" FILE ");
+    let shell = tmux.format("#{pane_pid}");
+    let children =
+        std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
+    let nsmap: u32 = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("nsmap runs under the shell");
+    let server = tmux.format("#{pid}");
+    must("kill", &["-KILL", &server]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{nsmap}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for its (killed) parent's reaper.
+        if state.is_empty() || state.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nsmap still running 3 s after its terminal died: {state}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -65,6 +65,11 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             TICK_IDLE
         };
         let mut ready = event::poll(timeout)?;
+        // The terminal went away (its window closed, tmux killed) without a
+        // SIGHUP reaching us: quit instead of polling a dead tty forever.
+        if !io::stdout().is_terminal() {
+            return Ok(());
+        }
         // Drain everything pending before drawing again: held keys stay snappy.
         while ready {
             let ev = event::read()?;
