@@ -110,6 +110,8 @@ pub fn scan_with_hook(options: &ScanOptions, hook: &mut dyn FnMut()) -> Result<R
     drop(files);
     drop(sockets);
     drop(found);
+    // What lives in each namespace: processes, containers, hostname, CNI.
+    crate::sys::attribution::attribute(&mut raw.namespaces);
     raw.namespaces.sort_by_key(|n| n.inode);
     raw.scan = ScanInfo {
         nsmap_version: env!("CARGO_PKG_VERSION").to_string(),
