@@ -26,7 +26,8 @@ pub struct Process {
     /// argv joined by spaces, cut at [`CMDLINE_MAX`] bytes (then ending in
     /// `…`); empty for kernel threads and zombies.
     pub cmdline: Name,
-    /// Real uid (`Uid:` of /proc/PID/status); null when unreadable.
+    /// Effective uid as `ps` shows it: the owner of `/proc/PID` (root for
+    /// non-dumpable processes, e.g. setuid programs); null when unreadable.
     pub uid: Option<u32>,
 }
 
@@ -165,16 +166,13 @@ pub fn names_namespace(ns: &Namespace, typed: &Name) -> bool {
         })
 }
 
-/// `Uid:` (real uid) and `PPid:` of a `/proc/PID/status` file.
-pub fn parse_status(status: &[u8]) -> (Option<u32>, Option<u32>) {
-    let text = String::from_utf8_lossy(status);
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-    };
-    (field("Uid:"), field("PPid:"))
+/// The parent pid in a `/proc/PID/stat` line. The process name in
+/// parentheses may hold spaces and `)`, so fields are counted after the
+/// last `)`: state, then ppid.
+pub fn parse_stat_ppid(stat: &[u8]) -> Option<u32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
 /// A `/proc/PID/comm` file as a name (without its newline).
@@ -206,9 +204,10 @@ mod tests {
 
     #[test]
     fn proc_files() {
-        let status = b"Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\nPPid:\t41\nUid:\t1000\t1000\t1000\t1000\n";
-        assert_eq!(parse_status(status), (Some(1000), Some(41)));
-        assert_eq!(parse_status(b"garbage"), (None, None));
+        let stat = b"42 (a) b) c) S 41 42 42 0 -1 4194560 95 0 0 0 0 0 0 0 20 0 1 0\n";
+        assert_eq!(parse_stat_ppid(stat), Some(41));
+        assert_eq!(parse_stat_ppid(b"42 (sleep"), None);
+        assert_eq!(parse_stat_ppid(b"garbage)"), None);
         assert_eq!(comm_name(b"sleep\n"), Name::from("sleep"));
         assert_eq!(short_cmdline(b"sleep\x00600\x00"), Name::from("sleep 600"));
         assert_eq!(short_cmdline(b""), Name::default());

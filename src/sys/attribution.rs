@@ -28,12 +28,13 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::sched::{CloneFlags, setns};
 use nix::sys::utsname::uname;
 
 use crate::attribution::{
-    CniAttachment, Container, Process, comm_name, parse_status, short_cmdline,
+    CniAttachment, Container, Process, comm_name, parse_stat_ppid, short_cmdline,
 };
 use crate::name::Name;
 use crate::raw::RawNamespace;
@@ -51,25 +52,24 @@ const UTS_TRIES: usize = 3;
 /// Fills `processes`, `containers`, `hostname` and `cni` of every
 /// namespace from its `pids`.
 pub fn attribute(namespaces: &mut [RawNamespace]) {
+    let read = read_all(namespaces);
     let mut runtimes = RuntimeState::default();
-    for ns in namespaces.iter_mut() {
-        let mut seen: Vec<(CgroupContainer, Option<u32>)> = Vec::new();
-        ns.processes = Vec::with_capacity(ns.pids.len());
-        for &pid in &ns.pids {
-            let Some((process, ppid, container)) = read_process(pid) else {
-                continue;
-            };
-            ns.processes.push(process);
+    for (ns, processes) in namespaces.iter_mut().zip(read) {
+        // Distinct containers in order of their lowest pid: the first is
+        // usually the one that made the namespace (a pod's sandbox).
+        let mut seen: Vec<(&CgroupContainer, u32)> = Vec::new();
+        for (process, container) in &processes {
             if let Some(c) = container
                 && !seen.iter().any(|(s, _)| *s == c)
             {
-                seen.push((c, ppid));
+                seen.push((c, process.pid));
             }
         }
         ns.containers = seen
             .iter()
-            .map(|(c, parent)| runtimes.describe(c, *parent))
+            .map(|(c, pid)| runtimes.describe(c, *pid))
             .collect();
+        ns.processes = processes.into_iter().map(|(p, _)| p).collect();
     }
     let hostnames = hostnames(namespaces);
     for (ns, hostname) in namespaces.iter_mut().zip(hostnames) {
@@ -78,32 +78,111 @@ pub fn attribute(namespaces: &mut [RawNamespace]) {
     attach_cni(namespaces, &read_cni_cache());
 }
 
-/// One process: its record, parent pid, and container (from its cgroup).
-fn read_process(pid: u32) -> Option<(Process, Option<u32>, Option<CgroupContainer>)> {
-    let comm = fs::read(format!("/proc/{pid}/comm")).ok()?;
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let (uid, ppid) = fs::read(format!("/proc/{pid}/status"))
-        .map(|s| parse_status(&s))
-        .unwrap_or((None, None));
-    let container = fs::read(format!("/proc/{pid}/cgroup"))
-        .ok()
-        .and_then(|c| cgroup::container_of(&c));
+type ProcessRead = (Process, Option<CgroupContainer>);
+
+/// Reads every namespace's processes, spread over one thread per core
+/// (procfs reads cost 5–30 µs each here, and hosts run thousands of
+/// processes); results in the order of `namespaces`.
+fn read_all(namespaces: &[RawNamespace]) -> Vec<Vec<ProcessRead>> {
+    let total: usize = namespaces.iter().map(|n| n.pids.len()).sum();
+    let workers = if total < 256 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    };
+    let read_ns = |ns: &RawNamespace, buf: &mut Vec<u8>| -> Vec<ProcessRead> {
+        ns.pids
+            .iter()
+            .filter_map(|&pid| read_process(pid, buf))
+            .collect()
+    };
+    if workers == 1 {
+        let mut buf = Vec::new();
+        return namespaces.iter().map(|ns| read_ns(ns, &mut buf)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Vec<ProcessRead>> = namespaces.iter().map(|_| Vec::new()).collect();
+    let done: Vec<Vec<(usize, Vec<ProcessRead>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut buf = Vec::new();
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(ns) = namespaces.get(i) else { break };
+                        mine.push((i, read_ns(ns, &mut buf)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, processes) in done.into_iter().flatten() {
+        out[i] = processes;
+    }
+    out
+}
+
+/// One process: its record and its container (from its cgroup). Three
+/// small reads and a stat; `status` (uid, ppid) costs as much as the rest
+/// together, so the uid is the owner of /proc/PID, as `ps` takes it, and
+/// the parent is read only when a runtime lookup needs it.
+fn read_process(pid: u32, buf: &mut Vec<u8>) -> Option<ProcessRead> {
+    read_small(&format!("/proc/{pid}/comm"), buf)?;
+    let comm = comm_name(buf);
+    let cmdline = match read_small(&format!("/proc/{pid}/cmdline"), buf) {
+        Some(()) => short_cmdline(buf),
+        None => Name::default(),
+    };
+    let uid = fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid());
+    let container =
+        read_small(&format!("/proc/{pid}/cgroup"), buf).and_then(|()| cgroup::container_of(buf));
     let process = Process {
         pid,
-        comm: comm_name(&comm),
-        cmdline: short_cmdline(&cmdline),
+        comm,
+        cmdline,
         uid,
     };
-    Some((process, ppid, container))
+    Some((process, container))
+}
+
+/// Reads a small /proc file into `buf`: open and read, without the size
+/// probe of `fs::read` (a third of the cost on procfs, where sizes are 0).
+fn read_small(path: &str, buf: &mut Vec<u8>) -> Option<()> {
+    buf.clear();
+    let mut file = File::open(path).ok()?;
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Some(()),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => return None,
+        }
+        if buf.len() > 1 << 20 {
+            return Some(()); // /proc files this big are not what we expect
+        }
+    }
+}
+
+/// The parent of `pid` (the shim or conmon of a container's first process).
+fn parent_of(pid: u32) -> Option<u32> {
+    let mut buf = Vec::new();
+    read_small(&format!("/proc/{pid}/stat"), &mut buf)?;
+    parse_stat_ppid(&buf)
 }
 
 /// Reads a runtime state file, from the host's root or — for runtimes
 /// running inside a container (a kind node) — through the root of the
 /// container's parent process (the shim or conmon), which sees the
 /// runtime's own filesystem.
-fn read_state(path: &str, parent: Option<u32>) -> Option<Vec<u8>> {
+fn read_state(path: &str, pid: u32) -> Option<Vec<u8>> {
     read_capped(path).or_else(|| {
-        let parent = parent?;
+        let parent = parent_of(pid)?;
         read_capped(&format!("/proc/{parent}/root{path}"))
     })
 }
@@ -127,30 +206,30 @@ struct RuntimeState {
 
 impl RuntimeState {
     /// The container's record; each container is looked up once.
-    fn describe(&mut self, c: &CgroupContainer, parent: Option<u32>) -> Container {
+    fn describe(&mut self, c: &CgroupContainer, pid: u32) -> Container {
         if let Some(known) = self.described.get(c) {
             return known.clone();
         }
-        let (runtime, meta) = self.lookup(c, parent);
+        let (runtime, meta) = self.lookup(c, pid);
         let described = c.describe(runtime, meta.as_ref());
         self.described.insert(c.clone(), described.clone());
         described
     }
 
-    fn lookup(&mut self, c: &CgroupContainer, parent: Option<u32>) -> (Runtime, Option<Metadata>) {
+    fn lookup(&mut self, c: &CgroupContainer, pid: u32) -> (Runtime, Option<Metadata>) {
         let id = c.id.as_str();
         match c.runtime {
-            Runtime::Docker => (Runtime::Docker, self.docker(id, parent)),
-            Runtime::Podman => (Runtime::Podman, self.podman(id, parent)),
-            Runtime::Containerd => (Runtime::Containerd, self.containerd(id, parent)),
-            Runtime::CriO => (Runtime::CriO, self.crio(id, parent)),
+            Runtime::Docker => (Runtime::Docker, self.docker(id, pid)),
+            Runtime::Podman => (Runtime::Podman, self.podman(id, pid)),
+            Runtime::Containerd => (Runtime::Containerd, self.containerd(id, pid)),
+            Runtime::CriO => (Runtime::CriO, self.crio(id, pid)),
             Runtime::Kubernetes => {
                 // The cgroupfs driver does not say which CRI runtime: ask each.
-                if let Some(m) = self.containerd(id, parent) {
+                if let Some(m) = self.containerd(id, pid) {
                     (Runtime::Containerd, Some(m))
-                } else if let Some(m) = self.crio(id, parent) {
+                } else if let Some(m) = self.crio(id, pid) {
                     (Runtime::CriO, Some(m))
-                } else if let Some(m) = self.docker(id, parent) {
+                } else if let Some(m) = self.docker(id, pid) {
                     (Runtime::Docker, Some(m))
                 } else {
                     (Runtime::Kubernetes, None)
@@ -160,39 +239,39 @@ impl RuntimeState {
         }
     }
 
-    fn docker(&mut self, id: &str, parent: Option<u32>) -> Option<Metadata> {
-        docker::parse_config(&read_state(&docker::config_path(id), parent)?)
+    fn docker(&mut self, id: &str, pid: u32) -> Option<Metadata> {
+        docker::parse_config(&read_state(&docker::config_path(id), pid)?)
     }
 
-    fn podman(&mut self, id: &str, parent: Option<u32>) -> Option<Metadata> {
+    fn podman(&mut self, id: &str, pid: u32) -> Option<Metadata> {
         let names = self.podman_names.get_or_insert_with(read_podman_names);
         let name = names
             .get(id)
             .cloned()
-            .or_else(|| conmon_of(id, parent)?.name.map(|n| Name::from(n.as_str())))?;
+            .or_else(|| conmon_of(id, pid)?.name.map(|n| Name::from(n.as_str())))?;
         Some(Metadata {
             name: Some(name),
             ..Metadata::default()
         })
     }
 
-    fn containerd(&mut self, id: &str, parent: Option<u32>) -> Option<Metadata> {
+    fn containerd(&mut self, id: &str, pid: u32) -> Option<Metadata> {
         let namespaces = self
             .containerd_namespaces
             .get_or_insert_with(list_containerd_namespaces);
         namespaces.iter().find_map(|ns| {
             let path = format!("{}/{ns}/{id}/config.json", containerd::TASK_DIR);
-            containerd::parse_bundle_config(&read_state(&path, parent)?)
+            containerd::parse_bundle_config(&read_state(&path, pid)?)
         })
     }
 
-    fn crio(&mut self, id: &str, parent: Option<u32>) -> Option<Metadata> {
+    fn crio(&mut self, id: &str, pid: u32) -> Option<Metadata> {
         crio::config_paths(id)
             .iter()
-            .find_map(|p| crio::parse_config(&read_state(p, parent)?))
+            .find_map(|p| crio::parse_config(&read_state(p, pid)?))
             .or_else(|| {
                 // CRI-O's conmon carries the k8s_… name.
-                let k = kubernetes::parse_k8s_name(&conmon_of(id, parent)?.name?)?;
+                let k = kubernetes::parse_k8s_name(&conmon_of(id, pid)?.name?)?;
                 Some(Metadata {
                     name: k.name,
                     pod: k.pod,
@@ -204,9 +283,9 @@ impl RuntimeState {
     }
 }
 
-/// The conmon process watching container `id`: the container's parent.
-fn conmon_of(id: &str, parent: Option<u32>) -> Option<podman::Conmon> {
-    let cmdline = fs::read(format!("/proc/{}/cmdline", parent?)).ok()?;
+/// The conmon process watching container `id`: the parent of its process `pid`.
+fn conmon_of(id: &str, pid: u32) -> Option<podman::Conmon> {
+    let cmdline = fs::read(format!("/proc/{}/cmdline", parent_of(pid)?)).ok()?;
     podman::parse_conmon_cmdline(&cmdline).filter(|c| c.id == id)
 }
 
