@@ -75,16 +75,6 @@ impl Container {
     pub fn pod_label(&self) -> Option<String> {
         pod_label(self.pod.as_ref(), self.pod_namespace.as_ref())
     }
-
-    /// What to call it in a table: `pod/name`, `name`, or a short id.
-    pub fn label(&self) -> String {
-        match (&self.name, self.pod_label()) {
-            (Some(name), Some(pod)) => format!("{pod}:{}", name.as_str()),
-            (Some(name), None) => name.as_str().to_string(),
-            (None, Some(pod)) => pod,
-            (None, None) => short_id(self.id.as_str()).to_string(),
-        }
-    }
 }
 
 fn pod_label(pod: Option<&Name>, namespace: Option<&Name>) -> Option<String> {
@@ -295,13 +285,8 @@ mod tests {
     }
 
     #[test]
-    fn container_labels_for_tables() {
-        assert_eq!(
-            ctr(Some("app"), Some("web"), Some("ns")).label(),
-            "ns/web:app"
-        );
-        assert_eq!(ctr(None, Some("web"), None).label(), "web");
-        assert_eq!(ctr(None, None, None).label(), "0123456789ab");
+    fn short_ids_as_docker_ps_shows_them() {
+        assert_eq!(short_id("0123456789abcdef"), "0123456789ab");
         assert_eq!(short_id("abc"), "abc");
     }
 }

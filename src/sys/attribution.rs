@@ -442,3 +442,62 @@ fn cni_entry_is_for(ns: &RawNamespace, r: &CachedResult) -> bool {
             .iter()
             .any(|c| c.id == r.attachment.container_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(netns: Option<&str>, id: &str) -> CachedResult {
+        CachedResult {
+            attachment: CniAttachment {
+                container_id: Name::from(id),
+                ..CniAttachment::default()
+            },
+            netns: netns.map(String::from),
+        }
+    }
+
+    #[test]
+    fn cni_entries_find_their_namespace_by_path_pid_or_container() {
+        let ns = RawNamespace {
+            mounts: vec![Name::from("/run/netns/cni-1")],
+            pids: vec![10, 42],
+            containers: vec![Container {
+                id: Name::from("abc"),
+                ..Container::default()
+            }],
+            ..RawNamespace::default()
+        };
+        // /var/run is a link to /run: mountinfo shows the /run path.
+        assert!(cni_entry_is_for(
+            &ns,
+            &entry(Some("/var/run/netns/cni-1"), "x")
+        ));
+        assert!(cni_entry_is_for(&ns, &entry(Some("/run/netns/cni-1"), "x")));
+        assert!(cni_entry_is_for(&ns, &entry(Some("/proc/42/ns/net"), "x")));
+        assert!(cni_entry_is_for(&ns, &entry(None, "abc")));
+        // Left behind by an unclean teardown: matches nothing.
+        assert!(!cni_entry_is_for(
+            &ns,
+            &entry(Some("/var/run/netns/cni-2"), "x")
+        ));
+        assert!(!cni_entry_is_for(&ns, &entry(Some("/proc/43/ns/net"), "y")));
+        assert!(!cni_entry_is_for(
+            &ns,
+            &entry(Some("/var/runx/netns/cni-1"), "y")
+        ));
+    }
+
+    #[test]
+    fn reads_its_own_process() {
+        let pid = std::process::id();
+        let mut buf = Vec::new();
+        let (process, _) = read_process(pid, &mut buf).expect("own process");
+        assert_eq!(process.pid, pid);
+        assert!(!process.comm.is_empty());
+        assert!(!process.cmdline.is_empty());
+        assert_eq!(process.uid, Some(nix::unistd::geteuid().as_raw()));
+        assert_eq!(parent_of(pid), Some(nix::unistd::getppid().as_raw() as u32));
+        assert!(read_process(u32::MAX, &mut buf).is_none());
+    }
+}
