@@ -84,15 +84,18 @@ pub enum CommandArgs {
     Ns,
     /// List interfaces: namespace, kind, state, master, peer, addresses.
     Links {
-        /// Only this namespace: a name, inode, pid:N or path.
+        /// Only this namespace: a name (ip netns, container, pod), inode, pid:N or path.
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
     },
     /// Show every interface named IFNAME and the other end of its wire.
+    ///
+    /// When IFNAME is no interface but a container or pod name, shows that
+    /// namespace's interfaces and their peers.
     Peers {
-        /// The interface name (e.g. eth0).
+        /// The interface name (e.g. eth0), or a container or pod name.
         ifname: OsString,
-        /// Only this namespace: a name, inode, pid:N or path.
+        /// Only this namespace: a name (ip netns, container, pod), inode, pid:N or path.
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
     },
@@ -100,7 +103,7 @@ pub enum CommandArgs {
     Bridges {
         /// Only the bridge with this name.
         bridge: Option<OsString>,
-        /// Only this namespace: a name, inode, pid:N or path.
+        /// Only this namespace: a name (ip netns, container, pod), inode, pid:N or path.
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
     },
@@ -404,7 +407,11 @@ pub fn render_command(
         }
         Command::Peers { ifname, ns } => {
             let scope = scope(snapshot, ns.as_ref())?;
-            let rows = query::peers(snapshot, ifname, &scope);
+            let mut rows = query::peers(snapshot, ifname, &scope);
+            if rows.is_empty() {
+                // Not an interface: maybe a container or pod name.
+                rows = query::namespace_peers(snapshot, ifname, &scope);
+            }
             if rows.is_empty() {
                 return Err(Error::NoSuchInterface {
                     name: ifname.as_str().to_string(),

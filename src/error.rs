@@ -53,7 +53,9 @@ pub enum Error {
     NoSuchNamespace(String),
 
     /// An interface name matched nothing.
-    #[error("no interface named '{name}' {scope}; list them with `nsmap links`")]
+    #[error(
+        "no interface, container or pod named '{name}' {scope}; list them with `nsmap links` and `nsmap ns`"
+    )]
     NoSuchInterface { name: String, scope: String },
 
     /// The TUI was asked for without a terminal to draw on.

@@ -6,6 +6,7 @@
 //! [`snapshot::Snapshot`]; the CLI, JSON and other views read the snapshot.
 //! See ARCHITECTURE.md.
 
+pub mod attribution;
 pub mod cli;
 pub mod diff;
 pub mod doctor;
@@ -17,6 +18,7 @@ pub mod query;
 pub mod raw;
 pub mod render;
 pub mod resolve;
+pub mod runtime;
 pub mod select;
 pub mod snapshot;
 pub mod sys;

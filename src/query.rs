@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::attribution::names_namespace;
 use crate::name::Name;
 use crate::snapshot::{Index, Interface, LinkRef, Namespace, ProcessSummary, Snapshot};
 
@@ -63,6 +64,25 @@ pub fn peers(snapshot: &Snapshot, ifname: &Name, scope: &Scope) -> Vec<PeerRow> 
         }
     }
     rows
+}
+
+/// `nsmap peers NAME` when NAME is no interface: every interface (but
+/// loopback) of the namespaces NAME names by what lives in them — a
+/// container, pod or display name ([`names_namespace`]) — with its peer.
+pub fn namespace_peers(snapshot: &Snapshot, name: &Name, scope: &Scope) -> Vec<PeerRow> {
+    let index = snapshot.index();
+    snapshot
+        .namespaces
+        .iter()
+        .filter(|ns| scope.contains(ns.inode) && names_namespace(ns, name))
+        .flat_map(|ns| {
+            ns.interfaces
+                .iter()
+                .filter(|i| !i.flags.iter().any(|f| f == "LOOPBACK"))
+                .map(|i| peer_row(&index, ns, i))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn peer_row(index: &Index<'_>, ns: &Namespace, iface: &Interface) -> PeerRow {

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::{CniAttachment, Container, Process};
 use crate::name::Name;
 use crate::snapshot::{Holder, ProcessSummary, ScanInfo, ThreadRef, Warning};
 
@@ -45,6 +46,16 @@ pub struct RawNamespace {
     pub addrs: Vec<RawAddr>,
     /// RTM_GETNSID answers asked on this namespace's socket.
     pub nsids: Vec<RawNsid>,
+    // What lives in it, from `sys::attribution`; carried unchanged into the
+    // snapshot. Defaults keep older recordings loadable.
+    #[serde(default)]
+    pub processes: Vec<Process>,
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    #[serde(default)]
+    pub hostname: Option<Name>,
+    #[serde(default)]
+    pub cni: Vec<CniAttachment>,
 }
 
 /// One RTM_NEWLINK message, reduced to the attributes nsmap uses.

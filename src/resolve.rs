@@ -17,10 +17,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::attribution::{LabelSources, display_name};
 use crate::name::Name;
 use crate::raw::{RawLink, RawNamespace, RawScan};
 use crate::snapshot::{
-    Interface, LinkRef, Namespace, SCHEMA_VERSION, Snapshot, Warning, WarningCode, netns_label,
+    Interface, LinkRef, Namespace, SCHEMA_VERSION, Snapshot, Warning, WarningCode,
 };
 
 /// Pair devices: `IFLA_LINK` is the other end.
@@ -453,6 +454,11 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
             process: ns.process.clone(),
             scanned: ns.scanned,
             interfaces,
+            processes: ns.processes.clone(),
+            containers: ns.containers.clone(),
+            hostname: ns.hostname.clone(),
+            cni: ns.cni.clone(),
+            display_name: label_raw(ns),
         });
     }
     namespaces.sort_by_key(|n| n.inode);
@@ -505,14 +511,18 @@ fn check_symmetry(snapshot: &Snapshot) -> Vec<Warning> {
     out
 }
 
+/// The namespace's display name (pod, container, ip-netns name, …).
 fn label_raw(ns: &RawNamespace) -> String {
-    netns_label(
-        &ns.names,
-        &ns.mounts,
-        (ns.host, ns.current),
-        ns.process.as_ref(),
-        ns.inode,
-    )
+    display_name(LabelSources {
+        containers: &ns.containers,
+        cni: &ns.cni,
+        names: &ns.names,
+        mounts: &ns.mounts,
+        host: ns.host,
+        current: ns.current,
+        process: ns.process.as_ref(),
+        inode: ns.inode,
+    })
 }
 
 /// RFC 2863 operstate (IF_OPER_*), named as iproute2 names it.

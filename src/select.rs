@@ -1,6 +1,7 @@
 //! Namespace selectors (`--ns SEL`): how users name a namespace.
 //!
-//! A selector is an ip-netns name, an inode (`4026532453` or
+//! A selector is an ip-netns name, a container or pod name (or the
+//! namespace's display name, or 12+ characters of a container id), an inode (`4026532453` or
 //! `net:[4026532453]`), `pid:N`, or a path (`/run/netns/blue`,
 //! `/proc/N/ns/net`, `/run/docker/netns/x`). Paths are matched against the
 //! bind mounts in the snapshot; a path that is not one (`/proc/N/ns/net`)
@@ -10,13 +11,14 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
+use crate::attribution::names_namespace;
 use crate::name::Name;
 use crate::snapshot::{Namespace, Snapshot};
 use crate::sys::nsfs::parse_ns_link;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// An ip-netns name or another label (matched against names and labels).
+    /// An ip-netns name, container, pod or display name.
     Name(Name),
     Inode(u64),
     Pid(u32),
@@ -56,7 +58,7 @@ impl Selector {
 
     pub fn matches(&self, ns: &Namespace) -> bool {
         match self {
-            Selector::Name(name) => ns.names.contains(name) || ns.label() == name.as_str(),
+            Selector::Name(name) => ns.names.contains(name) || names_namespace(ns, name),
             Selector::Inode(inode) => ns.inode == *inode,
             Selector::Pid(pid) => {
                 ns.pids.binary_search(pid).is_ok() || ns.threads.iter().any(|t| t.tid == *pid)

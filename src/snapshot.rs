@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::{CniAttachment, Container, LabelSources, Process, display_name};
 use crate::name::Name;
 
 /// Bumped only for an incompatible change of the JSON contract.
@@ -61,6 +62,23 @@ pub struct Namespace {
     /// is empty because nsmap could not look, not because there are none.
     pub scanned: bool,
     pub interfaces: Vec<Interface>,
+    // What lives in it (see `crate::attribution`); defaults keep snapshots
+    // written before these fields existed loadable.
+    /// Every process in it: pid, comm, short cmdline, uid.
+    #[serde(default)]
+    pub processes: Vec<Process>,
+    /// Containers whose processes share it (several for a pod).
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    /// Hostname of its first process's UTS namespace, where readable.
+    #[serde(default)]
+    pub hostname: Option<Name>,
+    /// CNI attachments that libcni recorded for it.
+    #[serde(default)]
+    pub cni: Vec<CniAttachment>,
+    /// The label every human view shows ([`display_name`]).
+    #[serde(default)]
+    pub display_name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,15 +181,28 @@ impl Warning {
 }
 
 impl Namespace {
-    /// The best short label for humans (see [`netns_label`]).
+    /// The best short label for humans: `display_name` (pod, container,
+    /// ip-netns name, … see [`display_name`]), computed when a hand-made
+    /// namespace left it empty.
     pub fn label(&self) -> String {
-        netns_label(
-            &self.names,
-            &self.mounts,
-            (self.host, self.current),
-            self.process.as_ref(),
-            self.inode,
-        )
+        if !self.display_name.is_empty() {
+            return self.display_name.clone();
+        }
+        display_name(self.label_sources())
+    }
+
+    /// What [`display_name`] chooses from.
+    pub fn label_sources(&self) -> LabelSources<'_> {
+        LabelSources {
+            containers: &self.containers,
+            cni: &self.cni,
+            names: &self.names,
+            mounts: &self.mounts,
+            host: self.host,
+            current: self.current,
+            process: self.process.as_ref(),
+            inode: self.inode,
+        }
     }
 
     pub fn interface(&self, ifindex: u32) -> Option<&Interface> {

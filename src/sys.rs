@@ -2,6 +2,7 @@
 //! netlink. It returns a [`crate::raw::RawScan`] — plain data — and
 //! everything after it is pure and testable without root.
 
+pub mod attribution;
 pub mod discover;
 pub mod mountinfo;
 pub mod netlink;

@@ -11,6 +11,11 @@ const HOSTILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/raw/hostile.json"
 );
+/// A pod, a podman container and a hostile Docker container behind `cni0`.
+const CONTAINERS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/raw/containers.json"
+);
 
 fn nsmap(input: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nsmap"))
@@ -160,6 +165,11 @@ fn snapshot_json_contract_every_key_one_type() {
                 ("process", "object|null"),
                 ("scanned", "bool"),
                 ("interfaces", "array"),
+                ("processes", "array"),
+                ("containers", "array"),
+                ("hostname", "string|null"),
+                ("cni", "array"),
+                ("display_name", "string"),
             ],
         );
         for i in ns["interfaces"].as_array().expect("interfaces") {
@@ -220,7 +230,7 @@ fn unknown_names_fail_with_a_message_and_no_output() {
     for (args, needle) in [
         (
             &["peers", "nope0"][..],
-            "no interface named 'nope0' in any namespace",
+            "no interface, container or pod named 'nope0' in any namespace",
         ),
         (&["bridges", "nobr"], "no bridge named 'nobr'"),
         (&["links", "--ns", "nons"], "no namespace matches 'nons'"),
@@ -342,4 +352,106 @@ fn a_closed_pipe_is_not_an_error() {
         .expect("stderr");
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("Broken pipe"), "{err}");
+}
+
+#[test]
+fn namespaces_are_named_after_their_pods_and_containers() {
+    insta::assert_snapshot!("containers_ns", stdout(&nsmap(CONTAINERS, &["ns"])));
+    insta::assert_snapshot!(
+        "containers_bridges",
+        stdout(&nsmap(CONTAINERS, &["bridges"]))
+    );
+    let peers = stdout(&nsmap(CONTAINERS, &["peers", "eth0"]));
+    assert!(peers.contains("shop/web-7d9f8c6b5-x2x4q  eth0"), "{peers}");
+    assert!(peers.contains("nsmap-web"), "{peers}");
+}
+
+#[test]
+fn peers_and_ns_accept_container_and_pod_names() {
+    // A container name, a pod name, namespace/pod and an id prefix all
+    // find the pod's eth0 and its host-side veth.
+    for name in [
+        "nginx",
+        "web-7d9f8c6b5-x2x4q",
+        "shop/web-7d9f8c6b5-x2x4q",
+        "6c1b4a3f2e5d",
+    ] {
+        let rows = json(&nsmap(CONTAINERS, &["peers", name, "--json"]));
+        let rows = rows.as_array().expect("rows");
+        assert_eq!(rows.len(), 1, "{name}: {rows:?}");
+        assert_eq!(rows[0]["interface"]["ifname"], "eth0", "{name}");
+        assert_eq!(rows[0]["peer"]["ifname"], "veth8d3b2a1c", "{name}");
+        assert_eq!(rows[0]["netns_name"], "shop/web-7d9f8c6b5-x2x4q", "{name}");
+    }
+    // An interface name wins over a container of the same name.
+    let rows = json(&nsmap(CONTAINERS, &["peers", "cni0", "--json"]));
+    assert_eq!(rows[0]["interface"]["ifname"], "cni0");
+    let links = stdout(&nsmap(CONTAINERS, &["links", "--ns", "nsmap-web"]));
+    assert!(links.contains("veth0@host"), "{links}");
+    assert_eq!(links.lines().count(), 3, "{links}");
+    let out = nsmap(CONTAINERS, &["peers", "no-such-ctr"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn container_json_contract() {
+    let s = json(&nsmap(CONTAINERS, &["snapshot"]));
+    let pod = s["namespaces"]
+        .as_array()
+        .expect("namespaces")
+        .iter()
+        .find(|n| n["display_name"] == "shop/web-7d9f8c6b5-x2x4q")
+        .expect("the pod");
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&pod["containers"][0]),
+        [
+            "compose_project",
+            "compose_service",
+            "id",
+            "name",
+            "pod",
+            "pod_namespace",
+            "runtime"
+        ]
+    );
+    assert_eq!(
+        pod["containers"][0]["name"],
+        Value::Null,
+        "a sandbox has no name"
+    );
+    assert_eq!(pod["containers"][1]["name"], "nginx");
+    assert_eq!(
+        keys(&pod["processes"][0]),
+        ["cmdline", "comm", "pid", "uid"]
+    );
+    assert_eq!(pod["processes"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        keys(&pod["cni"][0]),
+        [
+            "addresses",
+            "container_id",
+            "ifname",
+            "network",
+            "pod",
+            "pod_namespace"
+        ]
+    );
+    assert_eq!(pod["hostname"], "web-7d9f8c6b5-x2x4q");
+}
+
+#[test]
+fn hostile_container_names_never_reach_the_terminal_raw() {
+    for args in [&["ns"][..], &["peers", "eth0"], &["bridges"]] {
+        let out = stdout(&nsmap(CONTAINERS, args));
+        assert!(
+            !out.contains('\x1b') && !out.contains('\u{202e}'),
+            "{args:?}: {out}"
+        );
+        assert!(out.contains("\\x1b[31mevil\\u{202e}"), "{args:?}: {out}");
+    }
 }

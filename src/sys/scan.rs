@@ -149,6 +149,8 @@ fn scan_inner(
     drop(files);
     drop(sockets);
     drop(found);
+    // What lives in each namespace: processes, containers, hostname, CNI.
+    crate::sys::attribution::attribute(&mut raw.namespaces);
     raw.namespaces.sort_by_key(|n| n.inode);
     raw.scan = ScanInfo {
         nsmap_version: env!("CARGO_PKG_VERSION").to_string(),
