@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Scale benchmark: builds N network namespaces, each with a veth to one host
 # bridge (every fourth also holding a process, like a container), then times
-# in one hyperfine run, side by side:
-#   nsmap snapshot                                 (full map: peers resolved)
+# in one hyperfine run per N, side by side:
+#   nsmap snapshot                                 (full map: discovery, links,
+#                                                   addresses, peers resolved,
+#                                                   processes/containers named)
 #   for ns in $(ip netns list); do ip -n "$ns" -j -d link; done   (iproute2)
 #   lsns -t net -J                                 (discovery only)
-# and tears everything down, also on error or Ctrl-C.
+# plus nsmap's CPU time, peak RSS and per-phase times, and prints a summary:
+# ratios, cost per namespace, and growth from one N to the next. Everything
+# it builds is torn down, also on error or Ctrl-C.
 #
-#   sudo bench/scale.sh            # N = 100 300
-#   sudo bench/scale.sh 500 1000   # any sizes
-# Needs root, iproute2, util-linux (lsns) and hyperfine; builds nsmap --release.
+#   sudo bench/scale.sh                    # N = 100 500 1000 2000
+#   sudo bench/scale.sh 300                # any sizes
+#   RUNS=20 sudo bench/scale.sh 1000       # more runs per command
+# Needs root, iproute2, util-linux (lsns, nsenter), hyperfine and GNU time;
+# builds nsmap --release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(100 300)
+[ ${#sizes[@]} -gt 0 ] || sizes=(100 500 1000 2000)
+runs=${RUNS:-10}
 prefix=nsb
 bridge=${prefix}-br0
 pids=()
@@ -33,15 +40,19 @@ teardown() (
 tmp=$(mktemp -d)
 trap 'teardown; rm -rf "$tmp"' EXIT
 
+for tool in hyperfine lsns nsenter /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench/scale.sh needs $tool" >&2; exit 1; }
+done
 cargo build --release --quiet
 nsmap=$PWD/target/release/nsmap
 ulimit -n "$(ulimit -Hn)"
+echo "machine: $(nproc) cores, $(uname -r), nsmap $("$nsmap" --version | cut -d' ' -f2)"
 
+: > "$tmp/summary"
 for n in "${sizes[@]}"; do
   teardown
   pids=()
   ip link add "$bridge" type bridge
-  : > "$tmp/up"
   for i in $(seq 1 "$n"); do
     echo "netns add $prefix-$i"
     echo "link add $prefix-v$i type veth peer name eth0 netns $prefix-$i"
@@ -55,12 +66,26 @@ for n in "${sizes[@]}"; do
     nsenter --net="/run/netns/$prefix-$i" sleep 3600 &
     pids+=($!)
   done
+  echo
   echo "== $n namespaces"
-  hyperfine --warmup 2 --runs 10 --style basic --export-markdown "$tmp/result-$n.md" \
-    -n "nsmap snapshot" "$nsmap snapshot --compact --quiet > /dev/null" \
-    -n "ip -n NS -j -d link (loop)" 'for ns in $(ip netns list | cut -d" " -f1); do ip -n "$ns" -j -d link > /dev/null; done' \
-    -n "lsns -t net -J" "lsns -t net -J > /dev/null"
-  cat "$tmp/result-$n.md"
-  /usr/bin/time -f "nsmap snapshot at $n namespaces: %e s wall, %U s user, %S s sys, %M KiB max RSS" \
-    "$nsmap" snapshot --compact --quiet > /dev/null
+  hyperfine --warmup 2 --runs "$runs" --style basic --export-csv "$tmp/$n.csv" \
+    -n nsmap "$nsmap snapshot --compact --quiet > /dev/null" \
+    -n ip-loop 'for ns in $(ip netns list | cut -d" " -f1); do ip -n "$ns" -j -d link > /dev/null; done' \
+    -n lsns "lsns -t net -J > /dev/null"
+  /usr/bin/time -f "%U %S %M" -o "$tmp/time" "$nsmap" snapshot --compact --quiet > "$tmp/snap.json"
+  phases=$(grep -o '"phases_ms":{[^}]*}' "$tmp/snap.json" | sed 's/"phases_ms"://; s/[{}"]//g; s/,/ /g')
+  read -r user sys rss < "$tmp/time"
+  mean() { awk -F, -v c="$1" '$1 == c { printf "%.1f", $2 * 1000 }' "$tmp/$n.csv"; }
+  echo "$n $(mean nsmap) $(mean ip-loop) $(mean lsns) $user $sys $rss $phases" >> "$tmp/summary"
+  echo "nsmap phases (ms): $phases"
 done
+
+echo
+echo "| N | nsmap ms | ip loop ms | lsns ms | ip loop / nsmap | nsmap µs per ns | nsmap growth | CPU user+sys s | peak RSS MiB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+awk '{
+  growth = (prev_n > 0) ? sprintf("%.2f× for %.1f× N", $2 / prev_t, $1 / prev_n) : "-";
+  printf "| %d | %.1f | %.1f | %.1f | %.0f× | %.0f | %s | %.2f | %.1f |\n",
+    $1, $2, $3, $4, $3 / $2, $2 * 1000 / $1, growth, $5 + $6, $7 / 1024;
+  prev_n = $1; prev_t = $2;
+}' "$tmp/summary"

@@ -1,6 +1,7 @@
-//! TUI render benchmark on a generated host with 1,000 namespaces, each a
+//! TUI render benchmark on a generated host with 2,000 namespaces (or
+//! `NAMESPACES=N cargo bench --bench tui`), each a
 //! container whose eth0 is a veth to a port of one host bridge (so the
-//! bridges tree has 1,000 ports): time to first frame after the scan
+//! bridges tree has a port per namespace): time to first frame after the scan
 //! (building the app from the snapshot, then drawing) and the time of one
 //! frame in the common situations. Targets: first frame < 200 ms, each
 //! frame < 10 ms. Run with `cargo bench --bench tui`.
@@ -21,7 +22,13 @@ use nsmap::tui::{Action, App, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const NAMESPACES: u32 = 1_000;
+/// Namespaces in the generated host: `NAMESPACES` from the environment.
+fn namespace_count() -> u32 {
+    std::env::var("NAMESPACES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
+}
 const HOST: u64 = 4_026_531_840;
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 60;
@@ -65,7 +72,7 @@ fn snapshot() -> Snapshot {
         ..Namespace::default()
     };
     let mut namespaces = Vec::new();
-    for i in 0..NAMESPACES {
+    for i in 0..namespace_count() {
         let inode = HOST + 1 + u64::from(i);
         let port_name = format!("veth{i:08x}");
         let port_index = 10 + i;
@@ -99,6 +106,7 @@ fn snapshot() -> Snapshot {
             nsmap_version: "bench".into(),
             duration_ms: Some(100.0),
             privileged: true,
+            phases_ms: None,
         },
         namespaces,
         warnings: vec![],
@@ -221,7 +229,7 @@ fn main() {
     app.update(Action::Top);
     app.update(Action::NextPane);
     report(
-        "frame on the host (1,002 interfaces)",
+        "frame on the host (a veth per namespace)",
         frame_target,
         bench(|| {
             app.update(if down { Action::Down } else { Action::Up });
@@ -232,7 +240,7 @@ fn main() {
 
     app.update(Action::ToggleBridges);
     report(
-        "frame of the bridges tree (1,000 ports)",
+        "frame of the bridges tree (a port per namespace)",
         frame_target,
         bench(|| {
             app.update(if down {

@@ -34,6 +34,22 @@ pub struct ScanInfo {
     /// Whether the scan could enter other namespaces (root or CAP_SYS_ADMIN);
     /// false means the map shows only what an unprivileged user can see.
     pub privileged: bool,
+    /// Where the time went, per phase (null when not measured).
+    #[serde(default)]
+    pub phases_ms: Option<Phases>,
+}
+
+/// Milliseconds per scan phase: what to look at when a scan is slow.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Walking /proc, mountinfo and /run/netns; opening each namespace.
+    pub discover: f64,
+    /// Entering each namespace and dumping its links and addresses.
+    pub dump: f64,
+    /// RTM_GETNSID questions.
+    pub nsids: f64,
+    /// Processes, containers, hostnames.
+    pub attribution: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use crate::error::Error;
 use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNsid, RawScan};
 use crate::resolve::plan_nsid_queries;
-use crate::snapshot::{ScanInfo, Warning, WarningCode};
+use crate::snapshot::{Phases, ScanInfo, Warning, WarningCode};
 use crate::sys::discover::{FoundNetns, discover_with_hook};
 use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
 
@@ -77,6 +77,7 @@ fn scan_inner(
     let started = Instant::now();
     raise_fd_limit();
     let discovered = discover_with_hook(hook)?;
+    let discovered_at = Instant::now();
     let mut warnings = discovered.warnings;
     let mut found = discovered.namespaces;
     // Root may still be denied a few processes by an LSM; that is a warning,
@@ -84,6 +85,7 @@ fn scan_inner(
     let mut privileged = nix::unistd::geteuid().is_root();
 
     let results = dump_all(&found, options.threads);
+    let dumped_at = Instant::now();
     let mut sockets: HashMap<u64, RtSocket> = HashMap::new();
     let mut denied_setns = 0usize;
     for (ns, result) in found.iter_mut().zip(results) {
@@ -131,6 +133,7 @@ fn scan_inner(
         .collect();
     raw.namespaces = found.iter().map(|ns| ns.raw.clone()).collect();
     ask_nsids(&mut raw, &mut sockets, &files, options.threads);
+    let asked_at = Instant::now();
     let open: Vec<OpenNamespace<'_>> = found
         .iter()
         .filter(|ns| sockets.contains_key(&ns.raw.inode))
@@ -150,12 +153,21 @@ fn scan_inner(
     drop(sockets);
     drop(found);
     // What lives in each namespace: processes, containers, hostname, CNI.
+    let attributing = Instant::now();
     crate::sys::attribution::attribute(&mut raw.namespaces);
     raw.namespaces.sort_by_key(|n| n.inode);
+    let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1000.0;
+    let now = Instant::now();
     raw.scan = ScanInfo {
         nsmap_version: env!("CARGO_PKG_VERSION").to_string(),
-        duration_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+        duration_ms: Some(ms(started, now)),
         privileged,
+        phases_ms: Some(Phases {
+            discover: ms(started, discovered_at),
+            dump: ms(discovered_at, dumped_at),
+            nsids: ms(dumped_at, asked_at),
+            attribution: ms(attributing, now),
+        }),
     };
     Ok(raw)
 }
