@@ -111,6 +111,10 @@ impl NsidMap {
     /// Builds the map from RTM_GETNSID answers, then mirrors each answer
     /// across the veth pairs it resolves.
     pub fn build(raw: &RawScan) -> NsidMap {
+        NsidMap::build_with(raw, &RawIndex::new(raw))
+    }
+
+    fn build_with(raw: &RawScan, index: &RawIndex<'_>) -> NsidMap {
         let mut map = HashMap::new();
         for ns in &raw.namespaces {
             for answer in &ns.nsids {
@@ -120,7 +124,7 @@ impl NsidMap {
             }
         }
         let mut nsids = NsidMap { map };
-        nsids.mirror(raw);
+        nsids.mirror(raw, index);
         nsids
     }
 
@@ -131,8 +135,7 @@ impl NsidMap {
     /// If A's veth with nsid n points at B's veth whose peer (ifindex) is it
     /// again, B's nsid for A is that veth's `link_netnsid`. Repeated until
     /// nothing new is learnt (each round only adds entries, so it ends).
-    fn mirror(&mut self, raw: &RawScan) {
-        let index = RawIndex::new(raw);
+    fn mirror(&mut self, raw: &RawScan, index: &RawIndex<'_>) {
         loop {
             let mut learnt = Vec::new();
             for ns in &raw.namespaces {
@@ -190,8 +193,18 @@ pub struct NsidQuery {
 /// namespace with eth0 at ifindex 2 — cost about one question each instead
 /// of one per pair of namespaces. `None` asks every remaining candidate.
 pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> {
-    let known = NsidMap::build(raw);
     let index = RawIndex::new(raw);
+    let known = NsidMap::build_with(raw, &index);
+    let settled = |ns: &RawNamespace| {
+        ns.links.iter().all(|l| {
+            l.link_netnsid
+                .is_none_or(|nsid| known.get(ns.inode, nsid).is_some())
+        })
+    };
+    // The usual last round: every nsid is known, nothing to plan.
+    if raw.namespaces.iter().filter(|n| n.scanned).all(settled) {
+        return Vec::new();
+    }
     let asked: HashSet<(u64, u64)> = raw
         .namespaces
         .iter()
@@ -350,8 +363,8 @@ fn distance(a: &RawNamespace, b: &RawNamespace) -> u64 {
 
 /// Joins a raw scan into the snapshot every consumer reads.
 pub fn resolve(raw: &RawScan) -> Snapshot {
-    let known = NsidMap::build(raw);
     let index = RawIndex::new(raw);
+    let known = NsidMap::build_with(raw, &index);
     let mut warnings: Vec<Warning> = raw.warnings.clone();
     let by_inode = &index.namespaces;
     let name_of = |netns: u64, ifindex: u32| -> Option<&Name> {

@@ -10,6 +10,7 @@
 //! namespaces (and their host-side veths).
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -19,7 +20,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::error::Error;
-use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNsid, RawScan};
+use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNamespace, RawNsid, RawScan};
 use crate::resolve::plan_nsid_queries;
 use crate::snapshot::{Phases, ScanInfo, Warning, WarningCode};
 use crate::sys::discover::{FoundNetns, discover_with_hook};
@@ -127,21 +128,26 @@ fn scan_inner(
         namespaces: Vec::new(),
         warnings,
     };
-    let files: HashMap<u64, BorrowedFd<'_>> = found
+    // Move the records into the raw scan; keep only the open files here.
+    let (held, namespaces): (Vec<Held>, Vec<RawNamespace>) = found
+        .into_iter()
+        .map(|ns| ((ns.raw.inode, ns.raw.current, ns.file), ns.raw))
+        .unzip();
+    raw.namespaces = namespaces;
+    let files: HashMap<u64, BorrowedFd<'_>> = held
         .iter()
-        .filter_map(|ns| Some((ns.raw.inode, ns.file.as_ref()?.as_fd())))
+        .filter_map(|(inode, _, file)| Some((*inode, file.as_ref()?.as_fd())))
         .collect();
-    raw.namespaces = found.iter().map(|ns| ns.raw.clone()).collect();
     ask_nsids(&mut raw, &mut sockets, &files, options.threads);
     let asked_at = Instant::now();
-    let open: Vec<OpenNamespace<'_>> = found
+    let open: Vec<OpenNamespace<'_>> = held
         .iter()
-        .filter(|ns| sockets.contains_key(&ns.raw.inode))
-        .filter_map(|ns| {
+        .filter(|(inode, _, _)| sockets.contains_key(inode))
+        .filter_map(|(inode, current, file)| {
             Some(OpenNamespace {
-                inode: ns.raw.inode,
-                current: ns.raw.current,
-                file: ns.file.as_ref()?.as_fd(),
+                inode: *inode,
+                current: *current,
+                file: file.as_ref()?.as_fd(),
             })
         })
         .collect();
@@ -151,7 +157,7 @@ fn scan_inner(
     // Close every socket and namespace file now: they pin namespaces.
     drop(files);
     drop(sockets);
-    drop(found);
+    drop(held);
     // What lives in each namespace: processes, containers, hostname, CNI.
     let attributing = Instant::now();
     crate::sys::attribution::attribute(&mut raw.namespaces);
@@ -171,6 +177,9 @@ fn scan_inner(
     };
     Ok(raw)
 }
+
+/// A namespace file held for the rest of a scan: (inode, current, file).
+type Held = (u64, bool, Option<File>);
 
 #[derive(Debug)]
 enum DumpError {
