@@ -129,6 +129,36 @@ impl fmt::Display for TerminalSafe<'_> {
     }
 }
 
+/// Quotes kernel bytes (a name, a path) for a POSIX shell, so a pasted
+/// command does exactly what it says: plain names stay bare, printable
+/// ones get single quotes, anything else becomes a `$'…'` string with
+/// `\xNN` escapes (bash, zsh, ksh, busybox sh and POSIX.1-2024 sh
+/// understand it). The result never holds a control character, so it is
+/// also safe to print.
+pub fn shell_quote(bytes: &[u8]) -> String {
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(b);
+    if !bytes.is_empty() && bytes.iter().all(plain) {
+        // All ASCII, so this is the identity.
+        return bytes.iter().map(|&b| char::from(b)).collect();
+    }
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && !text.chars().any(needs_terminal_escape)
+    {
+        return format!("'{}'", text.replace('\'', r"'\''"));
+    }
+    let mut out = String::from("$'");
+    for &b in bytes {
+        match b {
+            b'\'' => out.push_str(r"\'"),
+            b'\\' => out.push_str(r"\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// Characters a terminal must not receive raw: C0 controls, DEL, C1
 /// controls (U+009B is CSI on some terminals) and the invisible formatting
 /// characters that reorder or hide text (bidi overrides, zero-width marks).

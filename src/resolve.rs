@@ -235,15 +235,21 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
         }
     }
     let unscanned: Vec<&RawNamespace> = raw.namespaces.iter().filter(|n| !n.scanned).collect();
-    let fresh = |q: &NsidQuery, planned: &BTreeSet<NsidQuery>| {
-        // One question settles a pair both ways (mirroring).
+    // Asked already? For a pair, asking either side settles both (mirroring).
+    let fresh = |q: &NsidQuery, planned: &BTreeSet<NsidQuery>, pair: bool| {
+        let reverse = NsidQuery {
+            asker: q.target,
+            target: q.asker,
+        };
         !asked.contains(&(q.asker, q.target))
-            && !asked.contains(&(q.target, q.asker))
-            && !planned.contains(&NsidQuery {
-                asker: q.target,
-                target: q.asker,
-            })
+            && !planned.contains(q)
+            && !(pair && (asked.contains(&(q.target, q.asker)) || planned.contains(&reverse)))
     };
+    let hosts: Vec<&RawNamespace> = raw
+        .namespaces
+        .iter()
+        .filter(|o| (o.host || o.current) && o.scanned)
+        .collect();
 
     let mut queries: BTreeSet<NsidQuery> = BTreeSet::new();
     for ns in raw.namespaces.iter().filter(|n| n.scanned) {
@@ -251,102 +257,106 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
         let mut open: BTreeMap<i32, Vec<&RawLink>> = BTreeMap::new();
         for link in &ns.links {
             if let Some(nsid) = link.link_netnsid
+                && nsid >= 0
                 && known.get(ns.inode, nsid).is_none()
             {
                 open.entry(nsid).or_default().push(link);
             }
         }
+        let budget = limit.unwrap_or(usize::MAX);
+        // Questions left over for namespaces nsmap could not dump.
+        let mut fallback = 0usize;
         for links in open.values() {
-            let budget = limit.unwrap_or(usize::MAX);
-            let mut picked: Vec<NsidQuery> = Vec::new();
-            // Tiers, cheapest proof first; a tier is only built when the
-            // ones before it did not fill the budget.
-            for tier in 0..3 {
-                if picked.len() >= budget {
-                    break;
-                }
-                let mut candidates: Vec<(u64, NsidQuery)> = Vec::new();
-                for link in links {
-                    let Some(target) = target_ifindex(link) else {
-                        continue;
-                    };
-                    match tier {
-                        // A pair device there that points back at this one.
-                        0 if is_pair(link) => {
-                            for other in pairs.get(&(target, link.ifindex)).into_iter().flatten() {
-                                if other.inode == ns.inode {
-                                    continue;
-                                }
-                                let small_side =
-                                    table_size.get(&ns.inode) <= table_size.get(&other.inode);
-                                let (asker, target) = if small_side {
-                                    (ns.inode, other.inode)
-                                } else {
-                                    (other.inode, ns.inode)
-                                };
-                                candidates.push((distance(ns, other), NsidQuery { asker, target }));
-                            }
+            // (rank, distance, query, pair): lower rank first, then nearest.
+            let mut candidates: Vec<(u8, u64, NsidQuery, bool)> = Vec::new();
+            for link in links {
+                let Some(target) = target_ifindex(link) else {
+                    continue;
+                };
+                if is_pair(link) {
+                    // A pair device there that points back at this one,
+                    // asked from the side with the smaller nsid table.
+                    for other in pairs.get(&(target, link.ifindex)).into_iter().flatten() {
+                        if other.inode == ns.inode {
+                            continue;
                         }
-                        // A lower device: the host and our own namespace first…
-                        0 => {
-                            for other in raw
-                                .namespaces
-                                .iter()
-                                .filter(|o| (o.host || o.current) && o.scanned)
-                            {
-                                if other.inode != ns.inode
-                                    && index.link(other.inode, target).is_some()
-                                {
-                                    candidates.push((
-                                        0,
-                                        NsidQuery {
-                                            asker: ns.inode,
-                                            target: other.inode,
-                                        },
-                                    ));
-                                }
-                            }
-                        }
-                        // …then any namespace holding that ifindex.
-                        1 if !is_pair(link) => {
-                            for other in holders.get(&target).into_iter().flatten() {
-                                if other.inode != ns.inode {
-                                    candidates.push((
-                                        distance(ns, other),
-                                        NsidQuery {
-                                            asker: ns.inode,
-                                            target: other.inode,
-                                        },
-                                    ));
-                                }
-                            }
-                        }
-                        // Last, namespaces nsmap could open but not dump.
-                        2 => {
-                            for other in &unscanned {
-                                candidates.push((
-                                    distance(ns, other),
-                                    NsidQuery {
-                                        asker: ns.inode,
-                                        target: other.inode,
-                                    },
-                                ));
-                            }
-                        }
-                        _ => {}
+                        let small_side = table_size.get(&ns.inode) <= table_size.get(&other.inode);
+                        let (asker, target) = if small_side {
+                            (ns.inode, other.inode)
+                        } else {
+                            (other.inode, ns.inode)
+                        };
+                        candidates.push((
+                            0,
+                            distance(ns, other),
+                            NsidQuery { asker, target },
+                            true,
+                        ));
                     }
-                }
-                candidates.sort();
-                for (_, q) in candidates {
-                    if picked.len() >= budget {
-                        break;
+                } else {
+                    // A lower device: the host and our own namespace first,
+                    // then any namespace holding that ifindex.
+                    for other in &hosts {
+                        if other.inode != ns.inode && index.link(other.inode, target).is_some() {
+                            candidates.push((
+                                0,
+                                0,
+                                NsidQuery {
+                                    asker: ns.inode,
+                                    target: other.inode,
+                                },
+                                false,
+                            ));
+                        }
                     }
-                    if fresh(&q, &queries) && !picked.contains(&q) {
-                        picked.push(q);
+                    for other in holders.get(&target).into_iter().flatten() {
+                        if other.inode != ns.inode {
+                            let q = NsidQuery {
+                                asker: ns.inode,
+                                target: other.inode,
+                            };
+                            candidates.push((1, distance(ns, other), q, false));
+                        }
                     }
                 }
             }
-            queries.extend(picked);
+            candidates.sort();
+            let mut picked = 0;
+            for (_, _, q, pair) in candidates {
+                if picked >= budget {
+                    break;
+                }
+                if fresh(&q, &queries, pair) {
+                    queries.insert(q);
+                    picked += 1;
+                }
+            }
+            fallback = fallback.saturating_add(budget - picked);
+        }
+        // Last, namespaces nsmap could open but not dump (unprivileged). One
+        // answer may settle any of this namespace's nsids, so they are asked
+        // once per namespace, nearest first, not once per nsid.
+        if fallback > 0 && !unscanned.is_empty() {
+            let mut near: Vec<(u64, u64)> = unscanned
+                .iter()
+                .filter(|o| o.inode != ns.inode)
+                .map(|o| (distance(ns, o), o.inode))
+                .collect();
+            near.sort_unstable();
+            let mut asked_here = 0;
+            for (_, target) in near {
+                if asked_here >= fallback {
+                    break;
+                }
+                let q = NsidQuery {
+                    asker: ns.inode,
+                    target,
+                };
+                if fresh(&q, &queries, false) {
+                    queries.insert(q);
+                    asked_here += 1;
+                }
+            }
         }
     }
     queries.into_iter().collect()
@@ -444,14 +454,25 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
             });
         }
         for nsid in unresolved {
-            warnings.push(Warning::new(
-                Some(ns.inode),
-                WarningCode::UnresolvedNsid,
+            // The kernel reports -1 when it has no nsid to give: the peer's
+            // namespace is being destroyed (peernet2id_alloc on a dying net).
+            let message = if nsid < 0 {
+                format!(
+                    "a peer of {} is in a namespace that is being destroyed (nsid {nsid}), so it shows netns null; rescan in a moment",
+                    label_raw(ns)
+                )
+            } else {
                 format!(
                     "nsid {nsid} in {} is a namespace nsmap could not open, so peers there show netns null; run as root, or the namespace is held only by a socket",
                     label_raw(ns)
-                ),
-            ));
+                )
+            };
+            let code = if nsid < 0 {
+                WarningCode::Vanished
+            } else {
+                WarningCode::UnresolvedNsid
+            };
+            warnings.push(Warning::new(Some(ns.inode), code, message));
         }
         interfaces.sort_by_key(|i| i.ifindex);
         namespaces.push(Namespace {

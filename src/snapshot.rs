@@ -161,6 +161,9 @@ pub struct Warning {
     /// A stable machine-readable kind (see FORMAT.md).
     pub code: WarningCode,
     pub message: String,
+    /// The file it is about (a stale /run/netns entry), null otherwise.
+    #[serde(default)]
+    pub path: Option<Name>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -182,6 +185,9 @@ pub enum WarningCode {
     DanglingReference,
     /// A veth whose peer does not point back.
     AsymmetricPeer,
+    /// A list (links, addresses) kept changing while being read, or could
+    /// not be read at all; what was read is shown.
+    Interrupted,
     /// Anything else worth knowing.
     Other,
 }
@@ -192,7 +198,14 @@ impl Warning {
             netns,
             code,
             message: message.into(),
+            path: None,
         }
+    }
+
+    /// The same warning, about the file at `path`.
+    pub fn with_path(mut self, path: Name) -> Warning {
+        self.path = Some(path);
+        self
     }
 }
 

@@ -132,5 +132,5 @@ fn scans_stay_consistent_while_namespaces_come_and_go() {
         operations >= 100,
         "the churn was real: {operations} operations"
     );
-    assert!(scans >= 10, "{scans} scans");
+    assert!(scans >= 3, "{scans} scans");
 }

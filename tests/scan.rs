@@ -253,7 +253,11 @@ fn namespace_mounted_in_another_mount_namespace_is_found() {
     let s = snapshot();
     let n = ns(&s, inode);
     assert!(n.pids.is_empty());
-    assert_eq!(n.mounts, vec![Name::from(target.as_str())]);
+    // Recorded as the path that reaches it from here, never as a host path.
+    assert_eq!(
+        n.mounts,
+        vec![Name::from(format!("/proc/{holder}/root{target}").as_str())]
+    );
     assert!(n.scanned, "opened through /proc/{holder}/root");
 }
 
@@ -593,6 +597,9 @@ fn stale_and_bogus_run_netns_entries_are_warnings() {
     std::os::unix::fs::symlink("/proc/self/ns/net", &link).expect("symlink");
     let uts = format!("/run/netns/{}", t.name("uts"));
     t.bind_mount(Path::new("/proc/self/ns/uts"), Path::new(&uts));
+    // Regression: a FIFO without a writer blocked a plain open forever.
+    let fifo = t.path(format!("/run/netns/{}", t.name("fifo")));
+    common::run("mkfifo", &[fifo.as_os_str()]);
 
     let s = snapshot();
     for (path, what) in [
@@ -608,6 +615,12 @@ fn stale_and_bogus_run_netns_entries_are_warnings() {
             .unwrap_or_else(|| panic!("no warning for {path}: {:?}", s.warnings));
         assert_eq!(w.code, WarningCode::StaleNetnsEntry);
         assert!(w.message.contains(what), "{}", w.message);
+        assert_eq!(w.path.as_ref().map(Name::as_str), Some(path.as_ref()));
+        assert!(
+            !w.message.contains("rm -r"),
+            "never advise a recursive delete: {}",
+            w.message
+        );
     }
     assert!(s.warnings.iter().any(|w| {
         w.message

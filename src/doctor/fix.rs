@@ -9,36 +9,28 @@
 //! POSIX.1-2024 sh understand it). The result never holds a control
 //! character, so it is also safe to print.
 
-use crate::name::{Name, needs_terminal_escape};
+use crate::name::{Name, shell_quote};
 use crate::snapshot::Namespace;
 
-/// Quotes `name`'s kernel bytes for a POSIX shell (see the module docs).
+/// Quotes `name`'s kernel bytes for a POSIX shell (see [`shell_quote`]).
 pub fn quote(name: &Name) -> String {
-    quote_bytes(&name.to_bytes())
+    shell_quote(&name.to_bytes())
 }
 
-pub fn quote_bytes(bytes: &[u8]) -> String {
-    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(b);
-    if !bytes.is_empty() && bytes.iter().all(plain) {
-        // All ASCII, so this is the identity.
-        return bytes.iter().map(|&b| char::from(b)).collect();
+pub use crate::name::shell_quote as quote_bytes;
+
+/// The command that removes a stale /run/netns entry, by what it is: a
+/// mount of another namespace type is unmounted first, a directory is
+/// removed only if empty (`rmdir`, never `rm -r`), anything else is `rm`.
+pub fn remove_stale(path: &Name, what: &str) -> String {
+    let quoted = quote(path);
+    if what.starts_with("a mount of") {
+        format!("umount {quoted} && rm {quoted}")
+    } else if what == "a directory" {
+        format!("rmdir {quoted}")
+    } else {
+        format!("rm {quoted}")
     }
-    if let Ok(text) = std::str::from_utf8(bytes)
-        && !text.chars().any(needs_terminal_escape)
-    {
-        return format!("'{}'", text.replace('\'', r"'\''"));
-    }
-    let mut out = String::from("$'");
-    for &b in bytes {
-        match b {
-            b'\'' => out.push_str(r"\'"),
-            b'\\' => out.push_str(r"\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('\'');
-    out
 }
 
 /// The command prefix that runs `tool` (`ip`, `bridge`) in `ns`: `ip -n
@@ -83,6 +75,7 @@ pub fn bridge(ns: &Namespace, args: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::name::needs_terminal_escape;
     use crate::snapshot::{Holder, ThreadRef};
 
     #[test]

@@ -101,19 +101,15 @@ pub fn no_addresses(snapshot: &Snapshot) -> Vec<Finding> {
     out
 }
 
-/// The path and what nsmap found at it, from a stale-entry warning as
-/// `sys::discover` words it: "PATH is WHAT, not a network namespace mount
-/// (…); remove it with `rm -r PATH`". The path is taken from the end, so
-/// one that contains " is " is still read whole.
-fn stale_path(message: &str) -> Option<(&str, &str)> {
-    let (text, path) = message
-        .strip_suffix('`')?
-        .rsplit_once("; remove it with `rm -r ")?;
-    let what = text.strip_prefix(path)?.strip_prefix(" is ")?;
-    let what = what
-        .split_once(", not a network namespace mount")
-        .map_or(what, |(w, _)| w);
-    Some((path, what))
+/// What nsmap found at a stale entry, from the warning's wording
+/// ("PATH is WHAT, not a network namespace mount …"); the path itself comes
+/// from the warning's `path` field, never from the text.
+fn stale_kind<'a>(message: &'a str, path: &str) -> Option<&'a str> {
+    let what = message.strip_prefix(path)?.strip_prefix(" is ")?;
+    Some(
+        what.split_once(", not a network namespace mount")
+            .map_or(what, |(w, _)| w),
+    )
 }
 
 /// NSM016: an entry of /run/netns that is not a namespace mount (left by a
@@ -125,17 +121,15 @@ pub fn stale_entries(snapshot: &Snapshot) -> Vec<Finding> {
         .iter()
         .filter(|w| w.code == WarningCode::StaleNetnsEntry)
         .map(|w| {
-            let Some((path, what)) = stale_path(&w.message) else {
+            let Some((path, what)) = w
+                .path
+                .as_ref()
+                .and_then(|p| Some((p, stale_kind(&w.message, p.as_str())?)))
+            else {
                 return Finding::new(Code::StaleNetnsEntry, w.netns, Vec::new(), &w.message, None);
             };
-            let quoted = quote(&Name::from_escaped(path));
-            let hint = if what.starts_with("a mount of") {
-                format!("umount {quoted} && rm {quoted}")
-            } else if what == "a directory" {
-                format!("rmdir {quoted}")
-            } else {
-                format!("rm {quoted}")
-            };
+            let hint = fix::remove_stale(path, what);
+            let path = path.as_str();
             Finding::new(
                 Code::StaleNetnsEntry,
                 w.netns,
@@ -332,9 +326,10 @@ mod tests {
                 None,
                 WarningCode::StaleNetnsEntry,
                 format!(
-                    "{path} is {what}, not a network namespace mount (left by an unclean `ip netns delete`?); remove it with `rm -r {path}`"
+                    "{path} is {what}, not a network namespace mount (left by an unclean `ip netns delete`?); remove it with `…`"
                 ),
             )
+            .with_path(Name::from(path))
         };
         let mut s = snapshot(vec![host(H, vec![lo()])]);
         s.warnings = vec![

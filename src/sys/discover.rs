@@ -29,12 +29,13 @@ use std::sync::Mutex;
 
 use nix::errno::Errno;
 
+use crate::doctor::fix::remove_stale;
 use crate::error::Error;
 use crate::name::Name;
 use crate::raw::RawNamespace;
 use crate::snapshot::{Holder, ProcessSummary, ThreadRef, Warning, WarningCode};
 use crate::sys::mountinfo::netns_mounts;
-use crate::sys::nsfs::{NotNetns, ns_id, nsfs_dev, open_netns, parse_ns_link};
+use crate::sys::nsfs::{NetnsFile, NotNetns, NsPath, ns_id, open_netns, parse_ns_link};
 
 /// Directories where `ip netns` keeps its named namespaces.
 const NETNS_DIRS: &[&str] = &["/run/netns", "/var/run/netns"];
@@ -69,17 +70,23 @@ enum Source {
 }
 
 impl Source {
-    fn path(&self) -> PathBuf {
+    /// Opens and validates the namespace this source leads to, as carefully
+    /// as its path deserves (see [`NsPath`]).
+    fn open(&self) -> Result<NetnsFile, NotNetns> {
         match self {
-            Source::Mount(p) => p.clone(),
-            Source::Process(pid) => PathBuf::from(format!("/proc/{pid}/ns/net")),
-            Source::Thread(pid, tid) => PathBuf::from(format!("/proc/{pid}/task/{tid}/ns/net")),
-            Source::Fd(pid, fd) => PathBuf::from(format!("/proc/{pid}/fd/{fd}")),
-            Source::ForeignMount(pid, p) => {
-                let mut full = PathBuf::from(format!("/proc/{pid}/root"));
-                full.push(p.strip_prefix("/").unwrap_or(p));
-                full
+            Source::Mount(path) => open_netns(NsPath::Untrusted { path, follow: true }),
+            Source::Process(pid) => {
+                open_netns(NsPath::ProcLink(Path::new(&format!("/proc/{pid}/ns/net"))))
             }
+            Source::Thread(pid, tid) => open_netns(NsPath::ProcLink(Path::new(&format!(
+                "/proc/{pid}/task/{tid}/ns/net"
+            )))),
+            // The process may swap what fd N is between our readlink and open.
+            Source::Fd(pid, fd) => open_netns(NsPath::Untrusted {
+                path: Path::new(&format!("/proc/{pid}/fd/{fd}")),
+                follow: true,
+            }),
+            Source::ForeignMount(pid, path) => open_netns(NsPath::InRoot { pid: *pid, path }),
         }
     }
 }
@@ -98,9 +105,9 @@ struct Found {
 /// What the /proc walk needs to know, shared by its threads.
 struct WalkContext {
     own_pid: u32,
-    nsfs_dev: Option<u64>,
     own_mnt: Option<u64>,
-    /// Mount namespaces whose mountinfo was taken by some thread already.
+    /// Mount namespaces whose mountinfo some thread has read (nsmap's own
+    /// is read before the walk).
     seen_mnt: Mutex<HashSet<u64>>,
 }
 
@@ -108,8 +115,12 @@ struct WalkContext {
 #[derive(Default)]
 struct ProcWalk {
     found: BTreeMap<u64, Found>,
-    /// fds on nsfs whose namespace type is not known yet: (inode, pid, fd).
-    untyped_fds: Vec<(u64, u32, u32)>,
+    /// fds that read as a path rather than `net:[…]`: (pid, fd, target).
+    /// One opened through a bind mount reads as the mount point, or `/`
+    /// once unmounted; only those are examined after the walk.
+    path_fds: Vec<(u32, u32, Vec<u8>)>,
+    /// Every nsfs mount point seen in any mountinfo.
+    nsfs_points: HashSet<Vec<u8>>,
     /// Processes whose namespace link could not be read (EACCES/EPERM).
     denied: Vec<u32>,
     /// Reused for every mountinfo read (they run to tens of KiB).
@@ -133,14 +144,15 @@ pub fn discover() -> Result<Discovered, Error> {
 /// [`discover`] with a hook run after the /proc walk, before /run/netns is
 /// read and namespaces are opened (tests make namespaces vanish there).
 pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
-    let own = open_netns(Path::new("/proc/thread-self/ns/net"), true).map_err(|e| Error::Proc {
-        what: "open /proc/thread-self/ns/net".into(),
-        reason: format!("{e:?}"),
+    let own = open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/net"))).map_err(|e| {
+        Error::Proc {
+            what: "open /proc/thread-self/ns/net".into(),
+            reason: format!("{e:?}"),
+        }
     })?;
     let own_inode = own.inode;
     let context = WalkContext {
         own_pid: std::process::id(),
-        nsfs_dev: nsfs_dev(&own.file),
         own_mnt: readlink_ns("/proc/self/ns/mnt", "mnt").ok(),
         seen_mnt: Mutex::new(HashSet::new()),
     };
@@ -152,8 +164,20 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
         .collect();
+    // nsmap's own mount namespace first, from /proc/self: its paths are
+    // the ones valid here (another process of it may be chrooted).
+    let mut own_mounts = ProcWalk::default();
+    if let Some(mnt) = context.own_mnt
+        && own_mounts.read_mountinfo("/proc/self/mountinfo")
+    {
+        own_mounts.record_mounts(None);
+        if let Ok(mut seen) = context.seen_mnt.lock() {
+            seen.insert(mnt);
+        }
+    }
     let mut walk = walk_processes(&context, &pids);
-    walk.type_untyped_fds();
+    walk.merge(own_mounts);
+    walk.type_path_fds();
     let mut denied = std::mem::take(&mut walk.denied);
     denied.sort_unstable();
     let mut walker = Walker {
@@ -242,7 +266,8 @@ impl ProcWalk {
             entry.mounts.extend(found.mounts);
             entry.sources.extend(found.sources);
         }
-        self.untyped_fds.extend(other.untyped_fds);
+        self.path_fds.extend(other.path_fds);
+        self.nsfs_points.extend(other.nsfs_points);
         self.denied.extend(other.denied);
     }
 
@@ -260,7 +285,7 @@ impl ProcWalk {
         entry.sources.insert(Source::Process(pid));
         self.threads(pid, net);
         if pid != context.own_pid {
-            self.fds(context, pid);
+            self.fds(pid);
         }
         self.mounts(context, pid);
     }
@@ -294,7 +319,7 @@ impl ProcWalk {
     /// File descriptors that hold a namespace open. An fd opened through a
     /// bind mount reads as the mount's path (or "/" once unmounted), not
     /// `net:[…]`, so path-like targets are stat'ed and kept when on nsfs.
-    fn fds(&mut self, context: &WalkContext, pid: u32) {
+    fn fds(&mut self, pid: u32) {
         let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
             return;
         };
@@ -315,12 +340,10 @@ impl ProcWalk {
                 let entry = self.found.entry(net).or_default();
                 entry.holders.insert(Holder { pid, fd });
                 entry.sources.insert(Source::Fd(pid, fd));
-            } else if target.starts_with(b"/")
-                && let Some(dev) = context.nsfs_dev
-                && let Ok(meta) = fs::metadata(&path)
-                && meta.dev() == dev
-            {
-                self.untyped_fds.push((meta.ino(), pid, fd));
+            } else if target.starts_with(b"/") {
+                // Not stat'ed here: a stat of every open file would touch
+                // every filesystem, and one dead NFS mount would hang us.
+                self.path_fds.push((pid, fd, target.to_vec()));
             }
         }
     }
@@ -330,46 +353,71 @@ impl ProcWalk {
         let Ok(mnt) = readlink_ns(&format!("/proc/{pid}/ns/mnt"), "mnt") else {
             return;
         };
+        let seen = |mnt| {
+            context
+                .seen_mnt
+                .lock()
+                .map(|s| s.contains(&mnt))
+                .unwrap_or(true)
+        };
+        if seen(mnt) || !self.read_mountinfo(&format!("/proc/{pid}/mountinfo")) {
+            return;
+        }
+        // Marked only once read: if this process exited meanwhile, another
+        // one of the same mount namespace gets its turn.
         let first = context
             .seen_mnt
             .lock()
-            .map(|mut seen| seen.insert(mnt))
+            .map(|mut s| s.insert(mnt))
             .unwrap_or(false);
-        if !first {
-            return;
-        }
-        self.buf.clear();
-        let read = File::open(format!("/proc/{pid}/mountinfo")).and_then(|mut f| {
-            // One big read: seq_file regenerates text per read() call.
-            self.buf.reserve(64 * 1024);
-            f.read_to_end(&mut self.buf)
-        });
-        if read.is_err() {
-            return;
-        }
-        let own = Some(mnt) == context.own_mnt;
-        for mount in netns_mounts(&self.buf) {
-            let path = PathBuf::from(OsStr::from_bytes(&mount.mount_point));
-            let entry = self.found.entry(mount.inode).or_default();
-            entry.mounts.insert(Name::from_bytes(&mount.mount_point));
-            entry.sources.insert(if own {
-                Source::Mount(path)
-            } else {
-                Source::ForeignMount(pid, path)
-            });
+        if first {
+            self.record_mounts(Some(pid));
         }
     }
 
-    /// Path-like fds on nsfs: kept when they are network namespaces. Most
-    /// are known already (the mount they came from is in mountinfo); the
-    /// rest are opened to ask their type.
-    fn type_untyped_fds(&mut self) {
-        for (inode, pid, fd) in std::mem::take(&mut self.untyped_fds) {
-            let known = self.found.contains_key(&inode);
-            let is_net = known
-                || open_netns(&Source::Fd(pid, fd).path(), true).is_ok_and(|f| f.inode == inode);
-            if is_net {
-                let entry = self.found.entry(inode).or_default();
+    /// Reads a mountinfo file into `buf` in one go (seq_file regenerates
+    /// the text on every read call).
+    fn read_mountinfo(&mut self, path: &str) -> bool {
+        self.buf.clear();
+        self.buf.reserve(64 * 1024);
+        File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut self.buf))
+            .is_ok()
+    }
+
+    /// Records the nsfs mounts in `buf`: nsmap's own (`pid` None) by their
+    /// path, another mount namespace's as `/proc/PID/root/PATH` — the path
+    /// that reaches it from here, never to be mistaken for a host path.
+    fn record_mounts(&mut self, pid: Option<u32>) {
+        for mount in netns_mounts(&self.buf) {
+            let path = PathBuf::from(OsStr::from_bytes(&mount.mount_point));
+            let entry = self.found.entry(mount.inode).or_default();
+            match pid {
+                None => {
+                    entry.mounts.insert(Name::from_bytes(&mount.mount_point));
+                    entry.sources.insert(Source::Mount(path));
+                }
+                Some(pid) => {
+                    let mut shown = format!("/proc/{pid}/root").into_bytes();
+                    shown.extend_from_slice(&mount.mount_point);
+                    entry.mounts.insert(Name::from_bytes(&shown));
+                    entry.sources.insert(Source::ForeignMount(pid, path));
+                }
+            }
+            self.nsfs_points.insert(mount.mount_point);
+        }
+    }
+
+    /// fds that read as a path: those whose path is `/` or an nsfs mount
+    /// point are opened (carefully) and kept when they are network
+    /// namespaces.
+    fn type_path_fds(&mut self) {
+        for (pid, fd, target) in std::mem::take(&mut self.path_fds) {
+            if target != b"/" && !self.nsfs_points.contains(&target) {
+                continue;
+            }
+            if let Ok(ns) = Source::Fd(pid, fd).open() {
+                let entry = self.found.entry(ns.inode).or_default();
                 entry.holders.insert(Holder { pid, fd });
                 entry.sources.insert(Source::Fd(pid, fd));
             }
@@ -414,13 +462,17 @@ impl Walker {
                 None,
                 WarningCode::StaleNetnsEntry,
                 format!(
-                    "{} is {what}, not a network namespace mount (left by an unclean `ip netns delete`?); remove it with `rm -r {}`",
+                    "{} is {what}, not a network namespace mount (left by an unclean `ip netns delete`?); remove it with `{}`",
                     shown.as_str(),
-                    shown.as_str()
+                    remove_stale(&shown, what)
                 ),
             )
+            .with_path(shown.clone())
         };
-        match open_netns(path, false) {
+        match open_netns(NsPath::Untrusted {
+            path,
+            follow: false,
+        }) {
             Ok(ns) => {
                 let entry = self.found.entry(ns.inode).or_default();
                 entry.names.insert(name);
@@ -448,6 +500,7 @@ impl Walker {
                 .push(stale(&format!("unreadable ({})", e.desc()))),
             Err(NotNetns::NotNsfs) => {
                 let what = match fs::symlink_metadata(path) {
+                    Ok(m) if m.is_symlink() => "a symbolic link (not followed)",
                     Ok(m) if m.is_dir() => "a directory",
                     Ok(m) if m.is_file() && m.len() == 0 => "an empty file",
                     Ok(m) if m.is_file() => "a regular file",
@@ -469,7 +522,7 @@ impl Walker {
             let mut last_error = None;
             if found.file.is_none() {
                 for source in &found.sources {
-                    match open_netns(&source.path(), true) {
+                    match source.open() {
                         Ok(ns) if ns.inode == inode => {
                             found.file = Some(ns.file);
                             break;

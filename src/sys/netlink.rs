@@ -55,8 +55,6 @@ pub enum NlError {
     Sys(&'static str, Errno),
     /// The kernel answered with an error code.
     Kernel(&'static str, i32),
-    /// The dump kept changing under us (NLM_F_DUMP_INTR every time).
-    Interrupted,
     /// No answer within [`RECV_TIMEOUT`].
     Timeout,
     /// A reply did not parse.
@@ -70,10 +68,6 @@ impl std::fmt::Display for NlError {
             NlError::Kernel(what, code) => {
                 write!(f, "{what}: kernel said {}", Errno::from_raw(-code).desc())
             }
-            NlError::Interrupted => write!(
-                f,
-                "the dump was interrupted by changes {DUMP_RETRIES} times"
-            ),
             NlError::Timeout => write!(
                 f,
                 "no answer from the kernel within {}s",
@@ -82,6 +76,16 @@ impl std::fmt::Display for NlError {
             NlError::Malformed(what) => write!(f, "malformed reply: {what}"),
         }
     }
+}
+
+/// What a dump returned. `complete` is false when the kernel flagged every
+/// attempt as interrupted (NLM_F_DUMP_INTR: the list changed while being
+/// read); the last attempt is kept, as a partial answer beats none on a
+/// host where links come and go all the time.
+#[derive(Debug)]
+pub struct Dumped<T> {
+    pub items: Vec<T>,
+    pub complete: bool,
 }
 
 /// An rtnetlink socket in the namespace of the thread that opened it.
@@ -105,7 +109,7 @@ impl RtSocket {
     }
 
     /// Every link of the namespace (RTM_GETLINK dump, stats skipped).
-    pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Vec<RawLink>, NlError> {
+    pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Dumped<RawLink>, NlError> {
         let mut msg = LinkMessage::default();
         msg.attributes
             .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
@@ -118,7 +122,7 @@ impl RtSocket {
     }
 
     /// Every IPv4/IPv6 address of the namespace (RTM_GETADDR dump).
-    pub fn dump_addrs(&mut self, buf: &mut [u8]) -> Result<Vec<RawAddr>, NlError> {
+    pub fn dump_addrs(&mut self, buf: &mut [u8]) -> Result<Dumped<RawAddr>, NlError> {
         let msg = AddressMessage::default();
         self.dump(
             RouteNetlinkMessage::GetAddress(msg),
@@ -213,12 +217,13 @@ impl RtSocket {
         reply_kind: u16,
         buf: &mut [u8],
         parse: fn(&[u8]) -> Option<T>,
-    ) -> Result<Vec<T>, NlError> {
+    ) -> Result<Dumped<T>, NlError> {
         let what = if reply_kind == RTM_NEWLINK {
             "RTM_GETLINK"
         } else {
             "RTM_GETADDR"
         };
+        let mut last = Vec::new();
         for _ in 0..DUMP_RETRIES {
             self.seq = self.seq.wrapping_add(1);
             let seq = self.seq;
@@ -253,10 +258,17 @@ impl RtSocket {
                 }
             }
             if !interrupted {
-                return Ok(out);
+                return Ok(Dumped {
+                    items: out,
+                    complete: true,
+                });
             }
+            last = out;
         }
-        Err(NlError::Interrupted)
+        Ok(Dumped {
+            items: last,
+            complete: false,
+        })
     }
 
     fn encode(&self, message: RouteNetlinkMessage, flags: u16) -> Vec<u8> {

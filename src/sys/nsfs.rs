@@ -15,6 +15,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, open, openat2};
+use nix::sys::stat::Mode;
 use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 
 const NSIO: u8 = 0xb7;
@@ -48,18 +50,73 @@ impl NotNetns {
     }
 }
 
-/// Opens `path` and proves it is a network namespace. `follow: false` refuses
-/// a symlink as the last component (for /run/netns entries, which must be
-/// mount points, never links).
-pub fn open_netns(path: &Path, follow: bool) -> Result<NetnsFile, NotNetns> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    let mut flags = libc::O_CLOEXEC | libc::O_NOCTTY;
-    if !follow {
-        flags |= libc::O_NOFOLLOW;
+/// Where a namespace file is, and how much the path can be trusted.
+#[derive(Debug, Clone, Copy)]
+pub enum NsPath<'a> {
+    /// A `/proc/PID/ns/net`-style link: proc owns it, it always leads to a
+    /// namespace, opening it has no side effects.
+    ProcLink(&'a Path),
+    /// A path someone else may control (a bind mount, `/proc/PID/fd/N`, a
+    /// /run/netns entry). `follow: false` refuses a symlink as the last
+    /// component (/run/netns entries must be mount points, never links).
+    Untrusted { path: &'a Path, follow: bool },
+    /// A path inside another process's root (a mount only its mount
+    /// namespace sees), resolved as if that root were `/`.
+    InRoot { pid: u32, path: &'a Path },
+}
+
+/// Opens a namespace file and proves it is a network namespace.
+///
+/// Untrusted paths are first opened `O_PATH` (no driver open, so a FIFO or
+/// a device planted there can neither block nsmap nor react) and checked to
+/// be on nsfs; only then are they opened for real, through our own fd.
+/// Paths inside a container's root are resolved with `RESOLVE_IN_ROOT`, so
+/// an absolute symlink there cannot point into the host.
+pub fn open_netns(at: NsPath<'_>) -> Result<NetnsFile, NotNetns> {
+    let probe = match at {
+        NsPath::ProcLink(path) => {
+            let file = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
+                .open(path)
+                .map_err(|e| NotNetns::from_io(&e))?;
+            return validate(file);
+        }
+        NsPath::Untrusted { path, follow } => {
+            let mut flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+            if !follow {
+                flags |= OFlag::O_NOFOLLOW;
+            }
+            open(path, flags, Mode::empty()).map_err(NotNetns::Io)?
+        }
+        NsPath::InRoot { pid, path } => {
+            let root = open(
+                Path::new(&format!("/proc/{pid}/root")),
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(NotNetns::Io)?;
+            let relative = path.strip_prefix("/").unwrap_or(path);
+            let how = OpenHow::new()
+                .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+                .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+            openat2(&root, relative, how).map_err(NotNetns::Io)?
+        }
+    };
+    if fstatfs(probe.as_fd())
+        .map_err(NotNetns::Io)?
+        .filesystem_type()
+        != NSFS_MAGIC
+    {
+        return Err(NotNetns::NotNsfs);
     }
-    options.custom_flags(flags);
-    let file = options.open(path).map_err(|e| NotNetns::from_io(&e))?;
+    let reopen = format!("/proc/thread-self/fd/{}", probe.as_raw_fd());
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(&reopen)
+        .map_err(|e| NotNetns::from_io(&e))?;
+    drop(probe);
     validate(file)
 }
 
@@ -80,7 +137,8 @@ fn validate(file: File) -> Result<NetnsFile, NotNetns> {
 /// None when the path is not one.
 pub fn path_inode(path: &[u8]) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
-    open_netns(Path::new(std::ffi::OsStr::from_bytes(path)), true)
+    let path = Path::new(std::ffi::OsStr::from_bytes(path));
+    open_netns(NsPath::Untrusted { path, follow: true })
         .ok()
         .map(|ns| ns.inode)
 }
@@ -99,12 +157,6 @@ pub fn ns_id(fd: BorrowedFd<'_>) -> Option<u64> {
     // at a live, aligned local; the fd is borrowed for the call.
     let res = unsafe { ns_get_id(fd.as_raw_fd(), &mut id) };
     res.ok().map(|_| id)
-}
-
-/// `st_dev` of nsfs, to recognise fds of namespaces that readlink shows as
-/// a bind-mount path rather than `net:[…]`.
-pub fn nsfs_dev(own: &File) -> Option<u64> {
-    own.metadata().ok().map(|m| m.dev())
 }
 
 /// Parses the `net:[4026531840]` text of a namespace link.
@@ -145,7 +197,8 @@ mod tests {
 
     #[test]
     fn own_namespace_validates() {
-        let ns = open_netns(Path::new("/proc/thread-self/ns/net"), true).expect("own netns opens");
+        let ns = open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/net")))
+            .expect("own netns opens");
         assert!(ns.inode > 0);
         assert_eq!(nstype(ns.file.as_fd()), Ok(libc::CLONE_NEWNET));
     }
@@ -153,15 +206,23 @@ mod tests {
     #[test]
     fn regular_files_and_other_namespaces_are_refused() {
         assert_eq!(
-            open_netns(Path::new("/proc/self/status"), true).err(),
+            open_netns(NsPath::Untrusted {
+                path: Path::new("/proc/self/status"),
+                follow: true
+            })
+            .err(),
             Some(NotNetns::NotNsfs)
         );
         assert_eq!(
-            open_netns(Path::new("/proc/thread-self/ns/uts"), true).err(),
+            open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/uts"))).err(),
             Some(NotNetns::OtherType(libc::CLONE_NEWUTS))
         );
         assert_eq!(
-            open_netns(Path::new("/nonexistent/nsmap"), true).err(),
+            open_netns(NsPath::Untrusted {
+                path: Path::new("/nonexistent/nsmap"),
+                follow: true
+            })
+            .err(),
             Some(NotNetns::Io(Errno::ENOENT))
         );
     }

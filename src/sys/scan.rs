@@ -91,11 +91,18 @@ fn scan_inner(
     let mut denied_setns = 0usize;
     for (ns, result) in found.iter_mut().zip(results) {
         match result {
-            Some(Ok((socket, links, addrs))) => {
-                ns.raw.links = links;
-                ns.raw.addrs = addrs;
+            Some(Ok(dumped)) => {
+                for problem in dumped.problems {
+                    warnings.push(Warning::new(
+                        Some(ns.raw.inode),
+                        WarningCode::Interrupted,
+                        format!("net:[{}]: {problem}; rescan", ns.raw.inode),
+                    ));
+                }
+                ns.raw.links = dumped.links;
+                ns.raw.addrs = dumped.addrs;
                 ns.raw.scanned = true;
-                sockets.insert(ns.raw.inode, socket);
+                sockets.insert(ns.raw.inode, dumped.socket);
             }
             Some(Err(DumpError::Setns(Errno::EPERM))) => denied_setns += 1,
             Some(Err(e)) => {
@@ -196,7 +203,16 @@ impl std::fmt::Display for DumpError {
     }
 }
 
-type Dump = Result<(RtSocket, Vec<RawLink>, Vec<RawAddr>), DumpError>;
+/// One namespace's dump: its socket (kept for RTM_GETNSID), what it said,
+/// and what went wrong without losing the rest.
+struct Dumped {
+    socket: RtSocket,
+    links: Vec<RawLink>,
+    addrs: Vec<RawAddr>,
+    problems: Vec<String>,
+}
+
+type Dump = Result<Dumped, DumpError>;
 
 /// Dumps every openable namespace, the own one on this thread and the others
 /// on worker threads that each enter one namespace after another.
@@ -249,8 +265,35 @@ fn dump_all(found: &[FoundNetns], threads: Option<usize>) -> Vec<Option<Dump>> {
 fn dump_here(buf: &mut [u8]) -> Dump {
     let mut socket = RtSocket::open().map_err(DumpError::Netlink)?;
     let links = socket.dump_links(buf).map_err(DumpError::Netlink)?;
-    let addrs = socket.dump_addrs(buf).map_err(DumpError::Netlink)?;
-    Ok((socket, links, addrs))
+    let mut problems = Vec::new();
+    if !links.complete {
+        problems.push(
+            "its interface list kept changing while being read, so it may be incomplete"
+                .to_string(),
+        );
+    }
+    // Without addresses the links are still worth showing.
+    let addrs = match socket.dump_addrs(buf) {
+        Ok(addrs) => {
+            if !addrs.complete {
+                problems.push(
+                    "its address list kept changing while being read, so it may be incomplete"
+                        .to_string(),
+                );
+            }
+            addrs.items
+        }
+        Err(e) => {
+            problems.push(format!("cannot list its addresses: {e}"));
+            Vec::new()
+        }
+    };
+    Ok(Dumped {
+        socket,
+        links: links.items,
+        addrs,
+        problems,
+    })
 }
 
 /// Runs the RTM_GETNSID rounds planned by [`plan_nsid_queries`], recording

@@ -129,7 +129,8 @@ impl Topology {
                 if let Some(point) = line.split(' ').nth(4)
                     && point.contains(&format!("/{}-", self.prefix))
                 {
-                    let _ = Command::new("umount").arg(point).status();
+                    let point = nsmap::sys::mountinfo::unescape(point.as_bytes());
+                    let _ = nix::mount::umount(OsStr::from_bytes(&point));
                 }
             }
         }
@@ -174,8 +175,9 @@ impl Drop for Topology {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // umount(2), not umount(8): the tool mangles paths with newlines.
         for mount in self.mounts.drain(..).rev() {
-            let _ = Command::new("umount").arg(&mount).status();
+            let _ = nix::mount::umount(&mount);
         }
         for link in self.host_links.drain(..) {
             let _ = Command::new("ip")
