@@ -90,7 +90,12 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Event> {
                 });
                 added.extend(ns.interfaces.iter().map(|i| interface_added(ns, i)));
             }
-            Some(previous) => changed.extend(interfaces(previous, ns)),
+            // A namespace nsmap could not dump this time (or last time) has
+            // no interface list to compare: not "every interface removed".
+            Some(previous) if previous.scanned && ns.scanned => {
+                changed.extend(interfaces(previous, ns))
+            }
+            Some(_) => {}
         }
     }
     for ns in &old.namespaces {
@@ -160,6 +165,7 @@ fn changes(old: &Interface, new: &Interface) -> BTreeMap<&'static str, [serde_js
     };
     field("ifname", json(&old.ifname), json(&new.ifname));
     field("kind", json(&old.kind), json(&new.kind));
+    field("slave_kind", json(&old.slave_kind), json(&new.slave_kind));
     field("operstate", json(&old.operstate), json(&new.operstate));
     field("flags", json(&old.flags), json(&new.flags));
     field("mtu", json(&old.mtu), json(&new.mtu));
@@ -229,6 +235,16 @@ mod tests {
         let json = serde_json::to_value(&events[0]).expect("json");
         assert_eq!(json["event"], "interface_changed");
         assert_eq!(json["changes"]["operstate"][1], "DOWN");
+    }
+
+    #[test]
+    fn a_namespace_that_could_not_be_dumped_loses_no_interfaces() {
+        let old = demo();
+        let mut new = demo();
+        new.namespaces[1].scanned = false;
+        new.namespaces[1].interfaces.clear();
+        assert!(diff(&old, &new).is_empty());
+        assert!(diff(&new, &old).is_empty());
     }
 
     #[test]

@@ -146,6 +146,11 @@ pub fn stale_entries(snapshot: &Snapshot) -> Vec<Finding> {
 /// forgotten one still pins its interfaces (and the veth peers outside).
 pub fn only_mounted(snapshot: &Snapshot) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Without root, other users' processes are invisible: "no process uses
+    // it" would be a guess, and its hint deletes the namespace.
+    if !snapshot.scan.privileged {
+        return out;
+    }
     for ns in &snapshot.namespaces {
         let unused = ns.pids.is_empty() && ns.threads.is_empty() && ns.holders.is_empty();
         if !unused || ns.mounts.is_empty() || ns.host || ns.current {

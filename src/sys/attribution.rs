@@ -102,24 +102,27 @@ fn read_all(namespaces: &[RawNamespace]) -> Vec<Vec<ProcessRead>> {
     }
     let next = AtomicUsize::new(0);
     let mut out: Vec<Vec<ProcessRead>> = namespaces.iter().map(|_| Vec::new()).collect();
+    let worker = || {
+        let mut buf = Vec::new();
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(ns) = namespaces.get(i) else { break };
+            mine.push((i, read_ns(ns, &mut buf)));
+        }
+        mine
+    };
     let done: Vec<Vec<(usize, Vec<ProcessRead>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut buf = Vec::new();
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(ns) = namespaces.get(i) else { break };
-                        mine.push((i, read_ns(ns, &mut buf)));
-                    }
-                    mine
-                })
-            })
+        // This thread works too, so a thread the system refuses to start
+        // only slows the reads down.
+        let handles: Vec<_> = (1..workers)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, worker).ok())
             .collect();
+        let own = worker();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_default())
+            .chain(std::iter::once(own))
             .collect()
     });
     for (i, processes) in done.into_iter().flatten() {
@@ -363,7 +366,9 @@ fn hostnames(namespaces: &[RawNamespace]) -> Vec<Option<Name>> {
 /// The thread ends afterwards, taking its namespace membership with it.
 fn enter_uts(targets: &HashMap<u64, u32>) -> HashMap<u64, Name> {
     std::thread::scope(|s| {
-        s.spawn(|| {
+        // Never on this thread (it must stay in nsmap's UTS namespace): no
+        // thread, no hostnames.
+        let spawned = std::thread::Builder::new().spawn_scoped(s, || {
             let mut out = HashMap::new();
             for (&inode, &pid) in targets {
                 let Ok(file) = File::open(format!("/proc/{pid}/ns/uts")) else {
@@ -380,9 +385,8 @@ fn enter_uts(targets: &HashMap<u64, u32>) -> HashMap<u64, Name> {
                 }
             }
             out
-        })
-        .join()
-        .unwrap_or_default()
+        });
+        spawned.ok().and_then(|h| h.join().ok()).unwrap_or_default()
     })
 }
 

@@ -236,18 +236,29 @@ fn walk_processes(context: &WalkContext, pids: &[u32]) -> ProcWalk {
         pids.iter().for_each(|&pid| walk.process(context, pid));
         return walk;
     }
+    let walk_chunk = |chunk: &[u32]| {
+        let mut walk = ProcWalk::default();
+        chunk.iter().for_each(|&pid| walk.process(context, pid));
+        walk
+    };
     let parts: Vec<ProcWalk> = std::thread::scope(|s| {
         let handles: Vec<_> = pids
             .chunks(pids.len().div_ceil(threads))
             .map(|chunk| {
-                s.spawn(move || {
-                    let mut walk = ProcWalk::default();
-                    chunk.iter().for_each(|&pid| walk.process(context, pid));
-                    walk
-                })
+                // A thread the system refuses (pids limit) is not fatal:
+                // this thread walks that chunk itself.
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || walk_chunk(chunk))
+                    .map_err(|_| chunk)
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_default(),
+                Err(chunk) => walk_chunk(chunk),
+            })
+            .collect()
     });
     let mut merged = ProcWalk::default();
     for part in parts {

@@ -60,9 +60,9 @@ pub struct OpenNamespace<'a> {
     pub file: BorrowedFd<'a>,
 }
 
-/// [`scan`], lending every namespace it could dump to `visit` before the
-/// files are closed — how `watch` subscribes to new namespaces without
-/// opening them a second time.
+/// [`scan`], lending every namespace it found (and could open) to `visit`
+/// right after discovery — how `watch` subscribes to new namespaces without
+/// opening them a second time, and drops those that are gone.
 pub fn scan_visiting(
     options: &ScanOptions,
     visit: &mut dyn FnMut(&[OpenNamespace<'_>]),
@@ -85,6 +85,20 @@ fn scan_inner(
     // not a reduced view. Without root (or inside a user namespace) setns fails.
     let mut privileged = nix::unistd::geteuid().is_root();
 
+    // Lent before the dumps, so `watch` drops subscriptions of namespaces
+    // that are gone before they can pin anything for another round.
+    let open: Vec<OpenNamespace<'_>> = found
+        .iter()
+        .filter_map(|ns| {
+            Some(OpenNamespace {
+                inode: ns.raw.inode,
+                current: ns.raw.current,
+                file: ns.file.as_ref()?.as_fd(),
+            })
+        })
+        .collect();
+    visit(&open);
+    drop(open);
     let results = dump_all(&found, options.threads);
     let dumped_at = Instant::now();
     let mut sockets: HashMap<u64, RtSocket> = HashMap::new();
@@ -147,19 +161,6 @@ fn scan_inner(
         .collect();
     ask_nsids(&mut raw, &mut sockets, &files, options.threads);
     let asked_at = Instant::now();
-    let open: Vec<OpenNamespace<'_>> = held
-        .iter()
-        .filter(|(inode, _, _)| sockets.contains_key(inode))
-        .filter_map(|(inode, current, file)| {
-            Some(OpenNamespace {
-                inode: *inode,
-                current: *current,
-                file: file.as_ref()?.as_fd(),
-            })
-        })
-        .collect();
-    visit(&open);
-    drop(open);
 
     // Close every socket and namespace file now: they pin namespaces.
     drop(files);
@@ -192,6 +193,8 @@ type Held = (u64, bool, Option<File>);
 enum DumpError {
     Setns(Errno),
     Netlink(NlError),
+    /// No worker thread could be started to enter the namespace.
+    NoThread,
 }
 
 impl std::fmt::Display for DumpError {
@@ -199,6 +202,10 @@ impl std::fmt::Display for DumpError {
         match self {
             DumpError::Setns(e) => write!(f, "setns: {}", e.desc()),
             DumpError::Netlink(e) => write!(f, "{e}"),
+            DumpError::NoThread => write!(
+                f,
+                "no thread could be started to enter it (thread limit reached?)"
+            ),
         }
     }
 }
@@ -231,23 +238,28 @@ fn dump_all(found: &[FoundNetns], threads: Option<usize>) -> Vec<Option<Dump>> {
         .clamp(1, jobs.len().max(1));
     let next = AtomicUsize::new(0);
     let done: Vec<Vec<(usize, Dump)>> = std::thread::scope(|s| {
+        // A worker the system refuses to start leaves its share to the
+        // others; if none starts, the namespaces are reported unscanned
+        // below (the main thread must never enter a namespace itself).
         let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut buf = vec![0u8; RECV_BUF];
-                    let mut out = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&i) = jobs.get(k) else { break };
-                        let Some(file) = &found[i].file else { continue };
-                        let dump = match setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
-                            Ok(()) => dump_here(&mut buf),
-                            Err(e) => Err(DumpError::Setns(e)),
-                        };
-                        out.push((i, dump));
-                    }
-                    out
-                })
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, || {
+                        let mut buf = vec![0u8; RECV_BUF];
+                        let mut out = Vec::new();
+                        loop {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&i) = jobs.get(k) else { break };
+                            let Some(file) = &found[i].file else { continue };
+                            let dump = match setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
+                                Ok(()) => dump_here(&mut buf),
+                                Err(e) => Err(DumpError::Setns(e)),
+                            };
+                            out.push((i, dump));
+                        }
+                        out
+                    })
+                    .ok()
             })
             .collect();
         handles
@@ -257,6 +269,11 @@ fn dump_all(found: &[FoundNetns], threads: Option<usize>) -> Vec<Option<Dump>> {
     });
     for (i, dump) in done.into_iter().flatten() {
         results[i] = Some(dump);
+    }
+    for &i in &jobs {
+        if results[i].is_none() {
+            results[i] = Some(Err(DumpError::NoThread));
+        }
     }
     results
 }
@@ -420,10 +437,34 @@ fn run_nsid_work(work: Vec<NsidWork<'_, '_>>, threads: Option<usize>) -> Vec<Nsi
         chunks[i % workers].push(w);
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> = chunks.into_iter().map(|c| s.spawn(|| run(c))).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| {
+                // Sockets are bound to their namespaces already: if no
+                // thread can be started, this one asks.
+                let (tx, rx) = std::sync::mpsc::channel();
+                let spawned = std::thread::Builder::new().spawn_scoped(s, {
+                    let run = &run;
+                    move || match rx.recv() {
+                        Ok(c) => run(c),
+                        Err(_) => Vec::new(),
+                    }
+                });
+                match spawned {
+                    Ok(h) => {
+                        let _ = tx.send(c);
+                        Ok(h)
+                    }
+                    Err(_) => Err(c),
+                }
+            })
+            .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| match h {
+                Ok(h) => h.join().unwrap_or_default(),
+                Err(c) => run(c),
+            })
             .collect()
     })
 }

@@ -44,38 +44,31 @@ pub struct Watcher {
 
 impl Watcher {
     pub fn new(options: ScanOptions) -> Watcher {
-        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-            .ok()
-            .filter(|i| {
-                let flags = AddWatchFlags::IN_CREATE
-                    | AddWatchFlags::IN_DELETE
-                    | AddWatchFlags::IN_MOVED_FROM
-                    | AddWatchFlags::IN_MOVED_TO;
-                ["/run/netns", "/var/run/netns"]
-                    .iter()
-                    .filter(|d| Path::new(d).is_dir())
-                    .any(|d| i.add_watch(*d, flags).is_ok())
-            });
         Watcher {
             options,
             subscriptions: HashMap::new(),
-            inotify,
+            inotify: watch_netns_dirs(),
         }
     }
 
-    /// A full scan; subscribes to new namespaces, drops vanished ones.
+    /// A full scan; subscribes to new namespaces, drops vanished ones (before
+    /// the dumps, so a subscription never keeps a deleted namespace and its
+    /// veths around for another round).
     pub fn scan(&mut self) -> Result<RawScan, Error> {
         let subscriptions = &mut self.subscriptions;
         let raw = scan_visiting(&self.options, &mut |open| {
+            let present: HashSet<u64> = open.iter().map(|ns| ns.inode).collect();
+            subscriptions.retain(|inode, _| present.contains(inode));
             let new: Vec<&OpenNamespace<'_>> = open
                 .iter()
                 .filter(|ns| !subscriptions.contains_key(&ns.inode))
                 .collect();
             subscriptions.extend(subscribe_all(&new));
         })?;
-        let present: HashSet<u64> = raw.namespaces.iter().map(|n| n.inode).collect();
-        self.subscriptions
-            .retain(|inode, _| present.contains(inode));
+        if self.inotify.is_none() {
+            // /run/netns appears with the first `ip netns add`.
+            self.inotify = watch_netns_dirs();
+        }
         Ok(raw)
     }
 
@@ -130,6 +123,22 @@ impl Watcher {
     }
 }
 
+/// inotify on /run/netns (and /var/run/netns): `ip netns add` and `del`
+/// wake the watcher at once. None while neither directory exists.
+fn watch_netns_dirs() -> Option<Inotify> {
+    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+    let flags = AddWatchFlags::IN_CREATE
+        | AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_MOVED_TO;
+    let watched = ["/run/netns", "/var/run/netns"]
+        .iter()
+        .filter(|d| Path::new(d).is_dir())
+        .filter(|d| inotify.add_watch(**d, flags).is_ok())
+        .count();
+    (watched > 0).then_some(inotify)
+}
+
 /// Reads everything queued on a non-blocking socket. The content does not
 /// matter: any notification means "rescan"; an overflow (ENOBUFS) too.
 fn drain(fd: BorrowedFd<'_>, buf: &mut [u8]) {
@@ -154,16 +163,17 @@ fn subscribe_all(namespaces: &[&OpenNamespace<'_>]) -> Vec<(u64, Socket)> {
     if others.is_empty() {
         return out;
     }
+    // Never on this thread: it must stay in nsmap's namespace. Without a
+    // thread there are no subscriptions, and the periodic rescan still runs.
     let entered = std::thread::scope(|s| {
-        s.spawn(|| {
+        let spawned = std::thread::Builder::new().spawn_scoped(s, || {
             others
                 .iter()
                 .filter(|ns| setns(ns.file, CloneFlags::CLONE_NEWNET).is_ok())
                 .filter_map(|ns| Some((ns.inode, subscribe_here()?)))
                 .collect::<Vec<_>>()
-        })
-        .join()
-        .unwrap_or_default()
+        });
+        spawned.ok().and_then(|h| h.join().ok()).unwrap_or_default()
     });
     out.extend(entered);
     out

@@ -77,6 +77,14 @@ pub fn diff(old: &Model, new: &Model) -> Changes {
             *s = true;
         }
         let Some(old_ns) = old.ns(o) else { continue };
+        // Not dumped on one side: nothing to compare, not "all removed".
+        if !old_ns.scanned || !new_ns.scanned {
+            if old_ns.scanned != new_ns.scanned {
+                c.namespaces_changed += 1;
+                c.namespaces.insert(new_ns.inode);
+            }
+            continue;
+        }
         let mut changed = old_ns.pids != new_ns.pids
             || old_ns.names != new_ns.names
             || old_ns.scanned != new_ns.scanned;
@@ -125,6 +133,7 @@ mod tests {
         Namespace {
             inode,
             id: Some(inode + 1000),
+            scanned: true,
             interfaces: ifaces
                 .iter()
                 .map(|&(ifindex, name)| Interface {

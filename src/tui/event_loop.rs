@@ -12,7 +12,7 @@
 use std::io::{self, IsTerminal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -57,6 +57,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         width: size.width,
         height: size.height,
     });
+    let mut scanner_gone = false;
     loop {
         terminal.draw(|frame| frame.render_widget(&View::new(&app), frame.area()))?;
         let timeout = if app.animating() {
@@ -86,11 +87,25 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             }
             ready = event::poll(Duration::ZERO)?;
         }
-        while let Ok(report) = reports.try_recv() {
-            app.update(match report {
-                Report::Started => Action::ScanStarted,
-                Report::Done(result) => scanned(*result),
-            });
+        loop {
+            match reports.try_recv() {
+                Ok(report) => app.update(match report {
+                    Report::Started => Action::ScanStarted,
+                    Report::Done(result) => scanned(*result),
+                }),
+                Err(TryRecvError::Empty) => break,
+                // The scan thread died (it should not): say so once, and
+                // do not leave the UI waiting for a scan that never ends.
+                Err(TryRecvError::Disconnected) => {
+                    if !scanner_gone {
+                        scanner_gone = true;
+                        app.update(scanned(Err(
+                            "the scan thread stopped; restart nsmap to rescan".into(),
+                        )));
+                    }
+                    break;
+                }
+            };
         }
         app.update(Action::Tick(Instant::now()));
         if stop.load(Ordering::Relaxed) {
