@@ -34,6 +34,15 @@ const MATCHERS: &[Matcher] = &[
 /// The v2 line is asked first (it is the one systemd and runtimes manage on
 /// hybrid hosts), then `name=systemd`, then the v1 controllers.
 pub fn container_of(content: &[u8]) -> Option<CgroupContainer> {
+    containers_of(content).pop()
+}
+
+/// Every container named along the process's cgroup path, outermost first
+/// (a kind node, then the pod container inside it). The innermost is the
+/// process's own — unless a process forged it: a container that can create
+/// cgroups below its own can name one after another container, which is
+/// why attribution keeps the whole chain.
+pub fn containers_of(content: &[u8]) -> Vec<CgroupContainer> {
     let text = String::from_utf8_lossy(content);
     let mut paths: Vec<(u8, &str)> = text
         .lines()
@@ -51,15 +60,30 @@ pub fn container_of(content: &[u8]) -> Option<CgroupContainer> {
         })
         .collect();
     paths.sort_by_key(|&(rank, _)| rank);
-    paths.into_iter().find_map(|(_, path)| in_path(path))
+    paths
+        .into_iter()
+        .map(|(_, path)| chain(path))
+        .find(|chain| !chain.is_empty())
+        .unwrap_or_default()
 }
 
 /// The innermost container named by one cgroup path.
 pub fn in_path(path: &str) -> Option<CgroupContainer> {
+    chain(path).pop()
+}
+
+/// Every container one cgroup path names, outermost first.
+fn chain(path: &str) -> Vec<CgroupContainer> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     (0..parts.len())
-        .rev()
-        .find_map(|i| MATCHERS.iter().find_map(|m| m(&parts, i)))
+        .filter_map(|i| MATCHERS.iter().find_map(|m| m(&parts, i)))
+        .fold(Vec::new(), |mut out, c| {
+            // A runtime may name a container twice (a scope inside a slice).
+            if out.last() != Some(&c) {
+                out.push(c);
+            }
+            out
+        })
 }
 
 #[cfg(test)]

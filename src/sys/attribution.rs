@@ -22,12 +22,14 @@
 //! do this (unprivileged setns fails, KERNEL-NOTES); otherwise hostnames
 //! are null except for namespaces sharing nsmap's own UTS namespace.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::sched::{CloneFlags, setns};
@@ -42,6 +44,7 @@ use crate::runtime::cni::{self, CachedResult};
 use crate::runtime::{
     CgroupContainer, Metadata, Runtime, cgroup, containerd, crio, docker, kubernetes, podman,
 };
+use crate::snapshot::ProcessSummary;
 
 /// Runtime state files are small; anything bigger is not what we expect.
 const MAX_STATE_FILE: u64 = 8 << 20;
@@ -52,14 +55,15 @@ const UTS_TRIES: usize = 3;
 /// Fills `processes`, `containers`, `hostname` and `cni` of every
 /// namespace from its `pids`.
 pub fn attribute(namespaces: &mut [RawNamespace]) {
-    let read = read_all(namespaces);
+    let mut read = read_all(namespaces);
+    drop_forged_claims(&mut read);
     let mut runtimes = RuntimeState::default();
     for (ns, processes) in namespaces.iter_mut().zip(read) {
         // Distinct containers in order of their lowest pid: the first is
         // usually the one that made the namespace (a pod's sandbox).
         let mut seen: Vec<(&CgroupContainer, u32)> = Vec::new();
-        for (process, container) in &processes {
-            if let Some(c) = container
+        for (process, chain) in &processes {
+            if let Some(c) = chain.last()
                 && !seen.iter().any(|(s, _)| *s == c)
             {
                 seen.push((c, process.pid));
@@ -69,6 +73,14 @@ pub fn attribute(namespaces: &mut [RawNamespace]) {
             .iter()
             .map(|(c, pid)| runtimes.describe(c, *pid))
             .collect();
+        // The first process, as the scan saw it, now read once here.
+        ns.process = processes
+            .first()
+            .map(|(p, _)| ProcessSummary {
+                pid: p.pid,
+                comm: p.comm.clone(),
+            })
+            .or(ns.process.take());
         ns.processes = processes.into_iter().map(|(p, _)| p).collect();
     }
     let hostnames = hostnames(namespaces);
@@ -78,7 +90,36 @@ pub fn attribute(namespaces: &mut [RawNamespace]) {
     attach_cni(namespaces, &read_cni_cache());
 }
 
-type ProcessRead = (Process, Option<CgroupContainer>);
+/// A container belongs to one network namespace. When processes of another
+/// namespace claim it only through a cgroup nested below a container of
+/// their own (`…/docker-MINE.scope/docker-YOURS.scope`, which a container
+/// that may create cgroups can make), that claim is forged: those processes
+/// are attributed to their own, outer container instead.
+fn drop_forged_claims(read: &mut [Vec<ProcessRead>]) {
+    let mut direct: HashMap<CgroupContainer, HashSet<usize>> = HashMap::new();
+    for (ns, processes) in read.iter().enumerate() {
+        for (_, chain) in processes {
+            if chain.len() == 1 {
+                direct.entry(chain[0].clone()).or_default().insert(ns);
+            }
+        }
+    }
+    for (ns, processes) in read.iter_mut().enumerate() {
+        for (_, chain) in processes.iter_mut() {
+            while chain.len() > 1
+                && chain
+                    .last()
+                    .and_then(|c| direct.get(c))
+                    .is_some_and(|owners| !owners.contains(&ns))
+            {
+                chain.pop();
+            }
+        }
+    }
+}
+
+/// A process and the containers its cgroup path names, outermost first.
+type ProcessRead = (Process, Vec<CgroupContainer>);
 
 /// Reads every namespace's processes, spread over one thread per core
 /// (procfs reads cost 5–30 µs each here, and hosts run thousands of
@@ -143,8 +184,9 @@ fn read_process(pid: u32, buf: &mut Vec<u8>) -> Option<ProcessRead> {
         None => Name::default(),
     };
     let uid = fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid());
-    let container =
-        read_small(&format!("/proc/{pid}/cgroup"), buf).and_then(|()| cgroup::container_of(buf));
+    let container = read_small(&format!("/proc/{pid}/cgroup"), buf)
+        .map(|()| cgroup::containers_of(buf))
+        .unwrap_or_default();
     let process = Process {
         pid,
         comm,
@@ -182,16 +224,57 @@ fn parent_of(pid: u32) -> Option<u32> {
 /// Reads a runtime state file, from the host's root or — for runtimes
 /// running inside a container (a kind node) — through the root of the
 /// container's parent process (the shim or conmon), which sees the
-/// runtime's own filesystem.
+/// runtime's own filesystem. Only a parent outside the container's network
+/// namespace counts: one inside is the container itself, and its files
+/// are the container's to forge.
 fn read_state(path: &str, pid: u32) -> Option<Vec<u8>> {
     read_capped(path).or_else(|| {
-        let parent = parent_of(pid)?;
-        read_capped(&format!("/proc/{parent}/root{path}"))
+        let parent = outside_parent(pid)?;
+        read_in_root(parent, path)
     })
 }
 
+/// The parent of `pid` when it runs outside `pid`'s network namespace: a
+/// container's shim or conmon, not a process of the container.
+fn outside_parent(pid: u32) -> Option<u32> {
+    let parent = parent_of(pid)?;
+    let net = |p: u32| fs::read_link(format!("/proc/{p}/ns/net")).ok();
+    (net(parent)? != net(pid)?).then_some(parent)
+}
+
+/// A state file: opened without following a last-component symlink and
+/// without blocking (a FIFO planted there must not hang the scan), read
+/// only if it is a regular file, at most [`MAX_STATE_FILE`] bytes.
 fn read_capped(path: &str) -> Option<Vec<u8>> {
-    let file = File::open(path).ok()?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    read_regular(file)
+}
+
+/// A state file inside process `pid`'s root, resolved as if that root were
+/// `/` (an absolute symlink in there cannot lead into the host).
+fn read_in_root(pid: u32, path: &str) -> Option<Vec<u8>> {
+    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, open, openat2};
+    let root = open(
+        Path::new(&format!("/proc/{pid}/root")),
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = openat2(&root, path.trim_start_matches('/'), how).ok()?;
+    read_regular(File::from(fd))
+}
+
+fn read_regular(file: File) -> Option<Vec<u8>> {
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut bytes = Vec::new();
     file.take(MAX_STATE_FILE).read_to_end(&mut bytes).ok()?;
     Some(bytes)
@@ -286,9 +369,11 @@ impl RuntimeState {
     }
 }
 
-/// The conmon process watching container `id`: the parent of its process `pid`.
+/// The conmon process watching container `id`: the parent of its process
+/// `pid`, outside the container (a process inside could forge conmon's
+/// arguments).
 fn conmon_of(id: &str, pid: u32) -> Option<podman::Conmon> {
-    let cmdline = fs::read(format!("/proc/{}/cmdline", parent_of(pid)?)).ok()?;
+    let cmdline = fs::read(format!("/proc/{}/cmdline", outside_parent(pid)?)).ok()?;
     podman::parse_conmon_cmdline(&cmdline).filter(|c| c.id == id)
 }
 
@@ -450,6 +535,46 @@ fn cni_entry_is_for(ns: &RawNamespace, r: &CachedResult) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claim(pid: u32, chain: &[&str]) -> ProcessRead {
+        let chain = chain
+            .iter()
+            .map(|id| CgroupContainer {
+                runtime: crate::runtime::Runtime::Docker,
+                id: id.to_string(),
+                name: None,
+            })
+            .collect();
+        (
+            Process {
+                pid,
+                ..Process::default()
+            },
+            chain,
+        )
+    }
+
+    #[test]
+    fn a_nested_claim_on_another_namespaces_container_is_dropped() {
+        // Namespace 0 holds container "victim" directly; namespace 1's
+        // process sits in a cgroup it made below its own container "evil",
+        // named after the victim. Namespace 2 is a real nested container
+        // (a pod inside a kind node) whose id nobody else claims.
+        let mut read = vec![
+            vec![claim(10, &["victim"])],
+            vec![claim(20, &["evil", "victim"]), claim(21, &["evil"])],
+            vec![claim(30, &["node", "pod"])],
+        ];
+        drop_forged_claims(&mut read);
+        let innermost = |ns: usize, i: usize| read[ns][i].1.last().map(|c| c.id.clone());
+        assert_eq!(innermost(0, 0).as_deref(), Some("victim"));
+        assert_eq!(
+            innermost(1, 0).as_deref(),
+            Some("evil"),
+            "forged claim dropped"
+        );
+        assert_eq!(innermost(2, 0).as_deref(), Some("pod"), "real nesting kept");
+    }
 
     fn entry(netns: Option<&str>, id: &str) -> CachedResult {
         CachedResult {

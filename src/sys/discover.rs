@@ -33,7 +33,7 @@ use crate::doctor::fix::remove_stale;
 use crate::error::Error;
 use crate::name::Name;
 use crate::raw::RawNamespace;
-use crate::snapshot::{Holder, ProcessSummary, ThreadRef, Warning, WarningCode};
+use crate::snapshot::{Holder, ThreadRef, Warning, WarningCode};
 use crate::sys::mountinfo::netns_mounts;
 use crate::sys::nsfs::{NetnsFile, NotNetns, NsPath, ns_id, open_netns, parse_ns_link};
 
@@ -558,10 +558,9 @@ impl Walker {
                     }
                 }
             }
-            let process = found.pids.first().map(|&pid| ProcessSummary {
-                pid,
-                comm: read_comm(pid),
-            });
+            // `process` is filled in by attribution, which reads every
+            // process anyway.
+            let process = None;
             namespaces.push(FoundNetns {
                 raw: RawNamespace {
                     inode,
@@ -613,15 +612,6 @@ fn io_errno(e: &std::io::Error) -> Errno {
         None if e.kind() == ErrorKind::NotFound => Errno::ENOENT,
         None => Errno::EIO,
     }
-}
-
-/// A process name as the kernel stores it (may hold any byte but NUL).
-fn read_comm(pid: u32) -> Name {
-    let mut comm = fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
-    if comm.last() == Some(&b'\n') {
-        comm.pop();
-    }
-    Name::from_bytes(&comm)
 }
 
 fn namespace_type_name(t: i32) -> &'static str {
