@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale benchmark: builds N network namespaces, each with a veth to one host
+# Scale benchmark: builds N network namespaces, each with a veth to a host
 # bridge (every fourth also holding a process, like a container), then times
 # in one hyperfine run per N, side by side:
 #   nsmap snapshot                                 (full map: discovery, links,
@@ -22,7 +22,6 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 500 1000 2000)
 runs=${RUNS:-10}
 prefix=nsb
-bridge=${prefix}-br0
 pids=()
 
 teardown() (
@@ -34,7 +33,7 @@ teardown() (
   ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$prefix-v" | sed 's/^/link del /' > "$tmp/del"
   ip netns list | awk '{print $1}' | grep "^$prefix-" | sed 's/^/netns del /' >> "$tmp/del"
   ip -force -batch "$tmp/del" 2>/dev/null
-  ip link del "$bridge" 2>/dev/null
+  for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep "^$prefix-br"); do ip link del "$b"; done
   true
 )
 tmp=$(mktemp -d)
@@ -52,11 +51,12 @@ echo "machine: $(nproc) cores, $(uname -r), nsmap $("$nsmap" --version | cut -d'
 for n in "${sizes[@]}"; do
   teardown
   pids=()
-  ip link add "$bridge" type bridge
+  # A bridge takes at most 1024 ports (BR_MAX_PORTS): one per 1000.
+  for b in $(seq 0 $(( (n - 1) / 1000 ))); do ip link add "$prefix-br$b" type bridge; done
   for i in $(seq 1 "$n"); do
     echo "netns add $prefix-$i"
     echo "link add $prefix-v$i type veth peer name eth0 netns $prefix-$i"
-    echo "link set $prefix-v$i master $bridge up"
+    echo "link set $prefix-v$i master $prefix-br$(( (i - 1) / 1000 )) up"
   done > "$tmp/up"
   ip -batch "$tmp/up"
   for i in $(seq 1 4 "$n"); do

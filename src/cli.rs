@@ -348,6 +348,14 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         }
         return watch::run(interval, initial, options, &mut out);
     }
+    if let (Source::File(_), Command::Snapshot { raw: true, .. }) =
+        (&options.source, &options.command)
+    {
+        return Err(Error::Usage(
+            "--raw prints a live scan, not a file; drop --raw or --input".into(),
+        )
+        .into());
+    }
     if let (Source::Live, Command::Snapshot { raw: true, compact }) =
         (&options.source, &options.command)
     {

@@ -11,3 +11,13 @@ pub mod scan;
 pub mod watch;
 
 pub use scan::{OpenNamespace, ScanOptions, scan, scan_visiting, scan_with_hook};
+
+/// The errno behind an I/O error (EIO when there is none), so failures
+/// from std and from nix are told apart the same way everywhere in `sys`.
+pub(crate) fn errno_of(e: &std::io::Error) -> nix::errno::Errno {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code),
+        None if e.kind() == std::io::ErrorKind::NotFound => nix::errno::Errno::ENOENT,
+        None => nix::errno::Errno::EIO,
+    }
+}

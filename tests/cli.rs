@@ -265,6 +265,14 @@ fn bad_input_files_exit_2_with_a_position() {
 }
 
 #[test]
+fn raw_snapshots_are_only_for_live_scans() {
+    let out = nsmap(DEMO, &["snapshot", "--raw"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--raw prints a live scan"));
+}
+
+#[test]
 fn usage_errors_exit_2_and_help_lists_exit_codes() {
     let out = Command::new(env!("CARGO_BIN_EXE_nsmap"))
         .arg("--bogus")

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -602,15 +602,7 @@ fn kernel_thread_netns() -> Option<u64> {
 fn readlink_ns(path: &str, kind: &str) -> Result<u64, Errno> {
     match fs::read_link(path) {
         Ok(target) => parse_ns_link(target.as_os_str().as_bytes(), kind).ok_or(Errno::EINVAL),
-        Err(e) => Err(io_errno(&e)),
-    }
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    match e.raw_os_error() {
-        Some(code) => Errno::from_raw(code),
-        None if e.kind() == ErrorKind::NotFound => Errno::ENOENT,
-        None => Errno::EIO,
+        Err(e) => Err(crate::sys::errno_of(&e)),
     }
 }
 

@@ -98,10 +98,13 @@ impl RtSocket {
     /// Opens a NETLINK_ROUTE socket in the calling thread's namespace.
     pub fn open() -> Result<RtSocket, NlError> {
         let socket = Socket::new(NETLINK_ROUTE)
-            .map_err(|e| NlError::Sys("socket(NETLINK_ROUTE)", io_errno(&e)))?;
-        socket
-            .set_netlink_get_strict_chk(true)
-            .map_err(|e| NlError::Sys("setsockopt(NETLINK_GET_STRICT_CHK)", io_errno(&e)))?;
+            .map_err(|e| NlError::Sys("socket(NETLINK_ROUTE)", crate::sys::errno_of(&e)))?;
+        socket.set_netlink_get_strict_chk(true).map_err(|e| {
+            NlError::Sys(
+                "setsockopt(NETLINK_GET_STRICT_CHK)",
+                crate::sys::errno_of(&e),
+            )
+        })?;
         let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as libc::time_t, 0);
         setsockopt(&socket, sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| NlError::Sys("setsockopt(SO_RCVTIMEO)", e))?;
@@ -337,10 +340,6 @@ fn error_code(payload: &[u8]) -> Result<i32, NlError> {
         .get(..4)
         .and_then(link::read_i32)
         .ok_or(NlError::Malformed("NLMSG_ERROR"))
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub enum NotNetns {
 
 impl NotNetns {
     fn from_io(e: &std::io::Error) -> NotNetns {
-        NotNetns::Io(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        NotNetns::Io(crate::sys::errno_of(e))
     }
 }
 
