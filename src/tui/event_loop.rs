@@ -3,7 +3,9 @@
 //! the app and draws it; nothing here decides anything.
 //!
 //! Scans run on one background thread that owns the data source: the UI
-//! sends it a request (`r`) or it wakes by itself (`--interval`), and it
+//! sends it a request (`r`) or it wakes by itself (`--interval`: on a live
+//! host when the kernel reports a change, at the latest every interval),
+//! and it
 //! answers with whole snapshots over a channel, so the UI never waits for a
 //! scan and never shares mutable state with it. The terminal is restored by
 //! a guard on every way out: return, error, panic (ratatui's hook, extended
@@ -24,12 +26,17 @@ use super::action::{Action, Effect};
 use super::{App, Options, View, keymap};
 use crate::cli::Source;
 use crate::error::Error;
+use crate::resolve::resolve;
 use crate::snapshot::Snapshot;
+use crate::sys::ScanOptions;
+use crate::sys::watch::Watcher;
 
 /// Poll period while something on screen is timed (highlights, messages).
 const TICK_BUSY: Duration = Duration::from_millis(100);
 /// Poll period otherwise; bounds how late a signal is noticed.
 const TICK_IDLE: Duration = Duration::from_millis(250);
+/// How long the scan thread waits for a change before checking for an `r`.
+const WATCH_POLL: Duration = Duration::from_millis(200);
 
 /// Runs the TUI until the user quits.
 pub fn run(options: &Options) -> anyhow::Result<()> {
@@ -123,8 +130,10 @@ enum Report {
     Done(Box<Result<Snapshot, String>>),
 }
 
-/// The scan thread: scans on request or every `interval`, until the UI
-/// drops its end of the request channel.
+/// The scan thread: scans on request, and with `interval` on a live host
+/// also when the kernel reports a change (the same per-namespace rtnetlink
+/// subscriptions as `nsmap watch`) or at the latest every `interval`; until
+/// the UI drops its end of the request channel.
 fn spawn_scanner(
     source: Source,
     interval: Option<Duration>,
@@ -134,13 +143,28 @@ fn spawn_scanner(
     std::thread::Builder::new()
         .name("nsmap-scan".into())
         .spawn(move || {
+            let mut watcher = match (&source, interval) {
+                (Source::Live, Some(_)) => Some(Watcher::new(ScanOptions::default())),
+                _ => None,
+            };
+            let mut last = Instant::now();
             loop {
-                let woken = match interval {
-                    Some(every) => match request_rx.recv_timeout(every) {
+                let woken = match (&mut watcher, interval) {
+                    (Some(watcher), Some(every)) => loop {
+                        match request_rx.try_recv() {
+                            Ok(()) => break true,
+                            Err(TryRecvError::Disconnected) => break false,
+                            Err(TryRecvError::Empty) => {}
+                        }
+                        if watcher.wait(WATCH_POLL) || last.elapsed() >= every {
+                            break true;
+                        }
+                    },
+                    (None, Some(every)) => match request_rx.recv_timeout(every) {
                         Ok(()) | Err(RecvTimeoutError::Timeout) => true,
                         Err(RecvTimeoutError::Disconnected) => false,
                     },
-                    None => request_rx.recv().is_ok(),
+                    (_, None) => request_rx.recv().is_ok(),
                 };
                 if !woken {
                     return;
@@ -150,7 +174,14 @@ fn spawn_scanner(
                 if report_tx.send(Report::Started).is_err() {
                     return;
                 }
-                let result = crate::cli::load(&source).map_err(|e| format!("{e:#}"));
+                let result = match &mut watcher {
+                    Some(watcher) => watcher
+                        .scan()
+                        .map(|raw| resolve(&raw))
+                        .map_err(|e| format!("{e:#}")),
+                    None => crate::cli::load(&source).map_err(|e| format!("{e:#}")),
+                };
+                last = Instant::now();
                 if report_tx.send(Report::Done(Box::new(result))).is_err() {
                     return;
                 }
