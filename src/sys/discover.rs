@@ -459,13 +459,16 @@ impl Walker {
             let mut entries: Vec<PathBuf> =
                 entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             entries.sort();
+            // Only root can plant anything in a root-owned, not group- or
+            // world-writable directory: its entries need less caution.
+            let root_owned = meta.uid() == 0 && meta.mode() & 0o022 == 0;
             for path in entries {
-                self.netns_entry(&path);
+                self.netns_entry(&path, root_owned);
             }
         }
     }
 
-    fn netns_entry(&mut self, path: &Path) {
+    fn netns_entry(&mut self, path: &Path, root_owned: bool) {
         let shown = Name::from_bytes(path.as_os_str().as_bytes());
         let name = Name::from_bytes(path.file_name().map(|n| n.as_bytes()).unwrap_or_default());
         let stale = |what: &str| {
@@ -480,10 +483,15 @@ impl Walker {
             )
             .with_path(shown.clone())
         };
-        match open_netns(NsPath::Untrusted {
-            path,
-            follow: false,
-        }) {
+        let at = if root_owned {
+            NsPath::RootOwned(path)
+        } else {
+            NsPath::Untrusted {
+                path,
+                follow: false,
+            }
+        };
+        match open_netns(at) {
             Ok(ns) => {
                 let entry = self.found.entry(ns.inode).or_default();
                 entry.names.insert(name);

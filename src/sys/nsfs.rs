@@ -63,6 +63,10 @@ pub enum NsPath<'a> {
     /// A path inside another process's root (a mount only its mount
     /// namespace sees), resolved as if that root were `/`.
     InRoot { pid: u32, path: &'a Path },
+    /// An entry of a directory only root can change (/run/netns): opened
+    /// directly, without following a symlink and without blocking (a FIFO
+    /// left there cannot hang us), saving the O_PATH round trip.
+    RootOwned(&'a Path),
 }
 
 /// Opens a namespace file and proves it is a network namespace.
@@ -78,6 +82,16 @@ pub fn open_netns(at: NsPath<'_>) -> Result<NetnsFile, NotNetns> {
             let file = OpenOptions::new()
                 .read(true)
                 .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
+                .open(path)
+                .map_err(|e| NotNetns::from_io(&e))?;
+            return validate(file);
+        }
+        NsPath::RootOwned(path) => {
+            let file = OpenOptions::new()
+                .read(true)
+                .custom_flags(
+                    libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+                )
                 .open(path)
                 .map_err(|e| NotNetns::from_io(&e))?;
             return validate(file);
