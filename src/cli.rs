@@ -139,8 +139,8 @@ pub enum CommandArgs {
     Watch {
         /// Rescan at least this often (seconds), to see namespaces that
         /// appear and vanish without a netlink notification.
-        #[arg(long, default_value_t = 2.0, value_name = "SECS")]
-        interval: f64,
+        #[arg(long, default_value = "2", value_name = "SECS", value_parser = parse_interval)]
+        interval: Duration,
         /// First print everything present as added events.
         #[arg(long)]
         initial: bool,
@@ -244,11 +244,7 @@ impl Options {
                 fail_on,
                 ns: selector(ns),
             },
-            Some(CommandArgs::Watch { interval, initial }) => Command::Watch {
-                interval: std::time::Duration::try_from_secs_f64(interval.max(0.05))
-                    .unwrap_or(std::time::Duration::from_secs(2)),
-                initial,
-            },
+            Some(CommandArgs::Watch { interval, initial }) => Command::Watch { interval, initial },
             Some(CommandArgs::Graph { format, ns }) => Command::Graph {
                 format,
                 ns: selector(ns),

@@ -130,6 +130,7 @@ fn interfaces(old: &Namespace, new: &Namespace) -> Vec<Event> {
     for i in &new.interfaces {
         match old.interface(i.ifindex) {
             None => events.push(interface_added(new, i)),
+            Some(before) if before == i => {}
             Some(before) => {
                 let changes = changes(before, i);
                 if !changes.is_empty() {
@@ -155,26 +156,22 @@ fn interfaces(old: &Namespace, new: &Namespace) -> Vec<Event> {
     events
 }
 
-/// Field-by-field differences, each as `[old, new]` JSON values.
+/// Field-by-field differences, each as `[old, new]` JSON values. Fields
+/// are compared typed; only a changed one is turned into JSON (this runs
+/// for every interface on every `watch` rescan).
 fn changes(old: &Interface, new: &Interface) -> BTreeMap<&'static str, [serde_json::Value; 2]> {
     let mut out = BTreeMap::new();
-    let mut field = |name: &'static str, a: serde_json::Value, b: serde_json::Value| {
-        if a != b {
-            out.insert(name, [a, b]);
-        }
-    };
-    field("ifname", json(&old.ifname), json(&new.ifname));
-    field("kind", json(&old.kind), json(&new.kind));
-    field("slave_kind", json(&old.slave_kind), json(&new.slave_kind));
-    field("operstate", json(&old.operstate), json(&new.operstate));
-    field("flags", json(&old.flags), json(&new.flags));
-    field("mtu", json(&old.mtu), json(&new.mtu));
-    field("address", json(&old.address), json(&new.address));
-    field("addresses", json(&old.addresses), json(&new.addresses));
-    field("master", json(&old.master), json(&new.master));
-    field("peer", json(&old.peer), json(&new.peer));
-    field("link", json(&old.link), json(&new.link));
-    field("port_state", json(&old.port_state), json(&new.port_state));
+    macro_rules! field {
+        ($($name:ident),*) => {$(
+            if old.$name != new.$name {
+                out.insert(stringify!($name), [json(&old.$name), json(&new.$name)]);
+            }
+        )*};
+    }
+    field!(
+        ifname, kind, slave_kind, operstate, flags, mtu, address, addresses, master, peer, link,
+        port_state
+    );
     out
 }
 

@@ -266,10 +266,7 @@ impl Graph {
                 }
                 None => {
                     let id = format!("u{}_{}", ns.inode, iface.ifindex);
-                    let name = target
-                        .ifname
-                        .as_ref()
-                        .map_or_else(|| format!("if{}", target.ifindex), |n| n.as_str().into());
+                    let name = target.name_or_index();
                     let place = match target.netns {
                         Some(inode) => format!("in net:[{inode}], not scanned"),
                         None => "in a namespace nsmap could not open".to_string(),

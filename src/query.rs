@@ -184,11 +184,5 @@ pub fn self_ref(ns: &Namespace, iface: &Interface) -> LinkRef {
 }
 
 fn netns_name(index: &Index<'_>, r: &LinkRef) -> Option<String> {
-    let inode = r.netns?;
-    Some(
-        index
-            .namespace(inode)
-            .map(Namespace::label)
-            .unwrap_or_else(|| format!("net:[{inode}]")),
-    )
+    r.netns.map(|inode| index.label_of(inode))
 }

@@ -152,6 +152,16 @@ pub struct LinkRef {
     pub ifname: Option<Name>,
 }
 
+impl LinkRef {
+    /// The interface's name, or `if<index>` when nsmap could not look it
+    /// up (escaped form: print it through [`crate::name::terminal_safe`]).
+    pub fn name_or_index(&self) -> String {
+        self.ifname
+            .as_ref()
+            .map_or_else(|| format!("if{}", self.ifindex), |n| n.as_str().to_string())
+    }
+}
+
 /// Something nsmap could not see or found inconsistent. Partial failure is
 /// data: the scan goes on and says what it missed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -314,21 +324,20 @@ impl<'a> Index<'a> {
         Some((ns, ns.interface(r.ifindex)?))
     }
 
+    /// The label of the namespace with this inode, or `net:[inode]` when
+    /// it is not in the snapshot.
+    pub fn label_of(&self, inode: u64) -> String {
+        self.namespace(inode)
+            .map(Namespace::label)
+            .unwrap_or_else(|| format!("net:[{inode}]"))
+    }
+
     /// `ifname@namespace-label` for humans; unknown parts shown as `?`.
     pub fn describe(&self, r: &LinkRef) -> String {
-        let ifname = r
-            .ifname
-            .as_ref()
-            .map(|n| n.as_str().to_string())
-            .unwrap_or_else(|| format!("if{}", r.ifindex));
-        let ns = match r.netns {
-            Some(inode) => self
-                .namespace(inode)
-                .map(Namespace::label)
-                .unwrap_or_else(|| format!("net:[{inode}]")),
-            None => "?".to_string(),
-        };
-        format!("{ifname}@{ns}")
+        let ns = r
+            .netns
+            .map_or_else(|| "?".to_string(), |inode| self.label_of(inode));
+        format!("{}@{ns}", r.name_or_index())
     }
 
     /// Ports of a bridge (interfaces whose master is it), by ifindex.

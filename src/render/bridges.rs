@@ -3,7 +3,6 @@
 
 use std::io::{self, Write};
 
-use super::peers::ifname;
 use super::{Cell, Color, Style, Table, paint};
 use crate::query::{BridgeRow, PortRow};
 
@@ -15,7 +14,7 @@ pub fn write_tree(rows: &[BridgeRow], style: &Style, out: &mut impl Write) -> io
         let mut line = String::new();
         paint(
             &mut line,
-            &Cell::colored(ifname(&bridge.bridge), Some(Color::Bold)),
+            &Cell::colored(bridge.bridge.name_or_index(), Some(Color::Bold)),
             style,
         );
         line.push_str(" @ ");
@@ -59,7 +58,7 @@ fn port_row(branch: &str, port: &PortRow) -> Vec<Cell> {
         _ => Some(Color::Yellow),
     };
     let mut row = vec![
-        Cell::new(format!("{branch}{}", ifname(&port.port))),
+        Cell::new(format!("{branch}{}", port.port.name_or_index())),
         Cell::colored(state, state_color),
         Cell::colored(&port.operstate, Color::for_state(&port.operstate)),
     ];
@@ -67,7 +66,7 @@ fn port_row(branch: &str, port: &PortRow) -> Vec<Cell> {
         Some(peer) => {
             let ns = port.peer_netns_name.as_deref().unwrap_or("? (not visible)");
             row.push(Cell::colored(
-                format!("── {} @ {ns}", ifname(peer)),
+                format!("── {} @ {ns}", peer.name_or_index()),
                 Some(Color::Bold),
             ));
             // The process only when the label does not already say it.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Cell, Color, Style, Table};
 use crate::query::Scope;
-use crate::snapshot::{Interface, Snapshot};
+use crate::snapshot::{Interface, LinkRef, Snapshot};
 
 /// A `links --json` row: the interface's fields plus its namespace.
 #[derive(Debug, Serialize)]
@@ -57,11 +57,7 @@ pub fn write_table(
             (None, Some(lower)) => Some(format!("lower {}", index.describe(lower))),
             (None, None) => None,
         };
-        let master = i.master.as_ref().map(|m| {
-            m.ifname
-                .as_ref()
-                .map_or_else(|| format!("if{}", m.ifindex), |n| n.as_str().to_string())
-        });
+        let master = i.master.as_ref().map(LinkRef::name_or_index);
         table.push(vec![
             Cell::new(&row.netns_name),
             Cell::new(i.ifindex.to_string()),

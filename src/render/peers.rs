@@ -19,9 +19,9 @@ pub fn write_table(rows: &[PeerRow], style: &Style, out: &mut impl Write) -> io:
     ]);
     for row in rows {
         let (other, other_ns) = match (&row.peer, &row.link) {
-            (Some(peer), _) => (Some(ifname(peer)), row.peer_netns_name.clone()),
+            (Some(peer), _) => (Some(peer.name_or_index()), row.peer_netns_name.clone()),
             (None, Some(lower)) => (
-                Some(format!("lower {}", ifname(lower))),
+                Some(format!("lower {}", lower.name_or_index())),
                 row.link_netns_name.clone(),
             ),
             (None, None) => (None, None),
@@ -43,15 +43,8 @@ pub fn write_table(rows: &[PeerRow], style: &Style, out: &mut impl Write) -> io:
                 Some(s) => Cell::colored(s, Color::for_state(s)),
                 None => Cell::opt(None::<&str>),
             },
-            Cell::opt(row.peer_master.as_ref().map(ifname)),
+            Cell::opt(row.peer_master.as_ref().map(LinkRef::name_or_index)),
         ]);
     }
     table.write(style, out)
-}
-
-/// The interface name of a reference, or `ifN` when nsmap could not see it.
-pub fn ifname(r: &LinkRef) -> String {
-    r.ifname
-        .as_ref()
-        .map_or_else(|| format!("if{}", r.ifindex), |n| n.as_str().to_string())
 }
