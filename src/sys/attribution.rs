@@ -126,10 +126,11 @@ type ProcessRead = (Process, Vec<CgroupContainer>);
 /// processes); results in the order of `namespaces`.
 fn read_all(namespaces: &[RawNamespace]) -> Vec<Vec<ProcessRead>> {
     let total: usize = namespaces.iter().map(|n| n.pids.len()).sum();
+    // One core is left to the scan's dump worker, which runs meanwhile.
     let workers = if total < 256 {
         1
     } else {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
+        crate::sys::discover::spare_cores()
     };
     let read_ns = |ns: &RawNamespace, buf: &mut Vec<u8>| -> Vec<ProcessRead> {
         ns.pids
@@ -198,6 +199,8 @@ fn read_process(pid: u32, buf: &mut Vec<u8>) -> Option<ProcessRead> {
 
 /// Reads a small /proc file into `buf`: open and read, without the size
 /// probe of `fs::read` (a third of the cost on procfs, where sizes are 0).
+/// A short read is the end: these files (seq_file single shows, and
+/// cmdline, read page by page) return all they have up to the size asked.
 fn read_small(path: &str, buf: &mut Vec<u8>) -> Option<()> {
     buf.clear();
     let mut file = File::open(path).ok()?;
@@ -205,7 +208,12 @@ fn read_small(path: &str, buf: &mut Vec<u8>) -> Option<()> {
     loop {
         match file.read(&mut chunk) {
             Ok(0) => return Some(()),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    return Some(());
+                }
+            }
             Err(_) => return None,
         }
         if buf.len() > 1 << 20 {

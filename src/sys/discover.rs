@@ -25,7 +25,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 
@@ -52,8 +52,18 @@ pub struct Discovered {
 pub struct FoundNetns {
     /// Identity and discovery data; `links`/`addrs` are filled by the scan.
     pub raw: RawNamespace,
-    /// The open namespace, None when no source could be opened.
-    pub file: Option<File>,
+    /// The open namespace, None when no source could be opened. Shared:
+    /// the scan's dump workers already hold it (see [`discover_streaming`]).
+    pub file: Option<Arc<File>>,
+}
+
+/// A namespace discovery has just opened, handed out at once so the scan
+/// can dump it while discovery goes on.
+pub struct Opened<'a> {
+    pub inode: u64,
+    /// nsmap's own namespace.
+    pub current: bool,
+    pub file: &'a Arc<File>,
 }
 
 /// A place a namespace can be opened from, in order of preference
@@ -99,7 +109,7 @@ struct Found {
     names: BTreeSet<Name>,
     mounts: BTreeSet<Name>,
     sources: BTreeSet<Source>,
-    file: Option<File>,
+    file: Option<Arc<File>>,
 }
 
 /// What the /proc walk needs to know, shared by its threads.
@@ -127,9 +137,28 @@ struct ProcWalk {
     buf: Vec<u8>,
 }
 
-struct Walker {
+struct Walker<'a> {
     found: BTreeMap<u64, Found>,
     warnings: Vec<Warning>,
+    own_inode: u64,
+    /// Told of every namespace as soon as it is open.
+    opened: &'a mut dyn FnMut(Opened<'_>),
+}
+
+impl Walker<'_> {
+    /// Keeps `file` as `inode`'s open file (unless it has one) and hands
+    /// it out.
+    fn opened(&mut self, inode: u64, file: File) {
+        let entry = self.found.entry(inode).or_default();
+        if entry.file.is_none() {
+            let file = entry.file.insert(Arc::new(file));
+            (self.opened)(Opened {
+                inode,
+                current: inode == self.own_inode,
+                file,
+            });
+        }
+    }
 }
 
 /// Processes per /proc-walk thread below which one thread is cheaper.
@@ -138,12 +167,17 @@ const PIDS_PER_THREAD: usize = 128;
 /// Finds every network namespace this process can see. Fails only when
 /// /proc itself is unusable; everything else is a warning.
 pub fn discover() -> Result<Discovered, Error> {
-    discover_with_hook(&mut || {})
+    discover_streaming(&mut || {}, &mut |_| {})
 }
 
-/// [`discover`] with a hook run after the /proc walk, before /run/netns is
-/// read and namespaces are opened (tests make namespaces vanish there).
-pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
+/// [`discover`], telling `opened` of each namespace the moment it is open
+/// (nsmap's own first), so the scan dumps while discovery goes on. `hook`
+/// runs after the /proc walk, before /run/netns is read and the other
+/// namespaces are opened (tests make namespaces vanish there).
+pub fn discover_streaming(
+    hook: &mut dyn FnMut(),
+    opened: &mut dyn FnMut(Opened<'_>),
+) -> Result<Discovered, Error> {
     let own = open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/net"))).map_err(|e| {
         Error::Proc {
             what: "open /proc/thread-self/ns/net".into(),
@@ -151,6 +185,12 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
         }
     })?;
     let own_inode = own.inode;
+    let own_file = Arc::new(own.file);
+    opened(Opened {
+        inode: own_inode,
+        current: true,
+        file: &own_file,
+    });
     let context = WalkContext {
         own_pid: std::process::id(),
         own_mnt: readlink_ns("/proc/self/ns/mnt", "mnt").ok(),
@@ -183,8 +223,10 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
     let mut walker = Walker {
         found: walk.found,
         warnings: Vec::new(),
+        own_inode,
+        opened,
     };
-    walker.found.entry(own_inode).or_default().file = Some(own.file);
+    walker.found.entry(own_inode).or_default().file = Some(own_file);
     hook();
     walker.netns_dirs();
 
@@ -225,12 +267,10 @@ pub fn discover_with_hook(hook: &mut dyn FnMut()) -> Result<Discovered, Error> {
 }
 
 /// Walks /proc on a few threads (reading /proc is CPU time in the kernel,
-/// mostly generating mountinfo text) and merges what they found.
+/// mostly generating mountinfo text) and merges what they found. One core
+/// is left to the scan's dump worker, which runs meanwhile.
 fn walk_processes(context: &WalkContext, pids: &[u32]) -> ProcWalk {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(pids.len() / PIDS_PER_THREAD)
-        .max(1);
+    let threads = spare_cores().min(pids.len() / PIDS_PER_THREAD).max(1);
     if threads == 1 {
         let mut walk = ProcWalk::default();
         pids.iter().for_each(|&pid| walk.process(context, pid));
@@ -303,7 +343,13 @@ impl ProcWalk {
 
     /// Threads that entered another namespace than their process.
     fn threads(&mut self, pid: u32, process_net: u64) {
-        let Ok(dir) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        let task = format!("/proc/{pid}/task");
+        // Its link count is 2 + the number of threads: most processes have
+        // one thread, and a stat is cheaper than listing the directory.
+        if fs::metadata(&task).is_ok_and(|m| m.nlink() <= 3) {
+            return;
+        }
+        let Ok(dir) = fs::read_dir(task) else {
             return;
         };
         for entry in dir.filter_map(|e| e.ok()) {
@@ -436,7 +482,7 @@ impl ProcWalk {
     }
 }
 
-impl Walker {
+impl Walker<'_> {
     /// `ip netns` names. An entry that is not a network namespace mount is a
     /// warning naming the path; links are never followed.
     fn netns_dirs(&mut self) {
@@ -496,9 +542,7 @@ impl Walker {
                 let entry = self.found.entry(ns.inode).or_default();
                 entry.names.insert(name);
                 entry.mounts.insert(shown);
-                if entry.file.is_none() {
-                    entry.file = Some(ns.file);
-                }
+                self.opened(ns.inode, ns.file);
             }
             Err(NotNetns::Io(Errno::ELOOP)) => {
                 self.warnings.push(stale("a symbolic link (not followed)"))
@@ -543,7 +587,12 @@ impl Walker {
                 for source in &found.sources {
                     match source.open() {
                         Ok(ns) if ns.inode == inode => {
-                            found.file = Some(ns.file);
+                            let file = found.file.insert(Arc::new(ns.file));
+                            (self.opened)(Opened {
+                                inode,
+                                current: inode == own_inode,
+                                file,
+                            });
                             break;
                         }
                         Ok(_) => last_error = Some(Errno::ESTALE), // moved meanwhile
@@ -604,6 +653,14 @@ fn kernel_thread_netns() -> Option<u64> {
         return None;
     }
     readlink_ns("/proc/2/ns/net", "net").ok()
+}
+
+/// Cores left for helper threads while one runs the scan's dumps.
+pub(crate) fn spare_cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
 }
 
 /// Reads a `/proc/…/ns/*` link and returns the namespace inode.

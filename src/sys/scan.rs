@@ -2,6 +2,12 @@
 //! its own rtnetlink socket, then ask the few RTM_GETNSID questions that
 //! resolving peers needs.
 //!
+//! The steps overlap: a namespace is dumped as soon as discovery has it
+//! open, processes are attributed while the dumps run, and each dumped
+//! namespace is asked its most likely nsid question (which nsid is the
+//! host?) as its dump comes back. What remains after the last dump is
+//! only the questions that one did not settle.
+//!
 //! `setns(CLONE_NEWNET)` moves only the calling thread, and a socket stays
 //! in the namespace it was created in, so worker threads of our own (never
 //! a shared pool) enter a namespace, open its socket, dump, and move on; the
@@ -12,10 +18,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::Scope;
 use std::time::Instant;
 
 use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, fcntl};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
@@ -23,7 +32,7 @@ use crate::error::Error;
 use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNamespace, RawNsid, RawScan};
 use crate::resolve::plan_nsid_queries;
 use crate::snapshot::{Phases, ScanInfo, Warning, WarningCode};
-use crate::sys::discover::{FoundNetns, discover_with_hook};
+use crate::sys::discover::discover_streaming;
 use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
 
 /// Candidates asked per unresolved nsid in each RTM_GETNSID round; each
@@ -34,7 +43,8 @@ const NSID_ROUNDS: [Option<usize>; 5] = [Some(1), Some(4), Some(16), Some(64), N
 /// How a scan runs. Every field has a sensible default.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
-    /// Worker threads for the per-namespace dumps; None = one per core.
+    /// Worker threads for the per-namespace dumps; None = one (the kernel
+    /// runs dumps one at a time under the rtnl mutex).
     pub threads: Option<usize>,
 }
 
@@ -77,35 +87,127 @@ fn scan_inner(
 ) -> Result<RawScan, Error> {
     let started = Instant::now();
     raise_fd_limit();
-    let discovered = discover_with_hook(hook)?;
-    let discovered_at = Instant::now();
+    // Pipelined: each namespace is dumped the moment discovery has it
+    // open, and processes are attributed while the dumps run. Dumps hold
+    // the rtnl mutex in the kernel, so they run one after another whatever
+    // the thread count; walking /proc and reading runtime state do not.
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let (discovered, discovered_at, results, dumped_at, attributed) = std::thread::scope(|s| {
+        let dumper = DumpWorkers::start(s, queue, options.threads);
+        let discovered = discover_streaming(hook, &mut |ns| {
+            let _ = jobs.send(Job {
+                inode: ns.inode,
+                current: ns.current,
+                file: Arc::clone(ns.file),
+            });
+        });
+        drop(jobs);
+        let discovered_at = Instant::now();
+        let Ok(discovered) = discovered else {
+            dumper.results().for_each(drop);
+            return (
+                discovered,
+                discovered_at,
+                HashMap::new(),
+                discovered_at,
+                None,
+            );
+        };
+        // Lent right after discovery, so `watch` drops subscriptions of
+        // namespaces that are gone before they can pin anything for
+        // another round.
+        let open: Vec<OpenNamespace<'_>> = discovered
+            .namespaces
+            .iter()
+            .filter_map(|ns| {
+                Some(OpenNamespace {
+                    inode: ns.raw.inode,
+                    current: ns.raw.current,
+                    file: ns.file.as_ref()?.as_fd(),
+                })
+            })
+            .collect();
+        visit(&open);
+        drop(open);
+        // What lives in each namespace: processes, containers, hostname,
+        // CNI — on copies of the discovery records, merged back below.
+        let attributing = Instant::now();
+        let mut attributed: Vec<RawNamespace> = discovered
+            .namespaces
+            .iter()
+            .map(|ns| ns.raw.clone())
+            .collect();
+        crate::sys::attribution::attribute(&mut attributed);
+        let attribution_ms = ms(attributing, Instant::now());
+        // While the last dumps run, ask each dumped namespace with a link
+        // into another one the usual question (which nsid is the host?),
+        // so that the planned rounds below mostly find nothing to ask.
+        let host = discovered
+            .namespaces
+            .iter()
+            .find(|ns| ns.raw.host)
+            .and_then(|ns| Some((ns.raw.inode, ns.file.as_ref()?.as_fd())));
+        let mut buf = vec![0u8; RECV_BUF];
+        let mut results = HashMap::new();
+        for (inode, mut dump) in dumper.results() {
+            if let Ok(dumped) = &mut dump {
+                if let (Some(host), Some(socket)) = (host, &mut dumped.socket)
+                    && inode != host.0
+                    && dumped.links.iter().any(|l| l.link_netnsid.is_some())
+                    && let Ok(answers) = socket.nsids(&[host], &mut buf)
+                {
+                    dumped.nsids = answers;
+                }
+                // A namespace whose every nsid is answered is never asked
+                // anything else: close its socket now, not on the
+                // critical path at the end.
+                if dumped
+                    .links
+                    .iter()
+                    .filter_map(|l| l.link_netnsid)
+                    .filter(|&nsid| nsid >= 0)
+                    .all(|nsid| dumped.nsids.iter().any(|a| a.nsid == Some(nsid)))
+                {
+                    dumped.socket = None;
+                }
+            }
+            results.insert(inode, dump);
+        }
+        let dumped_at = Instant::now();
+        (
+            Ok(discovered),
+            discovered_at,
+            results,
+            dumped_at,
+            Some((attributed, attribution_ms)),
+        )
+    });
+    let discovered = discovered?;
     let mut warnings = discovered.warnings;
     let mut found = discovered.namespaces;
+    let (attributed, attribution_ms) = attributed.unwrap_or_default();
+    for (ns, attributed) in found.iter_mut().zip(attributed) {
+        ns.raw.process = attributed.process;
+        ns.raw.processes = attributed.processes;
+        ns.raw.containers = attributed.containers;
+        ns.raw.hostname = attributed.hostname;
+        ns.raw.cni = attributed.cni;
+    }
     // Root may still be denied a few processes by an LSM; that is a warning,
     // not a reduced view. Without root (or inside a user namespace) setns fails.
     let mut privileged = nix::unistd::geteuid().is_root();
-
-    // Lent before the dumps, so `watch` drops subscriptions of namespaces
-    // that are gone before they can pin anything for another round.
-    let open: Vec<OpenNamespace<'_>> = found
-        .iter()
-        .filter_map(|ns| {
-            Some(OpenNamespace {
-                inode: ns.raw.inode,
-                current: ns.raw.current,
-                file: ns.file.as_ref()?.as_fd(),
-            })
-        })
-        .collect();
-    visit(&open);
-    drop(open);
-    let results = dump_all(&found, options.threads);
-    let dumped_at = Instant::now();
+    let mut results = results;
     let mut sockets: HashMap<u64, RtSocket> = HashMap::new();
     let mut denied_setns = 0usize;
-    for (ns, result) in found.iter_mut().zip(results) {
+    for ns in &mut found {
+        if ns.file.is_none() {
+            continue; // could not be opened; discovery said why
+        }
+        let result = results
+            .remove(&ns.raw.inode)
+            .unwrap_or(Err(DumpError::NoThread));
         match result {
-            Some(Ok(dumped)) => {
+            Ok(dumped) => {
                 for problem in dumped.problems {
                     warnings.push(Warning::new(
                         Some(ns.raw.inode),
@@ -115,11 +217,14 @@ fn scan_inner(
                 }
                 ns.raw.links = dumped.links;
                 ns.raw.addrs = dumped.addrs;
+                ns.raw.nsids = dumped.nsids;
                 ns.raw.scanned = true;
-                sockets.insert(ns.raw.inode, dumped.socket);
+                if let Some(socket) = dumped.socket {
+                    sockets.insert(ns.raw.inode, socket);
+                }
             }
-            Some(Err(DumpError::Setns(Errno::EPERM))) => denied_setns += 1,
-            Some(Err(e)) => {
+            Err(DumpError::Setns(Errno::EPERM)) => denied_setns += 1,
+            Err(e) => {
                 if ns.raw.current {
                     return Err(Error::OwnNamespace(e.to_string()));
                 }
@@ -129,7 +234,6 @@ fn scan_inner(
                     format!("cannot list the interfaces of net:[{}]: {e}", ns.raw.inode),
                 ));
             }
-            None => {} // could not be opened; discovery said why
         }
     }
     if denied_setns > 0 {
@@ -152,12 +256,12 @@ fn scan_inner(
     // Move the records into the raw scan; keep only the open files here.
     let (held, namespaces): (Vec<Held>, Vec<RawNamespace>) = found
         .into_iter()
-        .map(|ns| ((ns.raw.inode, ns.raw.current, ns.file), ns.raw))
+        .map(|ns| ((ns.raw.inode, ns.file), ns.raw))
         .unzip();
     raw.namespaces = namespaces;
     let files: HashMap<u64, BorrowedFd<'_>> = held
         .iter()
-        .filter_map(|(inode, _, file)| Some((*inode, file.as_ref()?.as_fd())))
+        .filter_map(|(inode, file)| Some((*inode, file.as_ref()?.as_fd())))
         .collect();
     ask_nsids(&mut raw, &mut sockets, &files, options.threads);
     let asked_at = Instant::now();
@@ -166,11 +270,7 @@ fn scan_inner(
     drop(files);
     drop(sockets);
     drop(held);
-    // What lives in each namespace: processes, containers, hostname, CNI.
-    let attributing = Instant::now();
-    crate::sys::attribution::attribute(&mut raw.namespaces);
     raw.namespaces.sort_by_key(|n| n.inode);
-    let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1000.0;
     let now = Instant::now();
     raw.scan = ScanInfo {
         nsmap_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -180,14 +280,25 @@ fn scan_inner(
             discover: ms(started, discovered_at),
             dump: ms(discovered_at, dumped_at),
             nsids: ms(dumped_at, asked_at),
-            attribution: ms(attributing, now),
+            attribution: attribution_ms,
         }),
     };
     Ok(raw)
 }
 
-/// A namespace file held for the rest of a scan: (inode, current, file).
-type Held = (u64, bool, Option<File>);
+fn ms(from: Instant, to: Instant) -> f64 {
+    to.duration_since(from).as_secs_f64() * 1000.0
+}
+
+/// A namespace file held for the rest of a scan: (inode, file).
+type Held = (u64, Option<Arc<File>>);
+
+/// A namespace to dump, sent by discovery as soon as it is open.
+struct Job {
+    inode: u64,
+    current: bool,
+    file: Arc<File>,
+}
 
 #[derive(Debug)]
 enum DumpError {
@@ -213,69 +324,95 @@ impl std::fmt::Display for DumpError {
 /// One namespace's dump: its socket (kept for RTM_GETNSID), what it said,
 /// and what went wrong without losing the rest.
 struct Dumped {
-    socket: RtSocket,
+    /// None once closed: no question will be asked through it.
+    socket: Option<RtSocket>,
     links: Vec<RawLink>,
     addrs: Vec<RawAddr>,
+    /// Answers to RTM_GETNSID questions asked right after the dump.
+    nsids: Vec<RawNsid>,
     problems: Vec<String>,
 }
 
 type Dump = Result<Dumped, DumpError>;
 
-/// Dumps every openable namespace, the own one on this thread and the others
-/// on worker threads that each enter one namespace after another.
-fn dump_all(found: &[FoundNetns], threads: Option<usize>) -> Vec<Option<Dump>> {
-    let mut results: Vec<Option<Dump>> = found.iter().map(|_| None).collect();
-    let jobs: Vec<usize> = (0..found.len())
-        .filter(|&i| found[i].file.is_some() && !found[i].raw.current)
-        .collect();
-    let mut buf = vec![0u8; RECV_BUF];
-    for (i, _) in found.iter().enumerate().filter(|(_, ns)| ns.raw.current) {
-        // Never setns into our own namespace: unprivileged, even that fails.
-        results[i] = Some(dump_here(&mut buf));
-    }
-    let workers = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .clamp(1, jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let done: Vec<Vec<(usize, Dump)>> = std::thread::scope(|s| {
+/// The dump workers: threads of our own that take namespaces off the
+/// queue, enter each and dump it, and send each dump back as it is done.
+struct DumpWorkers {
+    done: Receiver<(u64, Dump)>,
+    /// Kept when no worker could be started: the jobs are drained unrun.
+    queue: Option<Arc<Mutex<Receiver<Job>>>>,
+}
+
+impl DumpWorkers {
+    /// One worker unless told otherwise: the kernel serializes dumps on
+    /// the rtnl mutex, where a second worker only spins.
+    fn start<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        queue: Receiver<Job>,
+        threads: Option<usize>,
+    ) -> Self {
+        let queue = Arc::new(Mutex::new(queue));
+        let (done_tx, done) = mpsc::channel();
         // A worker the system refuses to start leaves its share to the
         // others; if none starts, the namespaces are reported unscanned
-        // below (the main thread must never enter a namespace itself).
-        let handles: Vec<_> = (0..workers)
-            .filter_map(|_| {
+        // (the main thread must never enter a namespace itself).
+        let started = (0..threads.unwrap_or(1).max(1))
+            .filter(|_| {
+                let queue = Arc::clone(&queue);
+                let done = done_tx.clone();
                 std::thread::Builder::new()
-                    .spawn_scoped(s, || {
-                        let mut buf = vec![0u8; RECV_BUF];
-                        let mut out = Vec::new();
-                        loop {
-                            let k = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&i) = jobs.get(k) else { break };
-                            let Some(file) = &found[i].file else { continue };
-                            let dump = match setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
-                                Ok(()) => dump_here(&mut buf),
-                                Err(e) => Err(DumpError::Setns(e)),
-                            };
-                            out.push((i, dump));
-                        }
-                        out
-                    })
-                    .ok()
+                    .spawn_scoped(scope, move || dump_worker(&queue, &done))
+                    .is_ok()
+            })
+            .count();
+        let queue = (started == 0).then_some(queue);
+        DumpWorkers { done, queue }
+    }
+
+    /// Every dump, as the workers finish them; ends when the queue has run
+    /// dry (its sender must be gone).
+    fn results(self) -> impl Iterator<Item = (u64, Dump)> {
+        let unrun: Vec<(u64, Dump)> = self
+            .queue
+            .iter()
+            .filter_map(|queue| queue.lock().ok())
+            .flat_map(|queue| {
+                queue
+                    .iter()
+                    .map(|job| (job.inode, Err(DumpError::NoThread)))
+                    .collect::<Vec<_>>()
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    for (i, dump) in done.into_iter().flatten() {
-        results[i] = Some(dump);
+        self.done.into_iter().chain(unrun)
     }
-    for &i in &jobs {
-        if results[i].is_none() {
-            results[i] = Some(Err(DumpError::NoThread));
+}
+
+/// One dump worker's loop. nsmap's own namespace is dumped without setns
+/// while this thread is still in it (unprivileged, even that setns fails).
+fn dump_worker(queue: &Mutex<Receiver<Job>>, done: &Sender<(u64, Dump)>) {
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut moved = false;
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => break,
+        };
+        let Ok(job) = job else { break };
+        let dump = if job.current && !moved {
+            dump_here(&mut buf)
+        } else {
+            match setns(job.file.as_fd(), CloneFlags::CLONE_NEWNET) {
+                Ok(()) => {
+                    moved = true;
+                    dump_here(&mut buf)
+                }
+                Err(e) => Err(DumpError::Setns(e)),
+            }
+        };
+        if done.send((job.inode, dump)).is_err() {
+            break;
         }
     }
-    results
 }
 
 /// Opens a socket in the calling thread's namespace and dumps it.
@@ -306,9 +443,10 @@ fn dump_here(buf: &mut [u8]) -> Dump {
         }
     };
     Ok(Dumped {
-        socket,
+        socket: Some(socket),
         links: links.items,
         addrs,
+        nsids: Vec::new(),
         problems,
     })
 }
@@ -469,12 +607,33 @@ fn run_nsid_work(work: Vec<NsidWork<'_, '_>>, threads: Option<usize>) -> Vec<Nsi
     })
 }
 
-/// Raises the soft fd limit to the hard one: a scan holds one file and one
-/// socket per namespace, which passes 1024 on hosts with 500+ namespaces.
+/// fds a scan reserves up front: two per namespace (its file and its
+/// socket) for hosts with up to ~4,000 namespaces.
+const FD_TABLE_RESERVE: u64 = 8192;
+
+/// Raises the soft fd limit to the hard one (a scan holds one file and one
+/// socket per namespace, which passes 1024 on hosts with 500+ namespaces),
+/// then grows the fd table once, up front. Growing it while other threads
+/// of the process run waits for an RCU grace period (`expand_fdtable` →
+/// `synchronize_rcu`), measured at over 10 ms per doubling here — and the
+/// scan's own workers are such threads.
 fn raise_fd_limit() {
+    let mut limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
         && soft < hard
+        && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok()
     {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        limit = hard;
+    }
+    let highest = limit.min(FD_TABLE_RESERVE).saturating_sub(1);
+    let Ok(highest) = i32::try_from(highest) else {
+        return;
+    };
+    // F_DUPFD takes the lowest free fd at or above `highest`: the table
+    // grows to hold it, and keeps its size after the close.
+    if let Ok(root) = File::open("/")
+        && let Ok(fd) = fcntl(&root, FcntlArg::F_DUPFD_CLOEXEC(highest))
+    {
+        let _ = nix::unistd::close(fd);
     }
 }
