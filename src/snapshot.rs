@@ -6,7 +6,7 @@
 //! (`null` when unknown). Fields may be added within schema 1, never renamed
 //! or retyped. `FORMAT.md` documents each field.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
