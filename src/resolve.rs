@@ -15,6 +15,7 @@
 //! lookup is linear in the asker's table). A host with N containers costs
 //! about N queries, not N².
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::collections::hash_map::Entry;
@@ -490,7 +491,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                 ifname: link.ifname.clone(),
                 kind: link.kind.clone(),
                 slave_kind: link.slave_kind.clone(),
-                operstate: operstate_name(link.operstate).to_string(),
+                operstate: Cow::Borrowed(operstate_name(link.operstate)),
                 flags: flag_names(link.flags),
                 mtu: link.mtu,
                 address: link
@@ -502,7 +503,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                 master,
                 peer,
                 link: lower,
-                port_state: link.port_state.map(|s| port_state_name(s).to_string()),
+                port_state: link.port_state.map(|s| Cow::Borrowed(port_state_name(s))),
             });
         }
         for nsid in unresolved {
@@ -705,7 +706,7 @@ pub fn port_state_name(state: u8) -> &'static str {
 
 /// `IFF_*` names in iproute2's order (print_link_flags), including its
 /// synthetic `NO-CARRIER` (UP without RUNNING), so output matches `ip -j`.
-pub fn flag_names(flags: u32) -> Vec<String> {
+pub fn flag_names(flags: u32) -> Vec<Cow<'static, str>> {
     const ORDER: &[(u32, &str)] = &[
         (libc::IFF_LOOPBACK as u32, "LOOPBACK"),
         (libc::IFF_BROADCAST as u32, "BROADCAST"),
@@ -728,13 +729,13 @@ pub fn flag_names(flags: u32) -> Vec<String> {
     ];
     let mut out = Vec::with_capacity(flags.count_ones() as usize + 1);
     if flags & libc::IFF_UP as u32 != 0 && flags & libc::IFF_RUNNING as u32 == 0 {
-        out.push("NO-CARRIER".to_string());
+        out.push(Cow::Borrowed("NO-CARRIER"));
     }
     out.extend(
         ORDER
             .iter()
             .filter(|(bit, _)| flags & bit != 0)
-            .map(|(_, n)| n.to_string()),
+            .map(|&(_, n)| Cow::Borrowed(n)),
     );
     out
 }
