@@ -371,7 +371,7 @@ pub fn is_loopback(iface: &Interface) -> bool {
 /// Whether an interface has carrier as far as operstate tells: `UP`, or
 /// `UNKNOWN` (what lo, tun and bridges without carrier logic report).
 pub fn has_carrier(iface: &Interface) -> bool {
-    matches!(iface.operstate.as_str(), "UP" | "UNKNOWN")
+    matches!(&*iface.operstate, "UP" | "UNKNOWN")
 }
 
 #[cfg(test)]

@@ -126,11 +126,7 @@ fn key_of(r: &LinkRef) -> Option<Key> {
 }
 
 fn is_down(iface: &Interface) -> bool {
-    !iface.is_up()
-        || matches!(
-            iface.operstate.as_str(),
-            "DOWN" | "LOWERLAYERDOWN" | "NOTPRESENT"
-        )
+    !iface.is_up() || matches!(&*iface.operstate, "DOWN" | "LOWERLAYERDOWN" | "NOTPRESENT")
 }
 
 impl Graph {

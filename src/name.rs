@@ -19,17 +19,28 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// A kernel name in nsmap's escaped form (see the module docs).
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Name(String);
+///
+/// The text is shared (`Arc<str>`): a name is copied from the raw scan into
+/// the snapshot, into every reference to its interface and into the TUI's
+/// model, and each copy is a reference count instead of an allocation. In
+/// JSON it is a plain string.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(Arc<str>);
 
 impl Name {
     /// Escapes raw kernel bytes (trailing NULs already stripped by the caller).
     pub fn from_bytes(bytes: &[u8]) -> Name {
+        // Nearly every name: UTF-8 with no backslash, the escaped form as is.
+        if let Ok(text) = std::str::from_utf8(bytes)
+            && !text.contains('\\')
+        {
+            return Name(Arc::from(text));
+        }
         let mut out = String::with_capacity(bytes.len());
         for chunk in bytes.utf8_chunks() {
             let valid = chunk.valid();
@@ -42,12 +53,12 @@ impl Name {
                 out.push_str(&format!("\\x{b:02x}"));
             }
         }
-        Name(out)
+        Name(Arc::from(out))
     }
 
     /// Wraps text that is already in the escaped form (a recorded snapshot).
-    pub fn from_escaped(s: impl Into<String>) -> Name {
-        Name(s.into())
+    pub fn from_escaped(s: impl AsRef<str>) -> Name {
+        Name(Arc::from(s.as_ref()))
     }
 
     /// The escaped form: what JSON carries and what users match against.
@@ -87,7 +98,7 @@ impl Name {
     /// kernel bytes, or the escaped form as nsmap prints it (so `bad\xff`
     /// copied from a table finds the interface whose name has byte 0xff).
     pub fn matches_typed(&self, typed: &Name) -> bool {
-        self == typed || std::str::from_utf8(&typed.to_bytes()).is_ok_and(|t| t == self.0)
+        self == typed || std::str::from_utf8(&typed.to_bytes()).is_ok_and(|t| t == &*self.0)
     }
 
     /// A wrapper whose `Display` is safe for a terminal.
@@ -103,6 +114,29 @@ impl Name {
     /// (controls, bidi overrides): such names can spoof terminal output.
     pub fn has_control(&self) -> bool {
         self.0.chars().any(needs_terminal_escape)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    /// A JSON string, taken as already escaped (what [`Serialize`] wrote).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+        struct Text;
+        impl de::Visitor<'_> for Text {
+            type Value = Name;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Name, E> {
+                Ok(Name::from_escaped(s))
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 

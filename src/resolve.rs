@@ -15,11 +15,18 @@
 //! lookup is linear in the asker's table). A host with N containers costs
 //! about N queries, not N².
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::attribution::{LabelSources, display_name};
 use crate::name::Name;
-use crate::raw::{RawLink, RawNamespace, RawScan};
+use crate::raw::{RawAddr, RawLink, RawNamespace, RawScan};
 use crate::snapshot::{
     Interface, LinkRef, Namespace, SCHEMA_VERSION, Snapshot, Warning, WarningCode,
 };
@@ -82,18 +89,33 @@ pub fn target_ifindex(link: &RawLink) -> Option<u32> {
 struct RawIndex<'a> {
     namespaces: HashMap<u64, &'a RawNamespace>,
     links: HashMap<(u64, u32), &'a RawLink>,
+    /// Pair devices whose other end is in another namespace, as (namespace,
+    /// nsid, link) in scan order: what mirroring walks, without touching
+    /// every other link again.
+    pairs: Vec<(&'a RawNamespace, i32, &'a RawLink)>,
 }
 
 impl<'a> RawIndex<'a> {
     fn new(raw: &'a RawScan) -> RawIndex<'a> {
-        RawIndex {
-            namespaces: raw.namespaces.iter().map(|n| (n.inode, n)).collect(),
-            links: raw
-                .namespaces
-                .iter()
-                .flat_map(|n| n.links.iter().map(move |l| ((n.inode, l.ifindex), l)))
-                .collect(),
+        let link_count = raw.namespaces.iter().map(|n| n.links.len()).sum();
+        let mut index = RawIndex {
+            namespaces: HashMap::with_capacity(raw.namespaces.len()),
+            links: HashMap::with_capacity(link_count),
+            pairs: Vec::new(),
+        };
+        // Later entries win, as with `collect`: a duplicate is the newer one.
+        for ns in &raw.namespaces {
+            index.namespaces.insert(ns.inode, ns);
+            for link in &ns.links {
+                index.links.insert((ns.inode, link.ifindex), link);
+                if let Some(nsid) = link.link_netnsid
+                    && is_pair(link)
+                {
+                    index.pairs.push((ns, nsid, link));
+                }
+            }
         }
+        index
     }
 
     fn link(&self, netns: u64, ifindex: u32) -> Option<&'a RawLink> {
@@ -115,7 +137,9 @@ impl NsidMap {
     }
 
     fn build_with(raw: &RawScan, index: &RawIndex<'_>) -> NsidMap {
-        let mut map = HashMap::new();
+        let answers = raw.namespaces.iter().map(|n| n.nsids.len()).sum::<usize>();
+        // Mirroring adds about one entry per answer (the other end's).
+        let mut map = HashMap::with_capacity(2 * answers);
         for ns in &raw.namespaces {
             for answer in &ns.nsids {
                 if let Some(nsid) = answer.nsid {
@@ -124,7 +148,7 @@ impl NsidMap {
             }
         }
         let mut nsids = NsidMap { map };
-        nsids.mirror(raw, index);
+        nsids.mirror(index);
         nsids
     }
 
@@ -135,39 +159,53 @@ impl NsidMap {
     /// If A's veth with nsid n points at B's veth whose peer (ifindex) is it
     /// again, B's nsid for A is that veth's `link_netnsid`. Repeated until
     /// nothing new is learnt (each round only adds entries, so it ends).
-    fn mirror(&mut self, raw: &RawScan, index: &RawIndex<'_>) {
+    ///
+    /// After the first round only links whose own nsid was learnt in the
+    /// round before are looked at again: any other link already taught
+    /// what it could (its entry is in the map) or can teach nothing.
+    fn mirror(&mut self, index: &RawIndex<'_>) {
+        let mut learnt_before: Option<HashSet<(u64, i32)>> = None;
+        let mut learnt = Vec::new();
         loop {
-            let mut learnt = Vec::new();
-            for ns in &raw.namespaces {
-                for link in ns.links.iter().filter(|l| is_pair(l)) {
-                    let Some(nsid) = link.link_netnsid else {
-                        continue;
-                    };
-                    let Some(other) = self.get(ns.inode, nsid) else {
-                        continue;
-                    };
-                    let Some(peer_ifindex) = target_ifindex(link) else {
-                        continue;
-                    };
-                    let Some(peer) = index.link(other, peer_ifindex) else {
-                        continue;
-                    };
-                    if !is_pair(peer) || target_ifindex(peer) != Some(link.ifindex) {
-                        continue;
-                    }
-                    if let Some(back) = peer.link_netnsid
-                        && !self.map.contains_key(&(other, back))
-                    {
-                        learnt.push(((other, back), ns.inode));
-                    }
+            for &(ns, nsid, link) in &index.pairs {
+                let netns = ns.inode;
+                if learnt_before
+                    .as_ref()
+                    .is_some_and(|keys| !keys.contains(&(netns, nsid)))
+                {
+                    continue;
+                }
+                let Some(other) = self.get(netns, nsid) else {
+                    continue;
+                };
+                let Some(peer_ifindex) = target_ifindex(link) else {
+                    continue;
+                };
+                let Some(peer) = index.link(other, peer_ifindex) else {
+                    continue;
+                };
+                if !is_pair(peer) || target_ifindex(peer) != Some(link.ifindex) {
+                    continue;
+                }
+                if let Some(back) = peer.link_netnsid
+                    && !self.map.contains_key(&(other, back))
+                {
+                    learnt.push(((other, back), netns));
                 }
             }
             if learnt.is_empty() {
                 break;
             }
-            for (key, value) in learnt {
-                self.map.entry(key).or_insert(value);
+            let mut keys = HashSet::with_capacity(learnt.len());
+            // The first answer of a round wins, as one round's answers
+            // may disagree when the kernel's state changed mid-scan.
+            for (key, value) in learnt.drain(..) {
+                if let Entry::Vacant(e) = self.map.entry(key) {
+                    e.insert(value);
+                    keys.insert(key);
+                }
             }
+            learnt_before = Some(keys);
         }
     }
 }
@@ -205,38 +243,50 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
     if raw.namespaces.iter().filter(|n| n.scanned).all(settled) {
         return Vec::new();
     }
-    let asked: HashSet<(u64, u64)> = raw
-        .namespaces
-        .iter()
-        .flat_map(|ns| ns.nsids.iter().map(move |a| (ns.inode, a.netns)))
-        .collect();
-    let table_size: HashMap<u64, usize> = raw
-        .namespaces
-        .iter()
-        .map(|ns| {
-            let distinct: HashSet<i32> = ns.links.iter().filter_map(|l| l.link_netnsid).collect();
-            (ns.inode, distinct.len())
-        })
-        .collect();
+    let mut asked: HashSet<(u64, u64)> =
+        HashSet::with_capacity(raw.namespaces.iter().map(|n| n.nsids.len()).sum());
+    for ns in &raw.namespaces {
+        asked.extend(ns.nsids.iter().map(|a| (ns.inode, a.netns)));
+    }
+    let mut table_size: HashMap<u64, usize> = HashMap::with_capacity(raw.namespaces.len());
+    let mut scratch: Vec<i32> = Vec::new();
+    for ns in &raw.namespaces {
+        scratch.clear();
+        scratch.extend(ns.links.iter().filter_map(|l| l.link_netnsid));
+        scratch.sort_unstable();
+        scratch.dedup();
+        table_size.insert(ns.inode, scratch.len());
+    }
     // Pair devices that point into another namespace, by (ifindex, peer
     // ifindex): a veth's candidates are one lookup away.
     let mut pairs: HashMap<(u32, u32), Vec<&RawNamespace>> = HashMap::new();
-    // Every ifindex → scanned namespaces holding it (for lower devices).
-    let mut holders: HashMap<u32, Vec<&RawNamespace>> = HashMap::new();
-    for ns in raw.namespaces.iter().filter(|n| n.scanned) {
-        for link in &ns.links {
-            holders.entry(link.ifindex).or_default().push(ns);
-            if is_pair(link)
-                && let (Some(nsid), Some(target)) = (link.link_netnsid, target_ifindex(link))
-                && known.get(ns.inode, nsid).is_none()
-            {
-                pairs.entry((link.ifindex, target)).or_default().push(ns);
-            }
+    for &(ns, nsid, link) in &index.pairs {
+        if ns.scanned
+            && let Some(target) = target_ifindex(link)
+            && known.get(ns.inode, nsid).is_none()
+        {
+            pairs.entry((link.ifindex, target)).or_default().push(ns);
         }
     }
+    // Every ifindex → scanned namespaces holding it, for lower devices:
+    // built on first use, as most hosts have none to resolve.
+    let holders: OnceCell<HashMap<u32, Vec<&RawNamespace>>> = OnceCell::new();
+    let holders_of = |ifindex: u32| {
+        holders
+            .get_or_init(|| {
+                let mut holders: HashMap<u32, Vec<&RawNamespace>> = HashMap::new();
+                for ns in raw.namespaces.iter().filter(|n| n.scanned) {
+                    for link in &ns.links {
+                        holders.entry(link.ifindex).or_default().push(ns);
+                    }
+                }
+                holders
+            })
+            .get(&ifindex)
+    };
     let unscanned: Vec<&RawNamespace> = raw.namespaces.iter().filter(|n| !n.scanned).collect();
     // Asked already? For a pair, asking either side settles both (mirroring).
-    let fresh = |q: &NsidQuery, planned: &BTreeSet<NsidQuery>, pair: bool| {
+    let fresh = |q: &NsidQuery, planned: &HashSet<NsidQuery>, pair: bool| {
         let reverse = NsidQuery {
             asker: q.target,
             target: q.asker,
@@ -251,25 +301,30 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
         .filter(|o| (o.host || o.current) && o.scanned)
         .collect();
 
-    let mut queries: BTreeSet<NsidQuery> = BTreeSet::new();
+    let mut queries: HashSet<NsidQuery> = HashSet::new();
+    // Buffers reused for every namespace and nsid.
+    let mut open: Vec<(i32, &RawLink)> = Vec::new();
+    let mut candidates: Vec<(u8, u64, NsidQuery, bool)> = Vec::new();
     for ns in raw.namespaces.iter().filter(|n| n.scanned) {
-        // Unresolved nsids of this namespace and the links using each.
-        let mut open: BTreeMap<i32, Vec<&RawLink>> = BTreeMap::new();
+        // Unresolved nsids of this namespace, each with the links using it
+        // in dump order (a stable sort).
+        open.clear();
         for link in &ns.links {
             if let Some(nsid) = link.link_netnsid
                 && nsid >= 0
                 && known.get(ns.inode, nsid).is_none()
             {
-                open.entry(nsid).or_default().push(link);
+                open.push((nsid, link));
             }
         }
+        open.sort_by_key(|&(nsid, _)| nsid);
         let budget = limit.unwrap_or(usize::MAX);
         // Questions left over for namespaces nsmap could not dump.
         let mut fallback = 0usize;
-        for links in open.values() {
+        for links in open.chunk_by(|a, b| a.0 == b.0) {
             // (rank, distance, query, pair): lower rank first, then nearest.
-            let mut candidates: Vec<(u8, u64, NsidQuery, bool)> = Vec::new();
-            for link in links {
+            candidates.clear();
+            for &(_, link) in links {
                 let Some(target) = target_ifindex(link) else {
                     continue;
                 };
@@ -309,7 +364,7 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
                             ));
                         }
                     }
-                    for other in holders.get(&target).into_iter().flatten() {
+                    for other in holders_of(target).into_iter().flatten() {
                         if other.inode != ns.inode {
                             let q = NsidQuery {
                                 asker: ns.inode,
@@ -320,9 +375,10 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
                     }
                 }
             }
-            candidates.sort();
+            // Equal entries are identical, so an unstable sort is exact.
+            candidates.sort_unstable();
             let mut picked = 0;
-            for (_, _, q, pair) in candidates {
+            for &(_, _, q, pair) in &candidates {
                 if picked >= budget {
                     break;
                 }
@@ -359,7 +415,9 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
             }
         }
     }
-    queries.into_iter().collect()
+    let mut queries: Vec<NsidQuery> = queries.into_iter().collect();
+    queries.sort_unstable();
+    queries
 }
 
 /// How far apart two namespaces were created: namespace ids count up, so
@@ -383,15 +441,10 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
 
     let mut namespaces: Vec<Namespace> = Vec::with_capacity(raw.namespaces.len());
     for ns in &raw.namespaces {
+        let label = label_raw(ns);
         let mut unresolved: BTreeSet<i32> = BTreeSet::new();
         let mut interfaces: Vec<Interface> = Vec::with_capacity(ns.links.len());
-        let mut addresses: HashMap<u32, Vec<String>> = HashMap::new();
-        for a in &ns.addrs {
-            addresses
-                .entry(a.ifindex)
-                .or_default()
-                .push(format!("{}/{}", a.address, a.prefix_len));
-        }
+        let mut addresses = AddressesByIfindex::new(&ns.addrs);
         for link in &ns.links {
             let other_ref = target_ifindex(link).map(|ifindex| {
                 let netns = match link.link_netnsid {
@@ -415,7 +468,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                         format!(
                             "{} in {} points at ifindex {} in {}, which has no such interface (it changed during the scan?); rescan",
                             link.ifname.as_str(),
-                            label_raw(ns),
+                            label,
                             ifindex,
                             by_inode.get(&n).map(|o| label_raw(o)).unwrap_or_default()
                         ),
@@ -438,7 +491,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                 ifname: link.ifname.clone(),
                 kind: link.kind.clone(),
                 slave_kind: link.slave_kind.clone(),
-                operstate: operstate_name(link.operstate).to_string(),
+                operstate: Cow::Borrowed(operstate_name(link.operstate)),
                 flags: flag_names(link.flags),
                 mtu: link.mtu,
                 address: link
@@ -446,11 +499,11 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                     .as_deref()
                     .filter(|a| !a.is_empty())
                     .map(format_mac),
-                addresses: addresses.remove(&link.ifindex).unwrap_or_default(),
+                addresses: addresses.take(link.ifindex),
                 master,
                 peer,
                 link: lower,
-                port_state: link.port_state.map(|s| port_state_name(s).to_string()),
+                port_state: link.port_state.map(|s| Cow::Borrowed(port_state_name(s))),
             });
         }
         for nsid in unresolved {
@@ -458,13 +511,11 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
             // namespace is being destroyed (peernet2id_alloc on a dying net).
             let message = if nsid < 0 {
                 format!(
-                    "a peer of {} is in a namespace that is being destroyed (nsid {nsid}), so it shows netns null; rescan in a moment",
-                    label_raw(ns)
+                    "a peer of {label} is in a namespace that is being destroyed (nsid {nsid}), so it shows netns null; rescan in a moment",
                 )
             } else {
                 format!(
-                    "nsid {nsid} in {} is a namespace nsmap could not open, so peers there show netns null; run as root, or the namespace is held only by a socket",
-                    label_raw(ns)
+                    "nsid {nsid} in {label} is a namespace nsmap could not open, so peers there show netns null; run as root, or the namespace is held only by a socket",
                 )
             };
             let code = if nsid < 0 {
@@ -492,7 +543,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
             containers: ns.containers.clone(),
             hostname: ns.hostname.clone(),
             cni: ns.cni.clone(),
-            display_name: label_raw(ns),
+            display_name: label,
         });
     }
     namespaces.sort_by_key(|n| n.inode);
@@ -507,6 +558,75 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
     warnings.dedup();
     snapshot.warnings = warnings;
     snapshot
+}
+
+/// A namespace's addresses as text (`10.0.0.2/24`), grouped by ifindex in
+/// dump order: sorted once, so each interface finds its own by binary
+/// search instead of scanning every address.
+struct AddressesByIfindex {
+    groups: Vec<(u32, Vec<String>)>,
+}
+
+impl AddressesByIfindex {
+    fn new(addrs: &[RawAddr]) -> AddressesByIfindex {
+        let mut sorted: Vec<&RawAddr> = addrs.iter().collect();
+        // Stable: an interface's addresses keep the kernel's order.
+        sorted.sort_by_key(|a| a.ifindex);
+        let mut groups: Vec<(u32, Vec<String>)> = Vec::new();
+        for a in sorted {
+            let text = format_addr(a);
+            match groups.last_mut() {
+                Some((ifindex, texts)) if *ifindex == a.ifindex => texts.push(text),
+                _ => groups.push((a.ifindex, vec![text])),
+            }
+        }
+        AddressesByIfindex { groups }
+    }
+
+    /// The addresses of `ifindex`, handed out once: a second link with the
+    /// same ifindex (a dump that changed under us) gets none.
+    fn take(&mut self, ifindex: u32) -> Vec<String> {
+        match self.groups.binary_search_by_key(&ifindex, |(i, _)| *i) {
+            Ok(i) => std::mem::take(&mut self.groups[i].1),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// `address/prefix_len`, as iproute2 prints it. IPv4 is written digit by
+/// digit (much cheaper than the formatting machinery); IPv6 takes std's
+/// RFC 5952 form.
+fn format_addr(a: &RawAddr) -> String {
+    fn push_decimal(s: &mut String, n: u8) {
+        if n >= 100 {
+            s.push(char::from(b'0' + n / 100));
+        }
+        if n >= 10 {
+            s.push(char::from(b'0' + n / 10 % 10));
+        }
+        s.push(char::from(b'0' + n % 10));
+    }
+    let mut s = String::with_capacity(match a.address {
+        IpAddr::V4(_) => "255.255.255.255/32".len(),
+        IpAddr::V6(_) => "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128".len(),
+    });
+    match a.address {
+        IpAddr::V4(v4) => {
+            for (i, &octet) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_decimal(&mut s, octet);
+            }
+        }
+        IpAddr::V6(v6) => {
+            // Writing into a String cannot fail.
+            let _ = write!(s, "{v6}");
+        }
+    }
+    s.push('/');
+    push_decimal(&mut s, a.prefix_len);
+    s
 }
 
 /// A's peer is B, so B's peer must be A; anything else means the kernel
@@ -586,7 +706,7 @@ pub fn port_state_name(state: u8) -> &'static str {
 
 /// `IFF_*` names in iproute2's order (print_link_flags), including its
 /// synthetic `NO-CARRIER` (UP without RUNNING), so output matches `ip -j`.
-pub fn flag_names(flags: u32) -> Vec<String> {
+pub fn flag_names(flags: u32) -> Vec<Cow<'static, str>> {
     const ORDER: &[(u32, &str)] = &[
         (libc::IFF_LOOPBACK as u32, "LOOPBACK"),
         (libc::IFF_BROADCAST as u32, "BROADCAST"),
@@ -607,27 +727,29 @@ pub fn flag_names(flags: u32) -> Vec<String> {
         (libc::IFF_DORMANT as u32, "DORMANT"),
         (libc::IFF_ECHO as u32, "ECHO"),
     ];
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(flags.count_ones() as usize + 1);
     if flags & libc::IFF_UP as u32 != 0 && flags & libc::IFF_RUNNING as u32 == 0 {
-        out.push("NO-CARRIER".to_string());
+        out.push(Cow::Borrowed("NO-CARRIER"));
     }
     out.extend(
         ORDER
             .iter()
             .filter(|(bit, _)| flags & bit != 0)
-            .map(|(_, n)| n.to_string()),
+            .map(|&(_, n)| Cow::Borrowed(n)),
     );
     out
 }
 
 /// Colon-separated lowercase hex, as iproute2 prints link-layer addresses.
 pub fn format_mac(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate() {
         if i > 0 {
             s.push(':');
         }
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     s
 }
@@ -1013,6 +1135,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn addresses_print_as_std_prints_them(
+            v4 in proptest::num::u32::ANY,
+            v6 in proptest::num::u128::ANY,
+            prefix_len in proptest::num::u8::ANY,
+        ) {
+            for address in [
+                IpAddr::from(std::net::Ipv4Addr::from(v4)),
+                IpAddr::from(std::net::Ipv6Addr::from(v6)),
+                IpAddr::from(std::net::Ipv6Addr::from(v6 & 0xffff_ffff | 0xffff_0000_0000)),
+            ] {
+                let a = RawAddr { ifindex: 1, address, prefix_len };
+                proptest::prop_assert_eq!(format_addr(&a), format!("{address}/{prefix_len}"));
+            }
+        }
+    }
+
     #[test]
     fn flags_follow_iproute2() {
         let up_no_carrier = (libc::IFF_UP | libc::IFF_BROADCAST | libc::IFF_MULTICAST) as u32;
@@ -1026,6 +1166,9 @@ mod tests {
             ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]
         );
         assert_eq!(format_mac(&[0xaa, 0, 0x0f]), "aa:00:0f");
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let printed: Vec<String> = every_byte.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(format_mac(&every_byte), printed.join(":"));
         assert_eq!(operstate_name(6), "UP");
         assert_eq!(port_state_name(3), "forwarding");
     }

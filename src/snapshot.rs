@@ -6,7 +6,9 @@
 //! (`null` when unknown). Fields may be added within schema 1, never renamed
 //! or retyped. `FORMAT.md` documents each field.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +117,10 @@ pub struct ProcessSummary {
     pub comm: Name,
 }
 
+/// One interface. Names from fixed kernel vocabularies (operstate, flags,
+/// port state) are `Cow`: borrowed `'static` text when resolved from a scan,
+/// so a host with thousands of interfaces does not allocate each one, and
+/// owned text when read back from a file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Interface {
     pub ifindex: u32,
@@ -124,9 +130,9 @@ pub struct Interface {
     /// `IFLA_INFO_SLAVE_KIND`: the kind of the master this is a port of.
     pub slave_kind: Option<String>,
     /// RFC 2863 operational state as iproute2 prints it (`UP`, `DOWN`, …).
-    pub operstate: String,
+    pub operstate: Cow<'static, str>,
     /// `IFF_*` flags as iproute2 names them, in its order.
-    pub flags: Vec<String>,
+    pub flags: Vec<Cow<'static, str>>,
     pub mtu: u32,
     /// Link-layer address, colon-separated hex; null when the device has none.
     pub address: Option<String>,
@@ -139,7 +145,7 @@ pub struct Interface {
     /// The lower device of a macvlan/macvtap/ipvlan/vlan/vxlan/tunnel.
     pub link: Option<LinkRef>,
     /// STP state when this is a bridge port (`forwarding`, `blocking`, …).
-    pub port_state: Option<String>,
+    pub port_state: Option<Cow<'static, str>>,
 }
 
 /// A reference to an interface: always namespace + ifindex, never ifindex

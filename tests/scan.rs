@@ -90,7 +90,7 @@ fn assert_matches_ip(s: &Snapshot, netns: Option<&str>, made: &[&str]) {
             "{ctx}: mtu"
         );
         assert_eq!(
-            Some(ours.operstate.as_str()),
+            Some(&*ours.operstate),
             link["operstate"].as_str(),
             "{ctx}: operstate"
         );

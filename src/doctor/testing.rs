@@ -152,7 +152,7 @@ impl Tweak for Interface {
     fn port_of(mut self, netns: u64, master: u32, name: &str, state: &str) -> Self {
         self.master = Some(at(netns, master, name));
         self.slave_kind = Some("bridge".into());
-        self.port_state = Some(state.into());
+        self.port_state = Some(state.to_string().into());
         self
     }
 }

@@ -67,7 +67,7 @@ impl Widget for &InterfacesPane<'_> {
             [
                 iface.ifname.as_str().to_string(),
                 iface.kind.clone().unwrap_or_default(),
-                iface.operstate.clone(),
+                iface.operstate.to_string(),
                 iface.mtu.to_string(),
                 master,
                 addresses,
