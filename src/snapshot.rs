@@ -41,16 +41,21 @@ pub struct ScanInfo {
     pub phases_ms: Option<Phases>,
 }
 
-/// Milliseconds per scan phase: what to look at when a scan is slow.
+/// Milliseconds per scan phase: what to look at when a scan is slow. The
+/// phases overlap (dumps start as discovery opens namespaces, attribution
+/// runs during the dumps), so `discover`, `dump` and `nsids` are the
+/// stretches of wall time up to each one's end, and `attribution` its own
+/// duration within them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
-    /// Walking /proc, mountinfo and /run/netns; opening each namespace.
+    /// From the start until discovery (/proc, mountinfo, /run/netns, each
+    /// namespace opened) is done.
     pub discover: f64,
-    /// Entering each namespace and dumping its links and addresses.
+    /// From then until the last namespace's links and addresses are dumped.
     pub dump: f64,
-    /// RTM_GETNSID questions.
+    /// From then until the RTM_GETNSID questions still open are answered.
     pub nsids: f64,
-    /// Processes, containers, hostnames.
+    /// Reading processes, containers and hostnames (during the dumps).
     pub attribution: f64,
 }
 

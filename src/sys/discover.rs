@@ -334,8 +334,10 @@ impl ProcWalk {
         let entry = self.found.entry(net).or_default();
         entry.pids.insert(pid);
         entry.sources.insert(Source::Process(pid));
-        self.threads(pid, net);
+        // nsmap's own threads enter namespaces to dump them while this
+        // walk runs: they are not holders, nor are its own fds.
         if pid != context.own_pid {
+            self.threads(pid, net);
             self.fds(pid);
         }
         self.mounts(context, pid);

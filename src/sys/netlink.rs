@@ -29,8 +29,8 @@ use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 use nix::errno::Errno;
-use nix::sys::socket::{MsgFlags, recv, send, setsockopt, sockopt};
-use nix::sys::time::TimeVal;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{MsgFlags, recv, send};
 
 use crate::raw::{RawAddr, RawLink, RawNsid};
 
@@ -105,9 +105,6 @@ impl RtSocket {
                 crate::sys::errno_of(&e),
             )
         })?;
-        let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as libc::time_t, 0);
-        setsockopt(&socket, sockopt::ReceiveTimeout, &timeout)
-            .map_err(|e| NlError::Sys("setsockopt(SO_RCVTIMEO)", e))?;
         Ok(RtSocket { socket, seq: 0 })
     }
 
@@ -291,15 +288,37 @@ impl RtSocket {
             .map_err(|e| NlError::Sys("send", e))
     }
 
+    /// Receives one datagram. The kernel queues its answer before `send`
+    /// returns (and the next part of a dump before `recv` returns), so the
+    /// first, non-blocking try nearly always succeeds; waiting, bounded by
+    /// [`RECV_TIMEOUT`], is the exception — which spares every socket a
+    /// `setsockopt(SO_RCVTIMEO)`.
     fn recv(&self, buf: &mut [u8]) -> Result<usize, NlError> {
+        let fd = self.socket.as_fd();
+        let mut waited = false;
         loop {
             // MSG_TRUNC makes recv report the real size of a datagram that did not fit.
-            match recv(self.socket.as_fd().as_raw_fd(), buf, MsgFlags::MSG_TRUNC) {
+            match recv(
+                fd.as_raw_fd(),
+                buf,
+                MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT,
+            ) {
                 Ok(n) if n > buf.len() => {
                     return Err(NlError::Malformed("reply larger than the buffer"));
                 }
                 Ok(n) => return Ok(n),
                 Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) if !waited => {
+                    waited = true;
+                    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+                    let timeout = PollTimeout::try_from(RECV_TIMEOUT).unwrap_or(PollTimeout::MAX);
+                    match poll(&mut fds, timeout) {
+                        Ok(0) => return Err(NlError::Timeout),
+                        Ok(_) => continue,
+                        Err(Errno::EINTR) => waited = false,
+                        Err(e) => return Err(NlError::Sys("poll", e)),
+                    }
+                }
                 Err(Errno::EAGAIN) => return Err(NlError::Timeout),
                 Err(e) => return Err(NlError::Sys("recv", e)),
             }
