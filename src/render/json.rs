@@ -5,58 +5,232 @@
 //! `\uXXXX` too: the JSON value is identical, and `nsmap … --json` printed
 //! to a terminal cannot carry a live escape sequence.
 //!
-//! The document is serialized into memory first and checked in one pass:
-//! every such character is DEL or beyond ASCII, and outside strings JSON is
-//! plain ASCII, so a document that is all ASCII below DEL (nearly always
-//! the case) goes out in one write, and only one that is not is rewritten.
-//! This is much faster than inspecting each string as it is serialized,
-//! which costs a call per key and per value.
+//! serde_json's output passes through [`TerminalSafe`], which collects it
+//! in blocks and looks at each block in one fast pass for bytes that are
+//! DEL or beyond ASCII: every character to escape is one of those, and
+//! outside strings JSON is plain ASCII. Only such a byte's character is
+//! decoded; everything else goes out as it came. This is much faster than
+//! inspecting each string as it is serialized (a call per key and value),
+//! and it allocates nothing, however large the document.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
+use serde_json::ser::Formatter;
 
 use crate::name::needs_terminal_escape;
 
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn write(value: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
-    let mut json = Vec::new();
-    serde_json::to_writer_pretty(&mut json, value).map_err(io::Error::from)?;
-    json.push(b'\n');
-    write_terminal_safe(&json, out)
+    let mut safe = TerminalSafe::new(out);
+    let mut ser = serde_json::Serializer::with_formatter(&mut safe, Indented::default());
+    value.serialize(&mut ser).map_err(io::Error::from)?;
+    safe.write_all(b"\n")?;
+    safe.finish()
 }
 
 /// Writes `value` as one line of JSON followed by a newline.
 pub fn write_compact(value: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
-    let mut json = Vec::new();
-    serde_json::to_writer(&mut json, value).map_err(io::Error::from)?;
-    json.push(b'\n');
-    write_terminal_safe(&json, out)
+    let mut safe = TerminalSafe::new(out);
+    serde_json::to_writer(&mut safe, value).map_err(io::Error::from)?;
+    safe.write_all(b"\n")?;
+    safe.finish()
 }
 
-/// Writes serde_json's output with every character a terminal would obey
-/// escaped as `\uXXXX` (all are in the BMP, so four digits suffice). C0
-/// controls are left alone: serde_json has escaped those inside strings,
-/// and outside them they are the pretty printer's newlines.
-fn write_terminal_safe(json: &[u8], out: &mut impl Write) -> io::Result<()> {
-    if json.is_ascii() && !json.contains(&0x7f) {
-        return out.write_all(json);
-    }
-    for chunk in json.utf8_chunks() {
-        let mut rest = chunk.valid();
-        while let Some((i, c)) = rest
-            .char_indices()
-            .find(|&(_, c)| c >= '\u{7f}' && needs_terminal_escape(c))
-        {
-            out.write_all(&rest.as_bytes()[..i])?;
-            write!(out, "\\u{:04x}", u32::from(c))?;
-            rest = &rest[i + c.len_utf8()..];
+/// serde_json's `PrettyFormatter` (two spaces per level), byte for byte,
+/// but each line break and its indentation go out in one write instead of
+/// one write per level.
+#[derive(Default)]
+struct Indented {
+    level: usize,
+    /// Whether the array or object being written has a value yet.
+    has_value: bool,
+}
+
+/// A line break and the indentation of 64 levels, sliced to what is needed.
+const NEWLINE_INDENT: [u8; 129] = {
+    let mut line = [b' '; 129];
+    line[0] = b'\n';
+    line
+};
+
+impl Indented {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut spaces = 2 * self.level;
+        let now = spaces.min(NEWLINE_INDENT.len() - 1);
+        w.write_all(&NEWLINE_INDENT[..1 + now])?;
+        spaces -= now;
+        while spaces > 0 {
+            let now = spaces.min(NEWLINE_INDENT.len() - 1);
+            w.write_all(&NEWLINE_INDENT[1..1 + now])?;
+            spaces -= now;
         }
-        out.write_all(rest.as_bytes())?;
-        // serde_json writes only UTF-8; kept as they are if ever not.
-        out.write_all(chunk.invalid())?;
+        Ok(())
     }
-    Ok(())
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level = self.level.saturating_sub(1);
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Bytes collected before they are checked and passed on.
+const BLOCK: usize = 16 * 1024;
+
+/// A writer for serde_json's output that passes it on with every character
+/// a terminal would obey escaped as `\uXXXX` (all are in the BMP, so four
+/// digits suffice). C0 controls are left alone: serde_json has escaped
+/// those inside strings, and outside them they are the pretty printer's
+/// newlines. [`TerminalSafe::finish`] passes on the last block.
+struct TerminalSafe<'a, W: Write> {
+    out: &'a mut W,
+    block: [u8; BLOCK],
+    len: usize,
+}
+
+impl<'a, W: Write> TerminalSafe<'a, W> {
+    fn new(out: &'a mut W) -> TerminalSafe<'a, W> {
+        TerminalSafe {
+            out,
+            block: [0; BLOCK],
+            len: 0,
+        }
+    }
+
+    /// Passes on the block, escaping as it goes. A character cut by the
+    /// block's end stays for the next block (unless this is the `last`),
+    /// so it is never judged in two halves.
+    fn pass_on(&mut self, last: bool) -> io::Result<()> {
+        let data = &self.block[..self.len];
+        // data[..done] is passed on; no suspect byte before data[at].
+        let (mut done, mut at) = (0, 0);
+        let mut cut = data.len();
+        while let Some(i) = next_suspect(data, at) {
+            let window = &data[i..data.len().min(i + 4)];
+            let (valid, error) = match std::str::from_utf8(window) {
+                Ok(text) => (text, None),
+                Err(e) => (
+                    std::str::from_utf8(&window[..e.valid_up_to()]).unwrap_or_default(),
+                    Some(e),
+                ),
+            };
+            if let Some(c) = valid.chars().next() {
+                if needs_terminal_escape(c) {
+                    self.out.write_all(&data[done..i])?;
+                    write!(self.out, "\\u{:04x}", u32::from(c))?;
+                    done = i + c.len_utf8();
+                }
+                at = i + c.len_utf8();
+            } else if error.is_some_and(|e| e.error_len().is_none()) && !last {
+                // The block ends inside a character: it goes with the next.
+                cut = i;
+                break;
+            } else {
+                // serde_json writes only UTF-8; other bytes pass as they are.
+                at = i + 1;
+            }
+        }
+        self.out.write_all(&data[done..cut])?;
+        self.block.copy_within(cut..self.len, 0);
+        self.len -= cut;
+        Ok(())
+    }
+
+    /// Passes on what is left (the caller flushes `out`).
+    fn finish(mut self) -> io::Result<()> {
+        self.pass_on(true)
+    }
+}
+
+/// The first byte at or after `from` that is DEL or not ASCII. Looks at
+/// 32 bytes at a time, which the compiler turns into a few wide compares.
+fn next_suspect(data: &[u8], from: usize) -> Option<usize> {
+    let suspect = |b: &u8| *b >= 0x7f;
+    let rest = data.get(from..)?;
+    let mut offset = from;
+    for chunk in rest.chunks(32) {
+        if chunk.iter().fold(false, |any, b| any | suspect(b)) {
+            return chunk.iter().position(suspect).map(|i| offset + i);
+        }
+        offset += chunk.len();
+    }
+    None
+}
+
+impl<W: Write> Write for TerminalSafe<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        loop {
+            let room = BLOCK - self.len;
+            if bytes.len() <= room {
+                self.block[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+                self.len += bytes.len();
+                return Ok(());
+            }
+            let (now, later) = bytes.split_at(room);
+            self.block[self.len..].copy_from_slice(now);
+            self.len = BLOCK;
+            self.pass_on(false)?;
+            bytes = later;
+        }
+    }
+
+    /// Passes on what is complete; `out` is flushed by its owner.
+    fn flush(&mut self) -> io::Result<()> {
+        self.pass_on(false)
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +371,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A document of two-, three- and four-byte characters, some to
+    /// escape, shifted so that blocks end at every offset inside them and
+    /// handed over in pieces that cut them too: the same bytes as the
+    /// oracle.
+    #[test]
+    fn characters_cut_between_writes_or_blocks_are_escaped_whole() {
+        let unit = "é\u{202e}🙂\u{9b}x\u{7f}";
+        for shift in 0..unit.len() {
+            let value = ["a".repeat(shift) + &unit.repeat(2 * BLOCK / unit.len())];
+            let raw = serde_json::to_vec(&value).expect("serialize");
+            let mut expected = per_string(&value, false);
+            expected.pop(); // the newline
+            for piece in [1, 7, raw.len()] {
+                let mut out = Vec::new();
+                let mut safe = TerminalSafe::new(&mut out);
+                for bytes in raw.chunks(piece) {
+                    safe.write_all(bytes).expect("write");
+                }
+                safe.finish().expect("finish");
+                assert!(out == expected, "shifted by {shift}, pieces of {piece}");
+            }
+        }
+    }
+
+    /// Bytes that are not UTF-8 (serde_json never writes them) pass as
+    /// they are, also when the document ends inside a character.
+    #[test]
+    fn bytes_that_are_not_utf8_pass_unchanged() {
+        for raw in [&b"a\xffb\xc2"[..], b"\xe2\x80", b"\x80\xe2\x80\xaex"] {
+            let mut out = Vec::new();
+            let mut safe = TerminalSafe::new(&mut out);
+            safe.write_all(raw).expect("write");
+            safe.finish().expect("finish");
+            let expected: &[u8] = if raw.ends_with(b"\xaex") {
+                b"\x80\\u202ex"
+            } else {
+                raw
+            };
+            assert_eq!(out, expected);
+        }
+    }
+
+    /// Deeper than one piece of indentation, empty and one-element
+    /// containers: exactly serde_json's pretty printer.
+    #[test]
+    fn deep_nesting_is_indented_as_serde_json_does() {
+        let mut value = serde_json::json!({"a": [], "b": {}, "c": [1], "d": {"e": null}});
+        for depth in 0..80 {
+            value = if depth % 2 == 0 {
+                serde_json::json!([value, depth])
+            } else {
+                serde_json::json!({"k": value, "empty": []})
+            };
+        }
+        let mut out = Vec::new();
+        write(&value, &mut out).expect("write");
+        let mut expected = serde_json::to_vec_pretty(&value).expect("serialize");
+        expected.push(b'\n');
+        assert!(out == expected);
     }
 
     #[test]
