@@ -14,13 +14,15 @@
 //! `cargo bench --bench snapshot`. A plain timing loop, like benches/tui.rs:
 //! the verdict uses the median, p99 shows the tail, and min (what the work
 //! costs when nothing else runs) is the number to compare on a busy machine.
+//! For counts that ignore the machine's load, run one case under callgrind:
+//! `ONLY=resolve ROUNDS=20 valgrind --tool=callgrind target/release/deps/snapshot-…`.
 
 use std::hint::black_box;
 use std::io::{self, BufWriter, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use nsmap::attribution::Process;
+use nsmap::attribution::{Process, short_cmdline};
 use nsmap::name::Name;
 use nsmap::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNamespace, RawNsid, RawScan};
 use nsmap::render::json;
@@ -82,6 +84,22 @@ fn raw_scan(n: u32, answered: bool) -> RawScan {
             comm: Name::from("systemd"),
         }),
         scanned: true,
+        // One command line cut at CMDLINE_MAX ends in `…`: a real host's
+        // JSON is rarely all ASCII.
+        processes: vec![
+            Process {
+                pid: 1,
+                comm: Name::from("systemd"),
+                cmdline: Name::from("/sbin/init"),
+                uid: Some(0),
+            },
+            Process {
+                pid: 2,
+                comm: Name::from("containerd"),
+                cmdline: short_cmdline("/usr/bin/containerd --config ".repeat(10).as_bytes()),
+                uid: Some(0),
+            },
+        ],
         links: vec![
             loopback(),
             RawLink {
@@ -218,7 +236,8 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
-/// Times `run` (ROUNDS times after a few warm-up calls) and prints its
+/// Times `run` (ROUNDS times, or `ROUNDS` from the environment, after a few
+/// warm-up calls) and prints its
 /// median and p99; what it returns is dropped after the clock stops. Skipped,
 /// returning None, when `ONLY` is set and not a part of `name` (to profile
 /// one case: `ONLY=resolve perf record …`).
@@ -229,7 +248,11 @@ fn case<T>(name: &str, target: Option<Duration>, mut run: impl FnMut() -> T) -> 
     for _ in 0..5 {
         black_box(run());
     }
-    let samples = (0..ROUNDS)
+    let rounds = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(ROUNDS);
+    let samples = (0..rounds)
         .map(|_| {
             let t = Instant::now();
             let result = black_box(run());
