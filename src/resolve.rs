@@ -259,15 +259,20 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
     }
     // Pair devices that point into another namespace, by (ifindex, peer
     // ifindex): a veth's candidates are one lookup away.
-    let mut pairs: HashMap<(u32, u32), Vec<&RawNamespace>> = HashMap::new();
-    for &(ns, nsid, link) in &index.pairs {
-        if ns.scanned
-            && let Some(target) = target_ifindex(link)
-            && known.get(ns.inode, nsid).is_none()
-        {
-            pairs.entry((link.ifindex, target)).or_default().push(ns);
-        }
-    }
+    // Sorted by key, stably (scan order within a key), and searched: no
+    // allocation per key, and nearly every key has one namespace.
+    let mut pairs: Vec<((u32, u32), &RawNamespace)> = index
+        .pairs
+        .iter()
+        .filter(|&&(ns, nsid, _)| ns.scanned && known.get(ns.inode, nsid).is_none())
+        .filter_map(|&(ns, _, link)| Some(((link.ifindex, target_ifindex(link)?), ns)))
+        .collect();
+    pairs.sort_by_key(|&(key, _)| key);
+    let pairs_at = |key: (u32, u32)| {
+        let from = pairs.partition_point(|&(k, _)| k < key);
+        let len = pairs[from..].partition_point(|&(k, _)| k == key);
+        pairs[from..from + len].iter().map(|&(_, ns)| ns)
+    };
     // Every ifindex → scanned namespaces holding it, for lower devices:
     // built on first use, as most hosts have none to resolve.
     let holders: OnceCell<HashMap<u32, Vec<&RawNamespace>>> = OnceCell::new();
@@ -331,7 +336,7 @@ pub fn plan_nsid_queries(raw: &RawScan, limit: Option<usize>) -> Vec<NsidQuery> 
                 if is_pair(link) {
                     // A pair device there that points back at this one,
                     // asked from the side with the smaller nsid table.
-                    for other in pairs.get(&(target, link.ifindex)).into_iter().flatten() {
+                    for other in pairs_at((target, link.ifindex)) {
                         if other.inode == ns.inode {
                             continue;
                         }
