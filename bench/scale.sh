@@ -36,6 +36,19 @@ teardown() (
   for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep "^$prefix-br"); do ip link del "$b"; done
   true
 )
+# Waits (at most 60 s) until the CPUs are 90% idle over a second: the
+# kernel frees deleted namespaces on a work queue, seconds after the
+# teardown of the previous N, and that must not be timed as this N.
+settle() {
+  local a b idle total i
+  for _ in $(seq 60); do
+    read -ra a < /proc/stat; sleep 1; read -ra b < /proc/stat
+    idle=$(( b[4] - a[4] )); total=0
+    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+    [ $(( idle * 100 )) -ge $(( total * 90 )) ] && return 0
+  done
+  echo "bench/scale.sh: the machine did not settle; timings may be noisy" >&2
+}
 tmp=$(mktemp -d)
 trap 'teardown; rm -rf "$tmp"' EXIT
 
@@ -66,6 +79,7 @@ for n in "${sizes[@]}"; do
     nsenter --net="/run/netns/$prefix-$i" sleep 3600 &
     pids+=($!)
   done
+  settle
   echo
   echo "== $n namespaces"
   hyperfine --warmup 2 --runs "$runs" --style basic --export-csv "$tmp/$n.csv" \
