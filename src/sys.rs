@@ -12,6 +12,15 @@ pub mod watch;
 
 pub use scan::{OpenNamespace, ScanOptions, scan, scan_visiting, scan_with_hook};
 
+/// Cores left for the /proc readers while a scan's dump worker runs (at
+/// least one).
+pub(crate) fn spare_cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
+}
+
 /// The errno behind an I/O error (EIO when there is none), so failures
 /// from std and from nix are told apart the same way everywhere in `sys`.
 pub(crate) fn errno_of(e: &std::io::Error) -> nix::errno::Errno {

@@ -16,15 +16,13 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::ser::Formatter;
 
 use crate::name::needs_terminal_escape;
 
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn write(value: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
     let mut safe = TerminalSafe::new(out);
-    let mut ser = serde_json::Serializer::with_formatter(&mut safe, Indented::default());
-    value.serialize(&mut ser).map_err(io::Error::from)?;
+    serde_json::to_writer_pretty(&mut safe, value).map_err(io::Error::from)?;
     safe.write_all(b"\n")?;
     safe.finish()
 }
@@ -35,91 +33,6 @@ pub fn write_compact(value: &impl Serialize, out: &mut impl Write) -> io::Result
     serde_json::to_writer(&mut safe, value).map_err(io::Error::from)?;
     safe.write_all(b"\n")?;
     safe.finish()
-}
-
-/// serde_json's `PrettyFormatter` (two spaces per level), byte for byte,
-/// but each line break and its indentation go out in one write instead of
-/// one write per level.
-#[derive(Default)]
-struct Indented {
-    level: usize,
-    /// Whether the array or object being written has a value yet.
-    has_value: bool,
-}
-
-/// A line break and the indentation of 64 levels, sliced to what is needed.
-const NEWLINE_INDENT: [u8; 129] = {
-    let mut line = [b' '; 129];
-    line[0] = b'\n';
-    line
-};
-
-impl Indented {
-    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut spaces = 2 * self.level;
-        let now = spaces.min(NEWLINE_INDENT.len() - 1);
-        w.write_all(&NEWLINE_INDENT[..1 + now])?;
-        spaces -= now;
-        while spaces > 0 {
-            let now = spaces.min(NEWLINE_INDENT.len() - 1);
-            w.write_all(&NEWLINE_INDENT[1..1 + now])?;
-            spaces -= now;
-        }
-        Ok(())
-    }
-
-    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(bracket)
-    }
-
-    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.level = self.level.saturating_sub(1);
-        if self.has_value {
-            self.newline(w)?;
-        }
-        w.write_all(bracket)
-    }
-
-    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        self.newline(w)
-    }
-}
-
-impl Formatter for Indented {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"[")
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"]")
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"{")
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"}")
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
 }
 
 /// Bytes collected before they are checked and passed on.

@@ -130,7 +130,7 @@ fn read_all(namespaces: &[RawNamespace]) -> Vec<Vec<ProcessRead>> {
     let workers = if total < 256 {
         1
     } else {
-        crate::sys::discover::spare_cores()
+        crate::sys::spare_cores()
     };
     let read_ns = |ns: &RawNamespace, buf: &mut Vec<u8>| -> Vec<ProcessRead> {
         ns.pids

@@ -270,7 +270,9 @@ pub fn discover_streaming(
 /// mostly generating mountinfo text) and merges what they found. One core
 /// is left to the scan's dump worker, which runs meanwhile.
 fn walk_processes(context: &WalkContext, pids: &[u32]) -> ProcWalk {
-    let threads = spare_cores().min(pids.len() / PIDS_PER_THREAD).max(1);
+    let threads = crate::sys::spare_cores()
+        .min(pids.len() / PIDS_PER_THREAD)
+        .max(1);
     if threads == 1 {
         let mut walk = ProcWalk::default();
         pids.iter().for_each(|&pid| walk.process(context, pid));
@@ -655,14 +657,6 @@ fn kernel_thread_netns() -> Option<u64> {
         return None;
     }
     readlink_ns("/proc/2/ns/net", "net").ok()
-}
-
-/// Cores left for helper threads while one runs the scan's dumps.
-pub(crate) fn spare_cores() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .saturating_sub(1)
-        .max(1)
 }
 
 /// Reads a `/proc/…/ns/*` link and returns the namespace inode.

@@ -98,8 +98,8 @@ fn scan_inner(
     // open, and processes are attributed while the dumps run. Dumps hold
     // the rtnl mutex in the kernel, so they run one after another whatever
     // the thread count; walking /proc and reading runtime state do not.
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let (discovered, discovered_at, results, dumped_at, attributed) = std::thread::scope(|s| {
+    let gathered = std::thread::scope(|s| -> Result<Gathered, Error> {
+        let (jobs, queue) = mpsc::channel::<Job>();
         let mut dumper = DumpWorkers::start(s, queue, options.threads);
         let discovered = discover_streaming(hook, &mut |ns| {
             let _ = jobs.send(Job {
@@ -108,43 +108,36 @@ fn scan_inner(
                 file: Arc::clone(ns.file),
             });
         });
+        // Without more jobs the workers end once the queue is empty.
         drop(jobs);
+        let discovered = discovered?;
         let discovered_at = Instant::now();
-        let Ok(discovered) = discovered else {
-            dumper.results().for_each(drop);
-            return (
-                discovered,
-                discovered_at,
-                HashMap::new(),
-                discovered_at,
-                None,
-            );
-        };
+        let (files, mut namespaces): (Vec<Option<Arc<File>>>, Vec<RawNamespace>) = discovered
+            .namespaces
+            .into_iter()
+            .map(|ns| (ns.file, ns.raw))
+            .unzip();
         // Lent right after discovery, so `watch` drops subscriptions of
         // namespaces that are gone before they can pin anything for
         // another round.
-        let open: Vec<OpenNamespace<'_>> = discovered
-            .namespaces
+        let open: Vec<OpenNamespace<'_>> = namespaces
             .iter()
-            .filter_map(|ns| {
+            .zip(&files)
+            .filter_map(|(ns, file)| {
                 Some(OpenNamespace {
-                    inode: ns.raw.inode,
-                    current: ns.raw.current,
-                    file: ns.file.as_ref()?.as_fd(),
+                    inode: ns.inode,
+                    current: ns.current,
+                    file: file.as_ref()?.as_fd(),
                 })
             })
             .collect();
         visit(&open);
         drop(open);
         // What lives in each namespace: processes, containers, hostname,
-        // CNI — on copies of the discovery records, merged back below.
+        // CNI. The workers hold only the namespace files, so the records
+        // are this thread's to fill meanwhile.
         let attributing = Instant::now();
-        let mut attributed: Vec<RawNamespace> = discovered
-            .namespaces
-            .iter()
-            .map(|ns| ns.raw.clone())
-            .collect();
-        crate::sys::attribution::attribute(&mut attributed);
+        crate::sys::attribution::attribute(&mut namespaces);
         let attribution_ms = ms(attributing, Instant::now());
         // This thread's share is done: a second worker overlaps what the
         // remaining dumps do outside the rtnl mutex (setns, socket setup,
@@ -155,99 +148,74 @@ fn scan_inner(
         {
             dumper.add();
         }
-        // While the last dumps run, ask each dumped namespace with a link
-        // into another one the usual question (which nsid is the host?),
-        // so that the planned rounds below mostly find nothing to ask.
-        let host = discovered
-            .namespaces
+        let host = namespaces
             .iter()
-            .find(|ns| ns.raw.host)
-            .and_then(|ns| Some((ns.raw.inode, ns.file.as_ref()?.as_fd())));
+            .zip(&files)
+            .find(|(ns, _)| ns.host)
+            .and_then(|(ns, file)| Some((ns.inode, file.as_ref()?.as_fd())));
         let mut buf = vec![0u8; RECV_BUF];
-        let mut results = HashMap::new();
+        let mut dumps = HashMap::new();
         for (inode, mut dump) in dumper.results() {
-            if let Ok(dumped) = &mut dump {
-                if let (Some(host), Some(socket)) = (host, &mut dumped.socket)
-                    && inode != host.0
-                    && dumped.links.iter().any(|l| l.link_netnsid.is_some())
-                    && let Ok(answers) = socket.nsids(&[host], &mut buf)
-                {
-                    dumped.nsids = answers;
-                }
-                // A namespace whose every nsid is answered is never asked
-                // anything else: close its socket now, not on the
-                // critical path at the end.
-                if dumped
-                    .links
-                    .iter()
-                    .filter_map(|l| l.link_netnsid)
-                    .filter(|&nsid| nsid >= 0)
-                    .all(|nsid| dumped.nsids.iter().any(|a| a.nsid == Some(nsid)))
-                {
-                    dumped.socket = None;
-                }
+            if let (Ok(dumped), Some(host)) = (&mut dump, host) {
+                dumped.settle_early(inode, host, &mut buf);
             }
-            results.insert(inode, dump);
+            dumps.insert(inode, dump);
         }
-        let dumped_at = Instant::now();
-        (
-            Ok(discovered),
+        Ok(Gathered {
+            warnings: discovered.warnings,
+            namespaces,
+            files,
+            dumps,
             discovered_at,
-            results,
-            dumped_at,
-            Some((attributed, attribution_ms)),
-        )
-    });
-    let discovered = discovered?;
-    let mut warnings = discovered.warnings;
-    let mut found = discovered.namespaces;
-    let (attributed, attribution_ms) = attributed.unwrap_or_default();
-    for (ns, attributed) in found.iter_mut().zip(attributed) {
-        ns.raw.process = attributed.process;
-        ns.raw.processes = attributed.processes;
-        ns.raw.containers = attributed.containers;
-        ns.raw.hostname = attributed.hostname;
-        ns.raw.cni = attributed.cni;
-    }
+            dumped_at: Instant::now(),
+            attribution_ms,
+        })
+    })?;
+    let Gathered {
+        mut warnings,
+        mut namespaces,
+        files,
+        mut dumps,
+        discovered_at,
+        dumped_at,
+        attribution_ms,
+    } = gathered;
     // Root may still be denied a few processes by an LSM; that is a warning,
     // not a reduced view. Without root (or inside a user namespace) setns fails.
     let mut privileged = nix::unistd::geteuid().is_root();
-    let mut results = results;
     let mut sockets: HashMap<u64, RtSocket> = HashMap::new();
     let mut denied_setns = 0usize;
-    for ns in &mut found {
-        if ns.file.is_none() {
+    for (ns, file) in namespaces.iter_mut().zip(&files) {
+        if file.is_none() {
             continue; // could not be opened; discovery said why
         }
-        let result = results
-            .remove(&ns.raw.inode)
-            .unwrap_or(Err(DumpError::NoThread));
-        match result {
+        let dump = dumps.remove(&ns.inode).unwrap_or(Err(DumpError::NoThread));
+        match dump {
             Ok(dumped) => {
                 for problem in dumped.problems {
                     warnings.push(Warning::new(
-                        Some(ns.raw.inode),
+                        Some(ns.inode),
                         WarningCode::Interrupted,
-                        format!("net:[{}]: {problem}; rescan", ns.raw.inode),
+                        format!("net:[{}]: {problem}; rescan", ns.inode),
                     ));
                 }
-                ns.raw.links = dumped.links;
-                ns.raw.addrs = dumped.addrs;
-                ns.raw.nsids = dumped.nsids;
-                ns.raw.scanned = true;
+                ns.links = dumped.links;
+                ns.addrs = dumped.addrs;
+                ns.nsids = dumped.nsids;
+                ns.scanned = true;
                 if let Some(socket) = dumped.socket {
-                    sockets.insert(ns.raw.inode, socket);
+                    sockets.insert(ns.inode, socket);
                 }
             }
             Err(DumpError::Setns(Errno::EPERM)) => denied_setns += 1,
             Err(e) => {
-                if ns.raw.current {
+                if ns.current {
                     return Err(Error::OwnNamespace(e.to_string()));
                 }
                 warnings.push(Warning::new(
-                    Some(ns.raw.inode),
+                    Some(ns.inode),
                     WarningCode::ScanFailed,
-                    format!("cannot list the interfaces of net:[{}]: {e}", ns.raw.inode),
+                    format!("cannot list the interfaces of net:[{}]: {e}", ns.inode),
                 ));
             }
         }
@@ -263,33 +231,28 @@ fn scan_inner(
         ));
     }
 
+    let fds: HashMap<u64, BorrowedFd<'_>> = namespaces
+        .iter()
+        .zip(&files)
+        .filter_map(|(ns, file)| Some((ns.inode, file.as_ref()?.as_fd())))
+        .collect();
     let mut raw = RawScan {
         raw_schema_version: RAW_SCHEMA_VERSION,
         scan: ScanInfo::default(),
-        namespaces: Vec::new(),
+        namespaces,
         warnings,
     };
-    // Move the records into the raw scan; keep only the open files here.
-    let (held, namespaces): (Vec<Held>, Vec<RawNamespace>) = found
-        .into_iter()
-        .map(|ns| ((ns.raw.inode, ns.file), ns.raw))
-        .unzip();
-    raw.namespaces = namespaces;
-    let files: HashMap<u64, BorrowedFd<'_>> = held
-        .iter()
-        .filter_map(|(inode, file)| Some((*inode, file.as_ref()?.as_fd())))
-        .collect();
-    ask_nsids(&mut raw, &mut sockets, &files, options.threads);
+    ask_nsids(&mut raw, &mut sockets, &fds, options.threads);
     let asked_at = Instant::now();
 
     // Close every socket and namespace file: they pin namespaces.
-    drop(files);
+    drop(fds);
     if options.close_later {
         // Should the thread not start, the closure is dropped unrun, which
         // closes them here and now.
-        let _ = std::thread::Builder::new().spawn(move || drop((sockets, held)));
+        let _ = std::thread::Builder::new().spawn(move || drop((sockets, files)));
     } else {
-        drop((sockets, held));
+        drop((sockets, files));
     }
     raw.namespaces.sort_by_key(|n| n.inode);
     let now = Instant::now();
@@ -311,8 +274,17 @@ fn ms(from: Instant, to: Instant) -> f64 {
     to.duration_since(from).as_secs_f64() * 1000.0
 }
 
-/// A namespace file held for the rest of a scan: (inode, file).
-type Held = (u64, Option<Arc<File>>);
+/// What the threads of a scan gathered: discovery's records (attributed),
+/// their open files (same order) and every namespace's dump.
+struct Gathered {
+    warnings: Vec<Warning>,
+    namespaces: Vec<RawNamespace>,
+    files: Vec<Option<Arc<File>>>,
+    dumps: HashMap<u64, Dump>,
+    discovered_at: Instant,
+    dumped_at: Instant,
+    attribution_ms: f64,
+}
 
 /// A namespace to dump, sent by discovery as soon as it is open.
 struct Job {
@@ -355,6 +327,33 @@ struct Dumped {
 }
 
 type Dump = Result<Dumped, DumpError>;
+
+impl Dumped {
+    /// Asks the usual question of a namespace with a link into another
+    /// one — which nsid is the host? — so that the planned rounds mostly
+    /// find nothing left to ask; then closes the socket if every nsid of
+    /// the namespace is answered, as it will be asked nothing else.
+    fn settle_early(&mut self, inode: u64, host: (u64, BorrowedFd<'_>), buf: &mut [u8]) {
+        let Some(socket) = &mut self.socket else {
+            return;
+        };
+        if inode != host.0
+            && self.links.iter().any(|l| l.link_netnsid.is_some())
+            && let Ok(answers) = socket.nsids(&[host], buf)
+        {
+            self.nsids = answers;
+        }
+        if self
+            .links
+            .iter()
+            .filter_map(|l| l.link_netnsid)
+            .filter(|&nsid| nsid >= 0)
+            .all(|nsid| self.nsids.iter().any(|a| a.nsid == Some(nsid)))
+        {
+            self.socket = None;
+        }
+    }
+}
 
 /// The dump workers: threads of our own that take namespaces off the
 /// queue, enter each and dump it, and send each dump back as it is done.
