@@ -716,6 +716,62 @@ fn unprivileged_run_shows_own_namespace_and_one_notice() {
 
 #[test]
 #[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_low_fd_limit_scans_what_fits_and_says_why() {
+    // A scan holds one file per namespace. Under a limit too low for all
+    // of them, the ones that fit are scanned, the rest listed unscanned,
+    // and one warning says why — never "stale entry, remove it".
+    let mut t = Topology::new("low_fd_limit");
+    let names: Vec<String> = (0..48).map(|i| t.netns(&i.to_string())).collect();
+    let out = std::process::Command::new("prlimit")
+        .args(["--nofile=100:100", "--"])
+        .arg(env!("CARGO_BIN_EXE_nsmap"))
+        .args(["ns", "--json"])
+        .output()
+        .expect("run prlimit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let namespaces: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let unscanned = namespaces.iter().filter(|n| n["scanned"] == false).count();
+    let ours: Vec<&Value> = names
+        .iter()
+        .map(|name| {
+            namespaces
+                .iter()
+                .find(|n| {
+                    n["names"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == name.as_str()))
+                })
+                .unwrap_or_else(|| panic!("{name} listed"))
+        })
+        .collect();
+    assert!(
+        ours.iter().any(|n| n["scanned"] == false),
+        "100 fds cannot hold 48 namespaces and leave room"
+    );
+    for n in ours.iter().filter(|n| n["scanned"] == true) {
+        let ifnames: Vec<&Value> = n["interfaces"]
+            .as_array()
+            .map(|a| a.iter().map(|i| &i["ifname"]).collect())
+            .unwrap_or_default();
+        assert_eq!(ifnames, vec!["lo"], "{n}");
+    }
+    let fd_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("out of file descriptors"))
+        .collect();
+    assert_eq!(
+        fd_lines,
+        vec![format!(
+            "nsmap: warning: cannot open {unscanned} network namespace(s): out of file descriptors (limit 100), so they are listed without interfaces; a scan holds about one per namespace: raise the limit (`ulimit -n`, or LimitNOFILE= for a service) and rescan"
+        )],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("remove it"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
 fn newlines_and_escapes_in_process_names_and_mount_paths() {
     // Interface names cannot hold a newline; process names and paths can.
     let mut t = Topology::new("hostile_host");

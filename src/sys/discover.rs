@@ -18,16 +18,20 @@
 //! namespace whose every source vanished becomes a warning.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use nix::dir::Dir;
 use nix::errno::Errno;
+use nix::fcntl::{OFlag, readlinkat};
+use nix::sys::resource::{Resource, getrlimit};
+use nix::sys::stat::Mode;
 
 use crate::doctor::fix::remove_stale;
 use crate::error::Error;
@@ -143,22 +147,43 @@ struct Walker<'a> {
     own_inode: u64,
     /// Told of every namespace as soon as it is open.
     opened: &'a mut dyn FnMut(Opened<'_>),
+    /// Namespace files are kept below this fd number (see [`FD_HEADROOM`]).
+    fd_ceiling: i32,
+    /// Namespaces left unopened for want of file descriptors.
+    out_of_fds: usize,
 }
+
+/// File descriptors discovery leaves free for the rest of the scan (a
+/// netlink socket per namespace being dumped, /proc reads): it holds one
+/// per namespace, and on a host with more namespaces than the fd limit
+/// allows, scanning most of them beats scanning none.
+const FD_HEADROOM: u64 = 64;
 
 impl Walker<'_> {
     /// Keeps `file` as `inode`'s open file (unless it has one) and hands
-    /// it out.
+    /// it out — or, above the fd ceiling, closes it and counts `inode` as
+    /// left unopened.
     fn opened(&mut self, inode: u64, file: File) {
         let entry = self.found.entry(inode).or_default();
-        if entry.file.is_none() {
-            let file = entry.file.insert(Arc::new(file));
-            (self.opened)(Opened {
-                inode,
-                current: inode == self.own_inode,
-                file,
-            });
+        if entry.file.is_some() {
+            return;
         }
+        if file.as_raw_fd() >= self.fd_ceiling {
+            return; // `finish` lists it as unopened
+        }
+        let file = entry.file.insert(Arc::new(file));
+        (self.opened)(Opened {
+            inode,
+            current: inode == self.own_inode,
+            file,
+        });
     }
+}
+
+/// The fd number below which discovery keeps namespace files open.
+fn fd_ceiling() -> i32 {
+    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+    i32::try_from(limit.saturating_sub(FD_HEADROOM)).unwrap_or(i32::MAX)
 }
 
 /// Processes per /proc-walk thread below which one thread is cheaper.
@@ -225,6 +250,8 @@ pub fn discover_streaming(
         warnings: Vec::new(),
         own_inode,
         opened,
+        fd_ceiling: fd_ceiling(),
+        out_of_fds: 0,
     };
     walker.found.entry(own_inode).or_default().file = Some(own_file);
     hook();
@@ -381,22 +408,30 @@ impl ProcWalk {
     /// bind mount reads as the mount's path (or "/" once unmounted), not
     /// `net:[…]`, so path-like targets are stat'ed and kept when on nsfs.
     fn fds(&mut self, pid: u32) {
-        let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        let Ok(mut dir) = Dir::open(
+            format!("/proc/{pid}/fd").as_str(),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) else {
             return;
         };
-        for entry in dir.filter_map(|e| e.ok()) {
-            let Some(fd) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
+        let fds: Vec<(u32, CString)> = dir
+            .iter()
+            .filter_map(|e| e.ok())
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let fd = name.to_str().ok()?.parse::<u32>().ok()?;
+                Some((fd, name.to_owned()))
+            })
+            .collect();
+        for (fd, name) in fds {
+            // Relative to the listed directory: each path lookup through
+            // /proc/PID/ costs a revalidation of the process, thousands of
+            // times per scan.
+            let Ok(target) = readlinkat(dir.as_fd(), name.as_c_str()) else {
                 continue;
             };
-            let path = entry.path();
-            let Ok(target) = fs::read_link(&path) else {
-                continue;
-            };
-            let target = target.as_os_str().as_bytes();
+            let target = target.as_bytes();
             if let Some(net) = parse_ns_link(target, "net") {
                 let entry = self.found.entry(net).or_default();
                 entry.holders.insert(Holder { pid, fd });
@@ -552,6 +587,9 @@ impl Walker<'_> {
                 self.warnings.push(stale("a symbolic link (not followed)"))
             }
             Err(NotNetns::Io(Errno::ENOENT)) => {} // deleted meanwhile
+            // Out of file descriptors: nothing wrong with the entry, which
+            // mountinfo already listed; `finish` reports it unopened.
+            Err(NotNetns::Io(Errno::EMFILE | Errno::ENFILE)) => {}
             Err(NotNetns::Io(Errno::EACCES)) | Err(NotNetns::Io(Errno::EPERM)) => {
                 self.warnings.push(Warning::new(
                     None,
@@ -590,6 +628,10 @@ impl Walker<'_> {
             if found.file.is_none() {
                 for source in &found.sources {
                     match source.open() {
+                        Ok(ns) if ns.inode == inode && ns.file.as_raw_fd() >= self.fd_ceiling => {
+                            last_error = Some(Errno::EMFILE);
+                            break;
+                        }
                         Ok(ns) if ns.inode == inode => {
                             let file = found.file.insert(Arc::new(ns.file));
                             (self.opened)(Opened {
@@ -609,6 +651,7 @@ impl Walker<'_> {
                 match last_error {
                     // Known to exist but not openable: listed, not scanned.
                     Some(Errno::EACCES) | Some(Errno::EPERM) => {}
+                    Some(Errno::EMFILE) | Some(Errno::ENFILE) => self.out_of_fds += 1,
                     _ => {
                         self.warnings.push(Warning::new(
                             Some(inode),
@@ -639,11 +682,28 @@ impl Walker<'_> {
                 file: found.file,
             });
         }
+        if self.out_of_fds > 0 {
+            self.warnings
+                .push(out_of_fds_warning(self.out_of_fds, "open"));
+        }
         Discovered {
             namespaces,
             warnings: self.warnings,
         }
     }
+}
+
+/// The one warning for every namespace a scan could not `what` (open,
+/// dump) for want of file descriptors.
+pub fn out_of_fds_warning(count: usize, what: &str) -> Warning {
+    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft);
+    Warning::new(
+        None,
+        WarningCode::ScanFailed,
+        format!(
+            "cannot {what} {count} network namespace(s): out of file descriptors (limit {limit}), so they are listed without interfaces; a scan holds about one per namespace: raise the limit (`ulimit -n`, or LimitNOFILE= for a service) and rescan"
+        ),
+    )
 }
 
 /// The namespace of kthreadd, when PID 1's cannot be read. Kernel threads

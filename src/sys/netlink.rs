@@ -8,10 +8,15 @@
 //! message over one non-UTF-8 interface name, and costs ~5× more.
 //!
 //! Kernel traps handled here (net/netlink/af_netlink.c, net/core/rtnetlink.c):
-//! `NETLINK_GET_STRICT_CHK` is always set, or a dump silently ignores
-//! attributes it does not accept; dump errors can arrive as `NLMSG_DONE`
-//! with a negative code; `NLM_F_DUMP_INTR` means redo the dump; a blocking
-//! recv could wait forever, so every socket has a receive timeout.
+//! dump errors can arrive as `NLMSG_DONE` with a negative code;
+//! `NLM_F_DUMP_INTR` means redo the dump; a dump ends only on the recv
+//! after its last data, and until then the socket refuses another dump
+//! (EBUSY); dumping a link into another namespace makes the kernel assign
+//! that namespace an nsid if it had none; a blocking recv could wait
+//! forever, so every wait is bounded. `NETLINK_GET_STRICT_CHK` is not set:
+//! it would turn an unknown request attribute into an error, and the one
+//! nsmap sends (`IFLA_EXT_MASK`) is known to every kernel — not worth a
+//! syscall per namespace.
 
 pub mod addr;
 pub mod link;
@@ -94,42 +99,94 @@ pub struct RtSocket {
     seq: u32,
 }
 
+impl AsFd for RtSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
 impl RtSocket {
     /// Opens a NETLINK_ROUTE socket in the calling thread's namespace.
     pub fn open() -> Result<RtSocket, NlError> {
         let socket = Socket::new(NETLINK_ROUTE)
             .map_err(|e| NlError::Sys("socket(NETLINK_ROUTE)", crate::sys::errno_of(&e)))?;
-        socket.set_netlink_get_strict_chk(true).map_err(|e| {
-            NlError::Sys(
-                "setsockopt(NETLINK_GET_STRICT_CHK)",
-                crate::sys::errno_of(&e),
-            )
-        })?;
         Ok(RtSocket { socket, seq: 0 })
     }
 
     /// Every link of the namespace (RTM_GETLINK dump, stats skipped).
     pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Dumped<RawLink>, NlError> {
-        let mut msg = LinkMessage::default();
-        msg.attributes
-            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-        self.dump(
-            RouteNetlinkMessage::GetLink(msg),
-            RTM_NEWLINK,
-            buf,
-            link::parse,
-        )
+        self.dump(link_request(), RTM_NEWLINK, buf, link::parse)
     }
 
     /// Every IPv4/IPv6 address of the namespace (RTM_GETADDR dump).
     pub fn dump_addrs(&mut self, buf: &mut [u8]) -> Result<Dumped<RawAddr>, NlError> {
-        let msg = AddressMessage::default();
-        self.dump(
-            RouteNetlinkMessage::GetAddress(msg),
-            RTM_NEWADDR,
-            buf,
-            addr::parse,
-        )
+        self.dump(addr_request(), RTM_NEWADDR, buf, addr::parse)
+    }
+
+    /// The whole namespace: its links, its addresses and, given `ask`, its
+    /// nsid for one other namespace. The question rides in the address
+    /// dump's datagram (the kernel answers a datagram's messages in order,
+    /// and a question needs no dump of its own), which spares one send per
+    /// namespace. It comes after the link dump, never before: dumping a
+    /// link into another namespace is what makes the kernel assign the
+    /// nsid, if nothing has yet. Two dumps cannot share a datagram: a dump
+    /// ends only in a later pass, on the next recv, and until then the
+    /// kernel refuses another on the socket (EBUSY).
+    pub fn dump_all(
+        &mut self,
+        buf: &mut [u8],
+        ask: Option<(u64, BorrowedFd<'_>)>,
+    ) -> Result<Everything, NlError> {
+        let links = self.dump_links(buf)?;
+        let (addrs, nsid) = match ask {
+            None => (self.dump_addrs(buf), None),
+            // Without addresses (or the answer) the links are still worth
+            // showing.
+            Some(ask) => match self.addrs_asking(buf, ask) {
+                Ok((addrs, nsid)) => (Ok(addrs), nsid),
+                Err(e) => (Err(e), None),
+            },
+        };
+        Ok(Everything { links, addrs, nsid })
+    }
+
+    /// The address dump with an RTM_GETNSID question in its datagram. An
+    /// error answer leaves the question to the planned rounds.
+    fn addrs_asking(
+        &mut self,
+        buf: &mut [u8],
+        (netns, fd): (u64, BorrowedFd<'_>),
+    ) -> Result<(Dumped<RawAddr>, Option<RawNsid>), NlError> {
+        let seq = self.seq.wrapping_add(1);
+        let question = self.seq.wrapping_add(2);
+        self.seq = question;
+        let mut request = encode(addr_request(), NLM_F_REQUEST | NLM_F_DUMP, seq);
+        request.extend(encode(nsid_request(fd)?, NLM_F_REQUEST, question));
+        self.send(&request)?;
+        let mut addrs = Part::new();
+        let mut answer = None;
+        let mut waiting = true;
+        while addrs.open() || waiting {
+            let n = self.recv(buf)?;
+            for (header, payload) in messages(&buf[..n])? {
+                if header.seq == seq {
+                    addrs.take(header, payload, RTM_NEWADDR, addr::parse);
+                } else if header.seq == question && waiting {
+                    waiting = false;
+                    if header.kind == RTM_NEWNSID {
+                        answer = Some(RawNsid {
+                            netns,
+                            nsid: nsid_of(payload),
+                        });
+                    }
+                }
+            }
+        }
+        let addrs = match addrs.finish("RTM_GETADDR")? {
+            done if done.complete => done,
+            _interrupted => self.dump_addrs(buf)?,
+        };
+        Ok((addrs, answer))
     }
 
     /// Asks which nsid this namespace gives each target (RTM_GETNSID with
@@ -166,12 +223,8 @@ impl RtSocket {
         let first_seq = self.seq.wrapping_add(1);
         let mut request = Vec::with_capacity(chunk.len() * 32);
         for (_, fd) in chunk {
-            let mut msg = NsidMessage::default();
-            let fd =
-                u32::try_from(fd.as_raw_fd()).map_err(|_| NlError::Malformed("negative fd"))?;
-            msg.attributes.push(NsidAttribute::Fd(fd));
             self.seq = self.seq.wrapping_add(1);
-            request.extend(self.encode(RouteNetlinkMessage::GetNsId(msg), NLM_F_REQUEST));
+            request.extend(encode(nsid_request(*fd)?, NLM_F_REQUEST, self.seq));
         }
         self.send(&request)?;
         let mut answers: Vec<Option<RawNsid>> = vec![None; chunk.len()];
@@ -189,12 +242,10 @@ impl RtSocket {
                 let netns = chunk[slot].0;
                 match header.kind {
                     RTM_NEWNSID => {
-                        let nsid = payload
-                            .get(4..)
-                            .and_then(|attrs| link::attr(attrs, NETNSA_NSID))
-                            .and_then(link::read_i32)
-                            .filter(|&n| n >= 0);
-                        *answer = Some(RawNsid { netns, nsid });
+                        *answer = Some(RawNsid {
+                            netns,
+                            nsid: nsid_of(payload),
+                        });
                     }
                     NLMSG_ERROR => {
                         let code = error_code(payload)?;
@@ -216,7 +267,7 @@ impl RtSocket {
         request: RouteNetlinkMessage,
         reply_kind: u16,
         buf: &mut [u8],
-        parse: fn(&[u8]) -> Option<T>,
+        parse: impl Fn(&[u8]) -> Option<T>,
     ) -> Result<Dumped<T>, NlError> {
         let what = if reply_kind == RTM_NEWLINK {
             "RTM_GETLINK"
@@ -227,59 +278,26 @@ impl RtSocket {
         for _ in 0..DUMP_RETRIES {
             self.seq = self.seq.wrapping_add(1);
             let seq = self.seq;
-            self.send(&self.encode(request.clone(), NLM_F_REQUEST | NLM_F_DUMP))?;
-            let mut out = Vec::new();
-            let mut interrupted = false;
-            'recv: loop {
+            self.send(&encode(request.clone(), NLM_F_REQUEST | NLM_F_DUMP, seq))?;
+            let mut part = Part::new();
+            while part.open() {
                 let n = self.recv(buf)?;
                 for (header, payload) in messages(&buf[..n])? {
-                    if header.seq != seq {
-                        continue; // a late reply to an earlier request
-                    }
-                    interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
-                    match header.kind {
-                        NLMSG_DONE => {
-                            // A dump can end with an error in NLMSG_DONE.
-                            let code = payload.get(..4).and_then(link::read_i32).unwrap_or(0);
-                            if code < 0 {
-                                return Err(NlError::Kernel(what, code));
-                            }
-                            break 'recv;
-                        }
-                        NLMSG_ERROR => {
-                            let code = error_code(payload)?;
-                            if code != 0 {
-                                return Err(NlError::Kernel(what, code));
-                            }
-                        }
-                        k if k == reply_kind => out.extend(parse(payload)),
-                        _ => {}
+                    if header.seq == seq {
+                        part.take(header, payload, reply_kind, &parse);
                     }
                 }
             }
-            if !interrupted {
-                return Ok(Dumped {
-                    items: out,
-                    complete: true,
-                });
+            let done = part.finish(what)?;
+            if done.complete {
+                return Ok(done);
             }
-            last = out;
+            last = done.items;
         }
         Ok(Dumped {
             items: last,
             complete: false,
         })
-    }
-
-    fn encode(&self, message: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
-        let mut header = NetlinkHeader::default();
-        header.flags = flags;
-        header.sequence_number = self.seq;
-        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(message));
-        msg.finalize();
-        let mut bytes = vec![0; msg.buffer_len()];
-        msg.serialize(&mut bytes);
-        bytes
     }
 
     fn send(&self, bytes: &[u8]) -> Result<(), NlError> {
@@ -324,6 +342,120 @@ impl RtSocket {
             }
         }
     }
+}
+
+/// What [`RtSocket::dump_all`] learned about one namespace. Addresses can
+/// fail alone: the links are still worth showing.
+pub struct Everything {
+    pub links: Dumped<RawLink>,
+    pub addrs: Result<Dumped<RawAddr>, NlError>,
+    /// The answer to the question asked, if it was answered.
+    pub nsid: Option<RawNsid>,
+}
+
+/// One dump's replies as they come in, possibly between other replies.
+struct Part<T> {
+    items: Vec<T>,
+    interrupted: bool,
+    state: State,
+}
+
+enum State {
+    Open,
+    Done,
+    Failed(i32),
+}
+
+impl<T> Part<T> {
+    fn new() -> Self {
+        Part {
+            items: Vec::new(),
+            interrupted: false,
+            state: State::Open,
+        }
+    }
+
+    fn open(&self) -> bool {
+        matches!(self.state, State::Open)
+    }
+
+    /// Takes one reply message of this dump.
+    fn take(
+        &mut self,
+        header: Header,
+        payload: &[u8],
+        reply_kind: u16,
+        parse: impl Fn(&[u8]) -> Option<T>,
+    ) {
+        if !self.open() {
+            return;
+        }
+        self.interrupted |= header.flags & NLM_F_DUMP_INTR != 0;
+        match header.kind {
+            // A dump can end with an error in NLMSG_DONE.
+            NLMSG_DONE => match payload.get(..4).and_then(link::read_i32) {
+                Some(code) if code < 0 => self.state = State::Failed(code),
+                _ => self.state = State::Done,
+            },
+            NLMSG_ERROR => match error_code(payload) {
+                Ok(0) => {}
+                Ok(code) => self.state = State::Failed(code),
+                Err(_) => self.state = State::Failed(-libc::EPROTO),
+            },
+            k if k == reply_kind => self.items.extend(parse(payload)),
+            _ => {}
+        }
+    }
+
+    /// The dump's result once it ended: `complete` is false if the kernel
+    /// flagged it interrupted.
+    fn finish(self, what: &'static str) -> Result<Dumped<T>, NlError> {
+        match self.state {
+            State::Failed(code) => Err(NlError::Kernel(what, code)),
+            State::Open | State::Done => Ok(Dumped {
+                items: self.items,
+                complete: !self.interrupted,
+            }),
+        }
+    }
+}
+
+fn link_request() -> RouteNetlinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    RouteNetlinkMessage::GetLink(msg)
+}
+
+fn addr_request() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetAddress(AddressMessage::default())
+}
+
+fn nsid_request(fd: BorrowedFd<'_>) -> Result<RouteNetlinkMessage, NlError> {
+    let fd = u32::try_from(fd.as_raw_fd()).map_err(|_| NlError::Malformed("negative fd"))?;
+    let mut msg = NsidMessage::default();
+    msg.attributes.push(NsidAttribute::Fd(fd));
+    Ok(RouteNetlinkMessage::GetNsId(msg))
+}
+
+fn encode(message: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(message));
+    msg.finalize();
+    let mut bytes = vec![0; msg.buffer_len()];
+    msg.serialize(&mut bytes);
+    bytes
+}
+
+/// The nsid of an RTM_NEWNSID reply; None for "not assigned" (-1).
+fn nsid_of(payload: &[u8]) -> Option<i32> {
+    payload
+        .get(4..)
+        .and_then(|attrs| link::attr(attrs, NETNSA_NSID))
+        .and_then(link::read_i32)
+        .filter(|&n| n >= 0)
 }
 
 /// The fields of a netlink header nsmap uses.
@@ -393,6 +525,65 @@ mod tests {
             parts[1].1.get(..4).and_then(link::read_i32),
             Some(-libc::ENOBUFS)
         );
+    }
+
+    #[test]
+    fn a_dump_ends_at_done_and_fails_on_error_codes() {
+        let parse = |p: &[u8]| p.first().copied();
+        let header = |kind, flags| Header {
+            kind,
+            flags,
+            seq: 1,
+        };
+        // Two replies, then NLMSG_DONE: complete.
+        let mut part = Part::new();
+        part.take(header(RTM_NEWLINK, 0), &[7], RTM_NEWLINK, parse);
+        part.take(header(RTM_NEWLINK, 0), &[8], RTM_NEWLINK, parse);
+        assert!(part.open());
+        part.take(
+            header(NLMSG_DONE, 0),
+            &0i32.to_ne_bytes(),
+            RTM_NEWLINK,
+            parse,
+        );
+        assert!(!part.open());
+        // Nothing counts once it ended.
+        part.take(header(RTM_NEWLINK, 0), &[9], RTM_NEWLINK, parse);
+        let done = part.finish("RTM_GETLINK").expect("complete");
+        assert_eq!((done.items, done.complete), (vec![7, 8], true));
+        // Flagged interrupted: the items, marked incomplete.
+        let mut part = Part::new();
+        part.take(
+            header(RTM_NEWLINK, NLM_F_DUMP_INTR),
+            &[7],
+            RTM_NEWLINK,
+            parse,
+        );
+        part.take(header(NLMSG_DONE, 0), &[], RTM_NEWLINK, parse);
+        assert!(!part.finish("RTM_GETLINK").expect("partial").complete);
+        // An error in NLMSG_DONE or NLMSG_ERROR (EBUSY: a dump still runs).
+        for kind in [NLMSG_DONE, NLMSG_ERROR] {
+            let mut part = Part::<u8>::new();
+            part.take(
+                header(kind, 0),
+                &(-libc::EBUSY).to_ne_bytes(),
+                RTM_NEWLINK,
+                parse,
+            );
+            assert_eq!(
+                part.finish("RTM_GETADDR").err(),
+                Some(NlError::Kernel("RTM_GETADDR", -libc::EBUSY))
+            );
+        }
+        // An ack (NLMSG_ERROR 0) is not the end.
+        let mut part = Part::<u8>::new();
+        part.take(
+            header(NLMSG_ERROR, 0),
+            &0i32.to_ne_bytes(),
+            RTM_NEWLINK,
+            parse,
+        );
+        assert!(part.open());
     }
 
     #[test]

@@ -17,10 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::thread::Scope;
+use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -32,7 +32,7 @@ use crate::error::Error;
 use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNamespace, RawNsid, RawScan};
 use crate::resolve::plan_nsid_queries;
 use crate::snapshot::{Phases, ScanInfo, Warning, WarningCode};
-use crate::sys::discover::discover_streaming;
+use crate::sys::discover::{discover_streaming, out_of_fds_warning};
 use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
 
 /// Candidates asked per unresolved nsid in each RTM_GETNSID round; each
@@ -93,19 +93,26 @@ fn scan_inner(
     visit: &mut dyn FnMut(&[OpenNamespace<'_>]),
 ) -> Result<RawScan, Error> {
     let started = Instant::now();
-    raise_fd_limit();
+    let retired = Retired::new(raise_fd_limit());
     // Pipelined: each namespace is dumped the moment discovery has it
     // open, and processes are attributed while the dumps run. Dumps hold
     // the rtnl mutex in the kernel, so they run one after another whatever
     // the thread count; walking /proc and reading runtime state do not.
     let gathered = std::thread::scope(|s| -> Result<Gathered, Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let mut dumper = DumpWorkers::start(s, queue, options.threads);
+        let mut dumper = DumpWorkers::start(s, queue, options.threads, &retired);
+        // Every namespace is asked its nsid for nsmap's own — usually the
+        // host, and so the one most of their veths lead to — within its dump.
+        let mut own: Option<(u64, Arc<File>)> = None;
         let discovered = discover_streaming(hook, &mut |ns| {
+            if ns.current && own.is_none() {
+                own = Some((ns.inode, Arc::clone(ns.file)));
+            }
             let _ = jobs.send(Job {
                 inode: ns.inode,
                 current: ns.current,
                 file: Arc::clone(ns.file),
+                ask: own.clone().filter(|(inode, _)| *inode != ns.inode),
             });
         });
         // Without more jobs the workers end once the queue is empty.
@@ -157,7 +164,7 @@ fn scan_inner(
         let mut dumps = HashMap::new();
         for (inode, mut dump) in dumper.results() {
             if let (Ok(dumped), Some(host)) = (&mut dump, host) {
-                dumped.settle_early(inode, host, &mut buf);
+                dumped.settle_early(inode, host, &mut buf, &retired);
             }
             dumps.insert(inode, dump);
         }
@@ -185,6 +192,7 @@ fn scan_inner(
     let mut privileged = nix::unistd::geteuid().is_root();
     let mut sockets: HashMap<u64, RtSocket> = HashMap::new();
     let mut denied_setns = 0usize;
+    let mut out_of_fds = 0usize;
     for (ns, file) in namespaces.iter_mut().zip(&files) {
         if file.is_none() {
             continue; // could not be opened; discovery said why
@@ -208,6 +216,11 @@ fn scan_inner(
                 }
             }
             Err(DumpError::Setns(Errno::EPERM)) => denied_setns += 1,
+            Err(DumpError::Netlink(NlError::Sys(_, Errno::EMFILE | Errno::ENFILE)))
+                if !ns.current =>
+            {
+                out_of_fds += 1
+            }
             Err(e) => {
                 if ns.current {
                     return Err(Error::OwnNamespace(e.to_string()));
@@ -219,6 +232,9 @@ fn scan_inner(
                 ));
             }
         }
+    }
+    if out_of_fds > 0 {
+        warnings.push(out_of_fds_warning(out_of_fds, "dump"));
     }
     if denied_setns > 0 {
         privileged = false;
@@ -250,9 +266,11 @@ fn scan_inner(
     if options.close_later {
         // Should the thread not start, the closure is dropped unrun, which
         // closes them here and now.
-        let _ = std::thread::Builder::new().spawn(move || drop((sockets, files)));
+        let _ = std::thread::Builder::new()
+            .name("nsmap-close".into())
+            .spawn(move || drop((sockets, retired.into_inner(), files)));
     } else {
-        drop((sockets, files));
+        drop((sockets, retired, files));
     }
     raw.namespaces.sort_by_key(|n| n.inode);
     let now = Instant::now();
@@ -291,6 +309,8 @@ struct Job {
     inode: u64,
     current: bool,
     file: Arc<File>,
+    /// The namespace to ask this one its nsid for.
+    ask: Option<(u64, Arc<File>)>,
 }
 
 #[derive(Debug)]
@@ -330,28 +350,85 @@ type Dump = Result<Dumped, DumpError>;
 
 impl Dumped {
     /// Asks the usual question of a namespace with a link into another
-    /// one — which nsid is the host? — so that the planned rounds mostly
-    /// find nothing left to ask; then closes the socket if every nsid of
-    /// the namespace is answered, as it will be asked nothing else.
-    fn settle_early(&mut self, inode: u64, host: (u64, BorrowedFd<'_>), buf: &mut [u8]) {
+    /// one — which nsid is the host? — unless its dump already did (it
+    /// asks for nsmap's own namespace, usually the host), so that the
+    /// planned rounds mostly find nothing left to ask; then retires the
+    /// socket if that settled the namespace.
+    fn settle_early(
+        &mut self,
+        inode: u64,
+        host: (u64, BorrowedFd<'_>),
+        buf: &mut [u8],
+        retired: &Retired,
+    ) {
         let Some(socket) = &mut self.socket else {
             return;
         };
         if inode != host.0
             && self.links.iter().any(|l| l.link_netnsid.is_some())
+            && !self.nsids.iter().any(|a| a.netns == host.0)
             && let Ok(answers) = socket.nsids(&[host], buf)
         {
-            self.nsids = answers;
+            self.nsids.extend(answers);
         }
+        self.retire_if_settled(retired);
+    }
+
+    /// Hands the socket to `retired` once every nsid of the namespace is
+    /// answered: it will be asked nothing else.
+    fn retire_if_settled(&mut self, retired: &Retired) {
         if self
             .links
             .iter()
             .filter_map(|l| l.link_netnsid)
             .filter(|&nsid| nsid >= 0)
             .all(|nsid| self.nsids.iter().any(|a| a.nsid == Some(nsid)))
+            && let Some(socket) = self.socket.take()
         {
-            self.socket = None;
+            retired.push(socket);
         }
+    }
+}
+
+/// Sockets no question will go to any more. Closing a netlink socket costs
+/// a few µs that the dump workers need more: where file descriptors are
+/// plentiful, these are closed after the scan, on a thread of their own.
+/// Elsewhere each is closed at once: the scan holds a file per namespace,
+/// and every fd kept here could cost a namespace its scan.
+struct Retired {
+    sockets: Mutex<Vec<RtSocket>>,
+    /// Sockets at or above this fd number are closed at once.
+    below: i32,
+}
+
+/// The fd limit from which sockets are kept for later at all.
+const RETIRE_FROM_LIMIT: u64 = 16384;
+
+impl Retired {
+    fn new(fd_limit: u64) -> Self {
+        let below = if fd_limit >= RETIRE_FROM_LIMIT {
+            // Within the fd table grown up front (see `raise_fd_limit`).
+            FD_TABLE_RESERVE / 2
+        } else {
+            0
+        };
+        Retired {
+            sockets: Mutex::new(Vec::new()),
+            below: i32::try_from(below).unwrap_or(0),
+        }
+    }
+
+    /// Keeps `socket` open for later, or closes it now.
+    fn push(&self, socket: RtSocket) {
+        if socket.as_fd().as_raw_fd() < self.below
+            && let Ok(mut sockets) = self.sockets.lock()
+        {
+            sockets.push(socket);
+        }
+    }
+
+    fn into_inner(self) -> Vec<RtSocket> {
+        self.sockets.into_inner().unwrap_or_default()
     }
 }
 
@@ -360,9 +437,9 @@ impl Dumped {
 struct DumpWorkers<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     queue: Arc<Mutex<Receiver<Job>>>,
-    done_tx: Sender<(u64, Dump)>,
-    done: Receiver<(u64, Dump)>,
-    started: usize,
+    /// Where the workers put sockets their dump settled.
+    retired: &'env Retired,
+    workers: Vec<ScopedJoinHandle<'scope, Vec<(u64, Dump)>>>,
 }
 
 impl<'scope, 'env> DumpWorkers<'scope, 'env> {
@@ -373,14 +450,13 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
         scope: &'scope Scope<'scope, 'env>,
         queue: Receiver<Job>,
         threads: Option<usize>,
+        retired: &'env Retired,
     ) -> Self {
-        let (done_tx, done) = mpsc::channel();
         let mut workers = DumpWorkers {
             scope,
             queue: Arc::new(Mutex::new(queue)),
-            done_tx,
-            done,
-            started: 0,
+            retired,
+            workers: Vec::new(),
         };
         for _ in 0..threads.unwrap_or(1).max(1) {
             workers.add();
@@ -393,74 +469,85 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
     /// unscanned (the main thread must never enter a namespace itself).
     fn add(&mut self) {
         let queue = Arc::clone(&self.queue);
-        let done = self.done_tx.clone();
-        if std::thread::Builder::new()
-            .spawn_scoped(self.scope, move || dump_worker(&queue, &done))
-            .is_ok()
+        let retired = self.retired;
+        if let Ok(worker) = std::thread::Builder::new()
+            .name("nsmap-dump".into())
+            .spawn_scoped(self.scope, move || dump_worker(&queue, retired))
         {
-            self.started += 1;
+            self.workers.push(worker);
         }
     }
 
-    /// Every dump, as the workers finish them; ends when the queue has run
-    /// dry (its sender must be gone).
-    fn results(self) -> impl Iterator<Item = (u64, Dump)> {
-        drop(self.done_tx);
-        let mut unrun = Vec::new();
-        if self.started == 0
-            && let Ok(queue) = self.queue.lock()
-        {
-            unrun.extend(
+    /// Every dump, once the queue has run dry (its sender must be gone).
+    /// Collected when the workers end, not one by one: waking this thread
+    /// for each of a thousand dumps costs the workers a futex call and the
+    /// cores a context switch every time.
+    fn results(self) -> Vec<(u64, Dump)> {
+        let mut done = Vec::new();
+        for worker in self.workers {
+            // A worker cannot panic short of a bug; its share is then
+            // reported unscanned, like namespaces no worker took.
+            done.extend(worker.join().unwrap_or_default());
+        }
+        if let Ok(queue) = self.queue.lock() {
+            done.extend(
                 queue
-                    .iter()
+                    .try_iter()
                     .map(|job| (job.inode, Err(DumpError::NoThread))),
             );
         }
-        self.done.into_iter().chain(unrun)
+        done
     }
 }
 
 /// One dump worker's loop. nsmap's own namespace is dumped without setns
 /// while this thread is still in it (unprivileged, even that setns fails).
-fn dump_worker(queue: &Mutex<Receiver<Job>>, done: &Sender<(u64, Dump)>) {
+fn dump_worker(queue: &Mutex<Receiver<Job>>, retired: &Retired) -> Vec<(u64, Dump)> {
     let mut buf = vec![0u8; RECV_BUF];
     let mut moved = false;
+    let mut done = Vec::new();
     loop {
         let job = match queue.lock() {
             Ok(queue) => queue.recv(),
             Err(_) => break,
         };
         let Ok(job) = job else { break };
-        let dump = if job.current && !moved {
-            dump_here(&mut buf)
+        let ask = job.ask.as_ref().map(|(inode, file)| (*inode, file.as_fd()));
+        let mut dump = if job.current && !moved {
+            dump_here(&mut buf, ask)
         } else {
             match setns(job.file.as_fd(), CloneFlags::CLONE_NEWNET) {
                 Ok(()) => {
                     moved = true;
-                    dump_here(&mut buf)
+                    dump_here(&mut buf, ask)
                 }
                 Err(e) => Err(DumpError::Setns(e)),
             }
         };
-        if done.send((job.inode, dump)).is_err() {
-            break;
+        if let Ok(dumped) = &mut dump {
+            // Settled by the question asked within the dump: no socket
+            // held for the end of the scan.
+            dumped.retire_if_settled(retired);
         }
+        done.push((job.inode, dump));
     }
+    done
 }
 
-/// Opens a socket in the calling thread's namespace and dumps it.
-fn dump_here(buf: &mut [u8]) -> Dump {
+/// Opens a socket in the calling thread's namespace and dumps it, asking
+/// its nsid for `ask` on the way.
+fn dump_here(buf: &mut [u8], ask: Option<(u64, BorrowedFd<'_>)>) -> Dump {
     let mut socket = RtSocket::open().map_err(DumpError::Netlink)?;
-    let links = socket.dump_links(buf).map_err(DumpError::Netlink)?;
+    let all = socket.dump_all(buf, ask).map_err(DumpError::Netlink)?;
     let mut problems = Vec::new();
-    if !links.complete {
+    if !all.links.complete {
         problems.push(
             "its interface list kept changing while being read, so it may be incomplete"
                 .to_string(),
         );
     }
     // Without addresses the links are still worth showing.
-    let addrs = match socket.dump_addrs(buf) {
+    let addrs = match all.addrs {
         Ok(addrs) => {
             if !addrs.complete {
                 problems.push(
@@ -477,9 +564,9 @@ fn dump_here(buf: &mut [u8]) -> Dump {
     };
     Ok(Dumped {
         socket: Some(socket),
-        links: links.items,
+        links: all.links.items,
         addrs,
-        nsids: Vec::new(),
+        nsids: all.nsid.into_iter().collect(),
         problems,
     })
 }
@@ -614,13 +701,15 @@ fn run_nsid_work(work: Vec<NsidWork<'_, '_>>, threads: Option<usize>) -> Vec<Nsi
                 // Sockets are bound to their namespaces already: if no
                 // thread can be started, this one asks.
                 let (tx, rx) = std::sync::mpsc::channel();
-                let spawned = std::thread::Builder::new().spawn_scoped(s, {
-                    let run = &run;
-                    move || match rx.recv() {
-                        Ok(c) => run(c),
-                        Err(_) => Vec::new(),
-                    }
-                });
+                let spawned = std::thread::Builder::new()
+                    .name("nsmap-nsid".into())
+                    .spawn_scoped(s, {
+                        let run = &run;
+                        move || match rx.recv() {
+                            Ok(c) => run(c),
+                            Err(_) => Vec::new(),
+                        }
+                    });
                 match spawned {
                     Ok(h) => {
                         let _ = tx.send(c);
@@ -646,11 +735,11 @@ const FD_TABLE_RESERVE: u64 = 8192;
 
 /// Raises the soft fd limit to the hard one (a scan holds one file and one
 /// socket per namespace, which passes 1024 on hosts with 500+ namespaces),
-/// then grows the fd table once, up front. Growing it while other threads
+/// then grows the fd table once, up front, and returns the limit. Growing it while other threads
 /// of the process run waits for an RCU grace period (`expand_fdtable` →
 /// `synchronize_rcu`), measured at over 10 ms per doubling here — and the
 /// scan's own workers are such threads.
-fn raise_fd_limit() {
+fn raise_fd_limit() -> u64 {
     let mut limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
         && soft < hard
@@ -658,15 +747,13 @@ fn raise_fd_limit() {
     {
         limit = hard;
     }
-    let highest = limit.min(FD_TABLE_RESERVE).saturating_sub(1);
-    let Ok(highest) = i32::try_from(highest) else {
-        return;
-    };
     // F_DUPFD takes the lowest free fd at or above `highest`: the table
     // grows to hold it, and keeps its size after the close.
-    if let Ok(root) = File::open("/")
+    if let Ok(highest) = i32::try_from(limit.min(FD_TABLE_RESERVE).saturating_sub(1))
+        && let Ok(root) = File::open("/")
         && let Ok(fd) = fcntl(&root, FcntlArg::F_DUPFD_CLOEXEC(highest))
     {
         let _ = nix::unistd::close(fd);
     }
+    limit
 }
