@@ -3,10 +3,10 @@
 //! resolving peers needs.
 //!
 //! The steps overlap: a namespace is dumped as soon as discovery has it
-//! open, processes are attributed while the dumps run, and each dumped
-//! namespace is asked its most likely nsid question (which nsid is the
-//! host?) as its dump comes back. What remains after the last dump is
-//! only the questions that one did not settle.
+//! open, processes are attributed while the dumps run, and each namespace
+//! is asked its most likely nsid question (which nsid is nsmap's own
+//! namespace, usually the host?) within its dump. What remains after the
+//! last dump is only the questions that one did not settle.
 //!
 //! `setns(CLONE_NEWNET)` moves only the calling thread, and a socket stays
 //! in the namespace it was created in, so worker threads of our own (never
