@@ -114,6 +114,8 @@ struct Found {
     mounts: BTreeSet<Name>,
     sources: BTreeSet<Source>,
     file: Option<Arc<File>>,
+    /// Opened, but past the fd ceiling: listed unscanned, not vanished.
+    past_ceiling: bool,
 }
 
 /// What the /proc walk needs to know, shared by its threads.
@@ -169,7 +171,8 @@ impl Walker<'_> {
             return;
         }
         if file.as_raw_fd() >= self.fd_ceiling {
-            return; // `finish` lists it as unopened
+            entry.past_ceiling = true; // `finish` lists it as unopened
+            return;
         }
         let file = entry.file.insert(Arc::new(file));
         (self.opened)(Opened {
@@ -587,9 +590,15 @@ impl Walker<'_> {
                 self.warnings.push(stale("a symbolic link (not followed)"))
             }
             Err(NotNetns::Io(Errno::ENOENT)) => {} // deleted meanwhile
-            // Out of file descriptors: nothing wrong with the entry, which
-            // mountinfo already listed; `finish` reports it unopened.
-            Err(NotNetns::Io(Errno::EMFILE | Errno::ENFILE)) => {}
+            // Out of file descriptors: nothing wrong with the entry. Its
+            // namespace is known from mountinfo, by this mount point;
+            // `finish` reports it unopened.
+            Err(NotNetns::Io(Errno::EMFILE | Errno::ENFILE)) => {
+                if let Some(found) = self.found.values_mut().find(|f| f.mounts.contains(&shown)) {
+                    found.names.insert(name);
+                    found.past_ceiling = true;
+                }
+            }
             Err(NotNetns::Io(Errno::EACCES)) | Err(NotNetns::Io(Errno::EPERM)) => {
                 self.warnings.push(Warning::new(
                     None,
@@ -629,7 +638,7 @@ impl Walker<'_> {
                 for source in &found.sources {
                     match source.open() {
                         Ok(ns) if ns.inode == inode && ns.file.as_raw_fd() >= self.fd_ceiling => {
-                            last_error = Some(Errno::EMFILE);
+                            found.past_ceiling = true;
                             break;
                         }
                         Ok(ns) if ns.inode == inode => {
@@ -642,6 +651,9 @@ impl Walker<'_> {
                             break;
                         }
                         Ok(_) => last_error = Some(Errno::ESTALE), // moved meanwhile
+                        Err(NotNetns::Io(Errno::EMFILE | Errno::ENFILE)) => {
+                            found.past_ceiling = true;
+                        }
                         Err(NotNetns::Io(e)) => last_error = Some(e),
                         Err(_) => last_error = Some(Errno::EINVAL),
                     }
@@ -650,8 +662,8 @@ impl Walker<'_> {
             if found.file.is_none() {
                 match last_error {
                     // Known to exist but not openable: listed, not scanned.
+                    _ if found.past_ceiling => self.out_of_fds += 1,
                     Some(Errno::EACCES) | Some(Errno::EPERM) => {}
-                    Some(Errno::EMFILE) | Some(Errno::ENFILE) => self.out_of_fds += 1,
                     _ => {
                         self.warnings.push(Warning::new(
                             Some(inode),

@@ -99,12 +99,6 @@ pub struct RtSocket {
     seq: u32,
 }
 
-impl AsFd for RtSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.as_fd()
-    }
-}
-
 impl RtSocket {
     /// Opens a NETLINK_ROUTE socket in the calling thread's namespace.
     pub fn open() -> Result<RtSocket, NlError> {
@@ -138,25 +132,25 @@ impl RtSocket {
         ask: Option<(u64, BorrowedFd<'_>)>,
     ) -> Result<Everything, NlError> {
         let links = self.dump_links(buf)?;
-        let (addrs, nsid) = match ask {
-            None => (self.dump_addrs(buf), None),
-            // Without addresses (or the answer) the links are still worth
-            // showing.
-            Some(ask) => match self.addrs_asking(buf, ask) {
-                Ok((addrs, nsid)) => (Ok(addrs), nsid),
-                Err(e) => (Err(e), None),
-            },
+        let mut nsid = None;
+        // Without addresses the links (and the answer) are still worth
+        // showing.
+        let addrs = match ask {
+            None => self.dump_addrs(buf),
+            Some(ask) => self.addrs_asking(buf, ask, &mut nsid),
         };
         Ok(Everything { links, addrs, nsid })
     }
 
-    /// The address dump with an RTM_GETNSID question in its datagram. An
-    /// error answer leaves the question to the planned rounds.
+    /// The address dump with an RTM_GETNSID question in its datagram; the
+    /// answer goes to `answer` as soon as it comes, whatever becomes of the
+    /// dump. An error answer leaves the question to the planned rounds.
     fn addrs_asking(
         &mut self,
         buf: &mut [u8],
         (netns, fd): (u64, BorrowedFd<'_>),
-    ) -> Result<(Dumped<RawAddr>, Option<RawNsid>), NlError> {
+        answer: &mut Option<RawNsid>,
+    ) -> Result<Dumped<RawAddr>, NlError> {
         let seq = self.seq.wrapping_add(1);
         let question = self.seq.wrapping_add(2);
         self.seq = question;
@@ -164,7 +158,6 @@ impl RtSocket {
         request.extend(encode(nsid_request(fd)?, NLM_F_REQUEST, question));
         self.send(&request)?;
         let mut addrs = Part::new();
-        let mut answer = None;
         let mut waiting = true;
         while addrs.open() || waiting {
             let n = self.recv(buf)?;
@@ -174,7 +167,7 @@ impl RtSocket {
                 } else if header.seq == question && waiting {
                     waiting = false;
                     if header.kind == RTM_NEWNSID {
-                        answer = Some(RawNsid {
+                        *answer = Some(RawNsid {
                             netns,
                             nsid: nsid_of(payload),
                         });
@@ -182,11 +175,10 @@ impl RtSocket {
                 }
             }
         }
-        let addrs = match addrs.finish("RTM_GETADDR")? {
-            done if done.complete => done,
-            _interrupted => self.dump_addrs(buf)?,
-        };
-        Ok((addrs, answer))
+        match addrs.finish("RTM_GETADDR")? {
+            done if done.complete => Ok(done),
+            _interrupted => self.dump_addrs(buf),
+        }
     }
 
     /// Asks which nsid this namespace gives each target (RTM_GETNSID with

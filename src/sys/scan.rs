@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
@@ -93,14 +93,14 @@ fn scan_inner(
     visit: &mut dyn FnMut(&[OpenNamespace<'_>]),
 ) -> Result<RawScan, Error> {
     let started = Instant::now();
-    let retired = Retired::new(raise_fd_limit());
+    raise_fd_limit();
     // Pipelined: each namespace is dumped the moment discovery has it
     // open, and processes are attributed while the dumps run. Dumps hold
     // the rtnl mutex in the kernel, so they run one after another whatever
     // the thread count; walking /proc and reading runtime state do not.
     let gathered = std::thread::scope(|s| -> Result<Gathered, Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let mut dumper = DumpWorkers::start(s, queue, options.threads, &retired);
+        let mut dumper = DumpWorkers::start(s, queue, options.threads);
         // Every namespace is asked its nsid for nsmap's own — usually the
         // host, and so the one most of their veths lead to — within its dump.
         let mut own: Option<(u64, Arc<File>)> = None;
@@ -164,7 +164,7 @@ fn scan_inner(
         let mut dumps = HashMap::new();
         for (inode, mut dump) in dumper.results() {
             if let (Ok(dumped), Some(host)) = (&mut dump, host) {
-                dumped.settle_early(inode, host, &mut buf, &retired);
+                dumped.settle_early(inode, host, &mut buf);
             }
             dumps.insert(inode, dump);
         }
@@ -268,9 +268,9 @@ fn scan_inner(
         // closes them here and now.
         let _ = std::thread::Builder::new()
             .name("nsmap-close".into())
-            .spawn(move || drop((sockets, retired.into_inner(), files)));
+            .spawn(move || drop((sockets, files)));
     } else {
-        drop((sockets, retired, files));
+        drop((sockets, files));
     }
     raw.namespaces.sort_by_key(|n| n.inode);
     let now = Instant::now();
@@ -352,15 +352,9 @@ impl Dumped {
     /// Asks the usual question of a namespace with a link into another
     /// one — which nsid is the host? — unless its dump already did (it
     /// asks for nsmap's own namespace, usually the host), so that the
-    /// planned rounds mostly find nothing left to ask; then retires the
+    /// planned rounds mostly find nothing left to ask; then closes the
     /// socket if that settled the namespace.
-    fn settle_early(
-        &mut self,
-        inode: u64,
-        host: (u64, BorrowedFd<'_>),
-        buf: &mut [u8],
-        retired: &Retired,
-    ) {
+    fn settle_early(&mut self, inode: u64, host: (u64, BorrowedFd<'_>), buf: &mut [u8]) {
         let Some(socket) = &mut self.socket else {
             return;
         };
@@ -371,64 +365,21 @@ impl Dumped {
         {
             self.nsids.extend(answers);
         }
-        self.retire_if_settled(retired);
+        self.close_if_settled();
     }
 
-    /// Hands the socket to `retired` once every nsid of the namespace is
-    /// answered: it will be asked nothing else.
-    fn retire_if_settled(&mut self, retired: &Retired) {
+    /// Closes the socket once every nsid of the namespace is answered: it
+    /// will be asked nothing else, and a scan holds enough fds already.
+    fn close_if_settled(&mut self) {
         if self
             .links
             .iter()
             .filter_map(|l| l.link_netnsid)
             .filter(|&nsid| nsid >= 0)
             .all(|nsid| self.nsids.iter().any(|a| a.nsid == Some(nsid)))
-            && let Some(socket) = self.socket.take()
         {
-            retired.push(socket);
+            self.socket = None;
         }
-    }
-}
-
-/// Sockets no question will go to any more. Closing a netlink socket costs
-/// a few µs that the dump workers need more: where file descriptors are
-/// plentiful, these are closed after the scan, on a thread of their own.
-/// Elsewhere each is closed at once: the scan holds a file per namespace,
-/// and every fd kept here could cost a namespace its scan.
-struct Retired {
-    sockets: Mutex<Vec<RtSocket>>,
-    /// Sockets at or above this fd number are closed at once.
-    below: i32,
-}
-
-/// The fd limit from which sockets are kept for later at all.
-const RETIRE_FROM_LIMIT: u64 = 16384;
-
-impl Retired {
-    fn new(fd_limit: u64) -> Self {
-        let below = if fd_limit >= RETIRE_FROM_LIMIT {
-            // Within the fd table grown up front (see `raise_fd_limit`).
-            FD_TABLE_RESERVE / 2
-        } else {
-            0
-        };
-        Retired {
-            sockets: Mutex::new(Vec::new()),
-            below: i32::try_from(below).unwrap_or(0),
-        }
-    }
-
-    /// Keeps `socket` open for later, or closes it now.
-    fn push(&self, socket: RtSocket) {
-        if socket.as_fd().as_raw_fd() < self.below
-            && let Ok(mut sockets) = self.sockets.lock()
-        {
-            sockets.push(socket);
-        }
-    }
-
-    fn into_inner(self) -> Vec<RtSocket> {
-        self.sockets.into_inner().unwrap_or_default()
     }
 }
 
@@ -437,8 +388,6 @@ impl Retired {
 struct DumpWorkers<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     queue: Arc<Mutex<Receiver<Job>>>,
-    /// Where the workers put sockets their dump settled.
-    retired: &'env Retired,
     workers: Vec<ScopedJoinHandle<'scope, Vec<(u64, Dump)>>>,
 }
 
@@ -450,12 +399,10 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
         scope: &'scope Scope<'scope, 'env>,
         queue: Receiver<Job>,
         threads: Option<usize>,
-        retired: &'env Retired,
     ) -> Self {
         let mut workers = DumpWorkers {
             scope,
             queue: Arc::new(Mutex::new(queue)),
-            retired,
             workers: Vec::new(),
         };
         for _ in 0..threads.unwrap_or(1).max(1) {
@@ -469,10 +416,9 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
     /// unscanned (the main thread must never enter a namespace itself).
     fn add(&mut self) {
         let queue = Arc::clone(&self.queue);
-        let retired = self.retired;
         if let Ok(worker) = std::thread::Builder::new()
             .name("nsmap-dump".into())
-            .spawn_scoped(self.scope, move || dump_worker(&queue, retired))
+            .spawn_scoped(self.scope, move || dump_worker(&queue))
         {
             self.workers.push(worker);
         }
@@ -502,7 +448,7 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
 
 /// One dump worker's loop. nsmap's own namespace is dumped without setns
 /// while this thread is still in it (unprivileged, even that setns fails).
-fn dump_worker(queue: &Mutex<Receiver<Job>>, retired: &Retired) -> Vec<(u64, Dump)> {
+fn dump_worker(queue: &Mutex<Receiver<Job>>) -> Vec<(u64, Dump)> {
     let mut buf = vec![0u8; RECV_BUF];
     let mut moved = false;
     let mut done = Vec::new();
@@ -527,7 +473,7 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>, retired: &Retired) -> Vec<(u64, Dum
         if let Ok(dumped) = &mut dump {
             // Settled by the question asked within the dump: no socket
             // held for the end of the scan.
-            dumped.retire_if_settled(retired);
+            dumped.close_if_settled();
         }
         done.push((job.inode, dump));
     }
@@ -735,11 +681,11 @@ const FD_TABLE_RESERVE: u64 = 8192;
 
 /// Raises the soft fd limit to the hard one (a scan holds one file and one
 /// socket per namespace, which passes 1024 on hosts with 500+ namespaces),
-/// then grows the fd table once, up front, and returns the limit. Growing it while other threads
+/// then grows the fd table once, up front. Growing it while other threads
 /// of the process run waits for an RCU grace period (`expand_fdtable` →
 /// `synchronize_rcu`), measured at over 10 ms per doubling here — and the
 /// scan's own workers are such threads.
-fn raise_fd_limit() -> u64 {
+fn raise_fd_limit() {
     let mut limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
         && soft < hard
@@ -755,5 +701,4 @@ fn raise_fd_limit() -> u64 {
     {
         let _ = nix::unistd::close(fd);
     }
-    limit
 }
