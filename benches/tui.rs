@@ -1,7 +1,7 @@
 //! TUI render benchmark on a generated host with 2,000 namespaces (or
-//! `NAMESPACES=N cargo bench --bench tui`), each a
-//! container whose eth0 is a veth to a port of one host bridge (so the
-//! bridges tree has a port per namespace): time to first frame after the scan
+//! `NAMESPACES=N cargo bench --bench tui`), the one benches/snapshot.rs
+//! resolves: each a container whose eth0 is a veth to a port of a host
+//! bridge (so the bridges tree has a port per namespace): time to first frame after the scan
 //! (building the app from the snapshot, then drawing) and the time of one
 //! frame in the common situations. Targets: first frame < 200 ms, each
 //! frame < 10 ms. Run with `cargo bench --bench tui`.
@@ -10,108 +10,24 @@
 //! only have to be compared with targets an order of magnitude away. The
 //! verdict uses the median; p99 and max are printed to show the tail.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nsmap::Snapshot;
 use nsmap::cli::Source;
-use nsmap::name::Name;
-use nsmap::snapshot::{Interface, LinkRef, Namespace, ProcessSummary, ScanInfo};
+use nsmap::resolve::resolve;
 use nsmap::tui::{Action, App, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-/// Namespaces in the generated host: `NAMESPACES` from the environment.
-fn namespace_count() -> u32 {
-    std::env::var("NAMESPACES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2_000)
-}
-const HOST: u64 = 4_026_531_840;
+use common::{namespace_count, raw_scan, stats};
+
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 60;
 const ROUNDS: usize = 200;
-
-fn iface(ifindex: u32, name: &str, kind: Option<&str>) -> Interface {
-    Interface {
-        ifindex,
-        ifname: Name::from(name),
-        kind: kind.map(str::to_string),
-        operstate: "UP".into(),
-        flags: vec!["BROADCAST".into(), "UP".into(), "LOWER_UP".into()],
-        mtu: 1500,
-        address: Some(format!(
-            "02:00:00:00:{:02x}:{:02x}",
-            ifindex >> 8,
-            ifindex & 0xff
-        )),
-        ..Interface::default()
-    }
-}
-
-fn link(netns: u64, ifindex: u32, name: &str) -> Option<LinkRef> {
-    Some(LinkRef {
-        netns: Some(netns),
-        ifindex,
-        ifname: Some(Name::from(name)),
-    })
-}
-
-/// A host bridge `cni0` with one veth port per container namespace.
-fn snapshot() -> Snapshot {
-    let mut host = Namespace {
-        inode: HOST,
-        id: Some(1),
-        current: true,
-        host: true,
-        pids: (1..500).collect(),
-        scanned: true,
-        interfaces: vec![iface(1, "lo", None), iface(2, "cni0", Some("bridge"))],
-        ..Namespace::default()
-    };
-    let mut namespaces = Vec::new();
-    for i in 0..namespace_count() {
-        let inode = HOST + 1 + u64::from(i);
-        let port_name = format!("veth{i:08x}");
-        let port_index = 10 + i;
-        let mut port = iface(port_index, &port_name, Some("veth"));
-        port.master = link(HOST, 2, "cni0");
-        port.peer = link(inode, 2, "eth0");
-        port.port_state = Some("forwarding".into());
-        host.interfaces.push(port);
-        let mut eth0 = iface(2, "eth0", Some("veth"));
-        eth0.peer = link(HOST, port_index, &port_name);
-        eth0.addresses = vec![format!("10.{}.{}.2/16", i / 256, i % 256)];
-        let pid = 10_000 + i;
-        namespaces.push(Namespace {
-            inode,
-            id: Some(2 + u64::from(i)),
-            names: vec![Name::from(format!("ctr-{i:04}").as_str())],
-            pids: vec![pid],
-            process: Some(ProcessSummary {
-                pid,
-                comm: Name::from("pause"),
-            }),
-            scanned: true,
-            interfaces: vec![iface(1, "lo", None), eth0],
-            ..Namespace::default()
-        });
-    }
-    namespaces.insert(0, host);
-    Snapshot {
-        schema_version: 1,
-        scan: ScanInfo {
-            nsmap_version: "bench".into(),
-            duration_ms: Some(100.0),
-            privileged: true,
-            phases_ms: None,
-        },
-        namespaces,
-        warnings: vec![],
-    }
-}
 
 fn terminal() -> Terminal<TestBackend> {
     Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend")
@@ -134,22 +50,6 @@ fn new_app(snapshot: Snapshot) -> App {
         height: HEIGHT,
     });
     app
-}
-
-struct Stats {
-    median: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-    Stats {
-        median: at(0.5),
-        p99: at(0.99),
-        max: at(1.0),
-    }
 }
 
 fn report(name: &str, target: Duration, samples: Vec<Duration>) {
@@ -183,7 +83,7 @@ fn bench(mut frame: impl FnMut()) -> Vec<Duration> {
 }
 
 fn main() {
-    let snap = snapshot();
+    let snap = resolve(&raw_scan(namespace_count(2_000), true));
     let first_target = Duration::from_millis(200);
     let frame_target = Duration::from_millis(10);
     println!(

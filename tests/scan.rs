@@ -687,22 +687,36 @@ fn namespace_vanishing_during_the_scan_is_a_warning() {
     }
 }
 
-#[test]
-#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
-fn unprivileged_run_shows_own_namespace_and_one_notice() {
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+/// `nsmap ns --json` run through `wrapper` (setpriv, prlimit …), which must
+/// succeed: every namespace listed, nsmap's own, and its stderr.
+fn ns_json_through(wrapper: &[&str]) -> (Vec<Value>, Value, String) {
+    let out = std::process::Command::new(wrapper[0])
+        .args(&wrapper[1..])
+        .arg("--")
         .arg(env!("CARGO_BIN_EXE_nsmap"))
         .args(["ns", "--json"])
         .output()
-        .expect("run setpriv");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .unwrap_or_else(|e| panic!("run {}: {e}", wrapper[0]));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     let namespaces: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
     let own = namespaces
         .iter()
         .find(|n| n["current"] == true)
-        .expect("own namespace listed");
+        .expect("own namespace listed")
+        .clone();
+    (namespaces, own, stderr)
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn unprivileged_run_shows_own_namespace_and_one_notice() {
+    let (_, own, stderr) = ns_json_through(&[
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+    ]);
     assert_eq!(own["inode"], host_inode());
     assert_eq!(own["scanned"], true);
     assert!(own["interfaces"].as_array().is_some_and(|i| !i.is_empty()));
@@ -724,19 +738,7 @@ fn a_low_fd_limit_scans_what_fits_and_says_why() {
     // asserted on.)
     let mut t = Topology::new("low_fd_limit");
     let names: Vec<String> = (0..48).map(|i| t.netns(&i.to_string())).collect();
-    let out = std::process::Command::new("prlimit")
-        .args(["--nofile=100:100", "--"])
-        .arg(env!("CARGO_BIN_EXE_nsmap"))
-        .args(["ns", "--json"])
-        .output()
-        .expect("run prlimit");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let namespaces: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
-    let own = namespaces
-        .iter()
-        .find(|n| n["current"] == true)
-        .expect("own namespace listed");
+    let (namespaces, own, stderr) = ns_json_through(&["prlimit", "--nofile=100:100"]);
     assert_eq!(own["scanned"], true);
     let ours: Vec<&Value> = names
         .iter()

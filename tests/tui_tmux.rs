@@ -200,13 +200,18 @@ fn follow_a_veth_to_the_host_and_back_then_quit_cleanly() {
 
     // Enter: to the host side, in the host's namespace.
     tmux.keys(&["Enter"]);
-    let on_host = tmux.wait_for_text(&format!("┌ {} @ ", topo.host_if));
-    assert!(
-        on_host.contains(&format!(
+    // Waited for by the announcement on the status line, the last row a
+    // frame writes: a capture taken when only the pane title has changed
+    // would catch the frame half drawn.
+    let on_host = tmux.wait_for("the jump to be announced", |s| {
+        s.contains(&format!(
             "{} @ {} → {} @ ",
             topo.ns_if, topo.ns, topo.host_if
-        )),
-        "the jump is announced:\n{on_host}"
+        ))
+    });
+    assert!(
+        on_host.contains(&format!("┌ {} @ ", topo.host_if)),
+        "the host end is shown:\n{on_host}"
     );
     assert!(
         on_host.contains(&format!("master        {} @ ", topo.bridge)),

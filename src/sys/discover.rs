@@ -146,13 +146,19 @@ struct ProcWalk {
 struct Walker<'a> {
     found: BTreeMap<u64, Found>,
     warnings: Vec<Warning>,
-    own_inode: u64,
-    /// Told of every namespace as soon as it is open.
-    opened: &'a mut dyn FnMut(Opened<'_>),
-    /// Namespace files are kept below this fd number (see [`FD_HEADROOM`]).
-    fd_ceiling: i32,
+    keeper: Keeper<'a>,
     /// Namespaces left unopened for want of file descriptors.
     out_of_fds: usize,
+}
+
+/// Where every namespace file discovery opens goes: kept in its record
+/// and handed out at once — or, past the fd ceiling, closed.
+struct Keeper<'a> {
+    own_inode: u64,
+    /// Namespace files are kept below this fd number (see [`FD_HEADROOM`]).
+    fd_ceiling: i32,
+    /// Told of every namespace as soon as it is open.
+    opened: &'a mut dyn FnMut(Opened<'_>),
 }
 
 /// File descriptors discovery leaves free for the rest of the scan (a
@@ -161,32 +167,34 @@ struct Walker<'a> {
 /// allows, scanning most of them beats scanning none.
 const FD_HEADROOM: u64 = 64;
 
-impl Walker<'_> {
+impl Keeper<'_> {
+    fn new(own_inode: u64, opened: &mut dyn FnMut(Opened<'_>)) -> Keeper<'_> {
+        let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+        Keeper {
+            own_inode,
+            fd_ceiling: i32::try_from(limit.saturating_sub(FD_HEADROOM)).unwrap_or(i32::MAX),
+            opened,
+        }
+    }
+
     /// Keeps `file` as `inode`'s open file (unless it has one) and hands
-    /// it out — or, above the fd ceiling, closes it and counts `inode` as
-    /// left unopened.
-    fn opened(&mut self, inode: u64, file: File) {
-        let entry = self.found.entry(inode).or_default();
-        if entry.file.is_some() {
+    /// it out — or, past the fd ceiling, closes it and marks the record,
+    /// so that it is listed unscanned.
+    fn keep(&mut self, found: &mut Found, inode: u64, file: File) {
+        if found.file.is_some() {
             return;
         }
         if file.as_raw_fd() >= self.fd_ceiling {
-            entry.past_ceiling = true; // `finish` lists it as unopened
+            found.past_ceiling = true;
             return;
         }
-        let file = entry.file.insert(Arc::new(file));
+        let file = found.file.insert(Arc::new(file));
         (self.opened)(Opened {
             inode,
             current: inode == self.own_inode,
             file,
         });
     }
-}
-
-/// The fd number below which discovery keeps namespace files open.
-fn fd_ceiling() -> i32 {
-    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
-    i32::try_from(limit.saturating_sub(FD_HEADROOM)).unwrap_or(i32::MAX)
 }
 
 /// Processes per /proc-walk thread below which one thread is cheaper.
@@ -251,9 +259,7 @@ pub fn discover_streaming(
     let mut walker = Walker {
         found: walk.found,
         warnings: Vec::new(),
-        own_inode,
-        opened,
-        fd_ceiling: fd_ceiling(),
+        keeper: Keeper::new(own_inode, opened),
         out_of_fds: 0,
     };
     walker.found.entry(own_inode).or_default().file = Some(own_file);
@@ -584,7 +590,7 @@ impl Walker<'_> {
                 let entry = self.found.entry(ns.inode).or_default();
                 entry.names.insert(name);
                 entry.mounts.insert(shown);
-                self.opened(ns.inode, ns.file);
+                self.keeper.keep(entry, ns.inode, ns.file);
             }
             Err(NotNetns::Io(Errno::ELOOP)) => {
                 self.warnings.push(stale("a symbolic link (not followed)"))
@@ -637,17 +643,8 @@ impl Walker<'_> {
             if found.file.is_none() {
                 for source in &found.sources {
                     match source.open() {
-                        Ok(ns) if ns.inode == inode && ns.file.as_raw_fd() >= self.fd_ceiling => {
-                            found.past_ceiling = true;
-                            break;
-                        }
                         Ok(ns) if ns.inode == inode => {
-                            let file = found.file.insert(Arc::new(ns.file));
-                            (self.opened)(Opened {
-                                inode,
-                                current: inode == own_inode,
-                                file,
-                            });
+                            self.keeper.keep(&mut found, inode, ns.file);
                             break;
                         }
                         Ok(_) => last_error = Some(Errno::ESTALE), // moved meanwhile

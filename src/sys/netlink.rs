@@ -109,76 +109,52 @@ impl RtSocket {
 
     /// Every link of the namespace (RTM_GETLINK dump, stats skipped).
     pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Dumped<RawLink>, NlError> {
-        self.dump(link_request(), RTM_NEWLINK, buf, link::parse)
+        self.dump(
+            link_request(),
+            RTM_NEWLINK,
+            buf,
+            link::parse,
+            None,
+            &mut None,
+        )
     }
 
     /// Every IPv4/IPv6 address of the namespace (RTM_GETADDR dump).
     pub fn dump_addrs(&mut self, buf: &mut [u8]) -> Result<Dumped<RawAddr>, NlError> {
-        self.dump(addr_request(), RTM_NEWADDR, buf, addr::parse)
+        self.dump(
+            addr_request(),
+            RTM_NEWADDR,
+            buf,
+            addr::parse,
+            None,
+            &mut None,
+        )
     }
 
     /// The whole namespace: its links, its addresses and, given `ask`, its
     /// nsid for one other namespace. The question rides in the address
-    /// dump's datagram (the kernel answers a datagram's messages in order,
-    /// and a question needs no dump of its own), which spares one send per
-    /// namespace. It comes after the link dump, never before: dumping a
-    /// link into another namespace is what makes the kernel assign the
-    /// nsid, if nothing has yet. Two dumps cannot share a datagram: a dump
-    /// ends only in a later pass, on the next recv, and until then the
-    /// kernel refuses another on the socket (EBUSY).
+    /// dump's datagram (a question needs no dump of its own), which spares
+    /// one send per namespace. It comes after the link dump, never before:
+    /// dumping a link into another namespace is what makes the kernel
+    /// assign the nsid, if nothing has yet.
     pub fn dump_all(
         &mut self,
         buf: &mut [u8],
         ask: Option<(u64, BorrowedFd<'_>)>,
-    ) -> Result<Everything, NlError> {
+    ) -> Result<NamespaceDump, NlError> {
         let links = self.dump_links(buf)?;
         let mut nsid = None;
         // Without addresses the links (and the answer) are still worth
         // showing.
-        let addrs = match ask {
-            None => self.dump_addrs(buf),
-            Some(ask) => self.addrs_asking(buf, ask, &mut nsid),
-        };
-        Ok(Everything { links, addrs, nsid })
-    }
-
-    /// The address dump with an RTM_GETNSID question in its datagram; the
-    /// answer goes to `answer` as soon as it comes, whatever becomes of the
-    /// dump. An error answer leaves the question to the planned rounds.
-    fn addrs_asking(
-        &mut self,
-        buf: &mut [u8],
-        (netns, fd): (u64, BorrowedFd<'_>),
-        answer: &mut Option<RawNsid>,
-    ) -> Result<Dumped<RawAddr>, NlError> {
-        let seq = self.seq.wrapping_add(1);
-        let question = self.seq.wrapping_add(2);
-        self.seq = question;
-        let mut request = encode(addr_request(), NLM_F_REQUEST | NLM_F_DUMP, seq);
-        request.extend(encode(nsid_request(fd)?, NLM_F_REQUEST, question));
-        self.send(&request)?;
-        let mut addrs = Part::new();
-        let mut waiting = true;
-        while addrs.open() || waiting {
-            let n = self.recv(buf)?;
-            for (header, payload) in messages(&buf[..n])? {
-                if header.seq == seq {
-                    addrs.take(header, payload, RTM_NEWADDR, addr::parse);
-                } else if header.seq == question && waiting {
-                    waiting = false;
-                    if header.kind == RTM_NEWNSID {
-                        *answer = Some(RawNsid {
-                            netns,
-                            nsid: nsid_of(payload),
-                        });
-                    }
-                }
-            }
-        }
-        match addrs.finish("RTM_GETADDR")? {
-            done if done.complete => Ok(done),
-            _interrupted => self.dump_addrs(buf),
-        }
+        let addrs = self.dump(
+            addr_request(),
+            RTM_NEWADDR,
+            buf,
+            addr::parse,
+            ask,
+            &mut nsid,
+        );
+        Ok(NamespaceDump { links, addrs, nsid })
     }
 
     /// Asks which nsid this namespace gives each target (RTM_GETNSID with
@@ -254,12 +230,22 @@ impl RtSocket {
         Ok(answers.into_iter().flatten().collect())
     }
 
+    /// One dump, redone while the kernel flags it interrupted. Given `ask`,
+    /// an RTM_GETNSID question rides in the first attempt's datagram: the
+    /// kernel works through a datagram's messages in order, answering the
+    /// question while the dump runs (two dumps cannot share one: a dump
+    /// ends only on the recv after its data, and until then the socket
+    /// refuses another with EBUSY). The reply goes to `answer` as soon as
+    /// it comes, whatever becomes of the dump; an error reply leaves the
+    /// question to the planned rounds.
     fn dump<T>(
         &mut self,
         request: RouteNetlinkMessage,
         reply_kind: u16,
         buf: &mut [u8],
         parse: impl Fn(&[u8]) -> Option<T>,
+        mut ask: Option<(u64, BorrowedFd<'_>)>,
+        answer: &mut Option<RawNsid>,
     ) -> Result<Dumped<T>, NlError> {
         let what = if reply_kind == RTM_NEWLINK {
             "RTM_GETLINK"
@@ -270,13 +256,28 @@ impl RtSocket {
         for _ in 0..DUMP_RETRIES {
             self.seq = self.seq.wrapping_add(1);
             let seq = self.seq;
-            self.send(&encode(request.clone(), NLM_F_REQUEST | NLM_F_DUMP, seq))?;
+            let mut datagram = encode(request.clone(), NLM_F_REQUEST | NLM_F_DUMP, seq);
+            let mut question = None;
+            if let Some((netns, fd)) = ask.take() {
+                self.seq = self.seq.wrapping_add(1);
+                datagram.extend(encode(nsid_request(fd)?, NLM_F_REQUEST, self.seq));
+                question = Some((self.seq, netns));
+            }
+            self.send(&datagram)?;
             let mut part = Part::new();
-            while part.open() {
+            while part.open() || question.is_some() {
                 let n = self.recv(buf)?;
                 for (header, payload) in messages(&buf[..n])? {
                     if header.seq == seq {
                         part.take(header, payload, reply_kind, &parse);
+                    } else if let Some((_, netns)) = question.filter(|&(q, _)| q == header.seq) {
+                        question = None;
+                        if header.kind == RTM_NEWNSID {
+                            *answer = Some(RawNsid {
+                                netns,
+                                nsid: nsid_of(payload),
+                            });
+                        }
                     }
                 }
             }
@@ -338,7 +339,7 @@ impl RtSocket {
 
 /// What [`RtSocket::dump_all`] learned about one namespace. Addresses can
 /// fail alone: the links are still worth showing.
-pub struct Everything {
+pub struct NamespaceDump {
     pub links: Dumped<RawLink>,
     pub addrs: Result<Dumped<RawAddr>, NlError>,
     /// The answer to the question asked, if it was answered.

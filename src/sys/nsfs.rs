@@ -3,13 +3,14 @@
 //! Any path can lie: a /run/netns entry may be a stale regular file, a path
 //! inside a container's root may be a planted symlink, an fd may point at a
 //! namespace of another type. So every file nsmap uses as a network
-//! namespace is opened, then checked to be on nsfs and of type
-//! `NS_GET_NSTYPE` CLONE_NEWNET. Every nsfs file has the same device
-//! number (one kernel-internal superblock), so once one file has been
-//! proven on nsfs by `fstatfs`, the `fstat` that reads a file's inode
-//! proves the filesystem too — one syscall less for each of thousands. This file holds nsmap's only `unsafe`
-//! code: the two nsfs ioctls (include/uapi/linux/nsfs.h), which nix cannot
-//! wrap safely because their numbers are not in libc.
+//! namespace is opened, then checked to be on nsfs and, by `NS_GET_NSTYPE`,
+//! of type CLONE_NEWNET. Every nsfs file has the same device number (one
+//! kernel-internal superblock), so once one file has been proven on nsfs
+//! by `fstatfs`, the `fstat` that reads a file's inode proves the
+//! filesystem too — one syscall less for each of thousands. This file
+//! holds nsmap's only `unsafe` code: the two nsfs ioctls
+//! (include/uapi/linux/nsfs.h), which nix cannot wrap safely because their
+//! numbers are not in libc.
 #![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};

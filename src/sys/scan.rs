@@ -155,19 +155,7 @@ fn scan_inner(
         {
             dumper.add();
         }
-        let host = namespaces
-            .iter()
-            .zip(&files)
-            .find(|(ns, _)| ns.host)
-            .and_then(|(ns, file)| Some((ns.inode, file.as_ref()?.as_fd())));
-        let mut buf = vec![0u8; RECV_BUF];
-        let mut dumps = HashMap::new();
-        for (inode, mut dump) in dumper.results() {
-            if let (Ok(dumped), Some(host)) = (&mut dump, host) {
-                dumped.settle_early(inode, host, &mut buf);
-            }
-            dumps.insert(inode, dump);
-        }
+        let dumps = dumper.results().into_iter().collect();
         Ok(Gathered {
             warnings: discovered.warnings,
             namespaces,
@@ -341,7 +329,7 @@ struct Dumped {
     socket: Option<RtSocket>,
     links: Vec<RawLink>,
     addrs: Vec<RawAddr>,
-    /// Answers to RTM_GETNSID questions asked right after the dump.
+    /// The answer to the question asked within the dump, if any.
     nsids: Vec<RawNsid>,
     problems: Vec<String>,
 }
@@ -349,25 +337,6 @@ struct Dumped {
 type Dump = Result<Dumped, DumpError>;
 
 impl Dumped {
-    /// Asks the usual question of a namespace with a link into another
-    /// one — which nsid is the host? — unless its dump already did (it
-    /// asks for nsmap's own namespace, usually the host), so that the
-    /// planned rounds mostly find nothing left to ask; then closes the
-    /// socket if that settled the namespace.
-    fn settle_early(&mut self, inode: u64, host: (u64, BorrowedFd<'_>), buf: &mut [u8]) {
-        let Some(socket) = &mut self.socket else {
-            return;
-        };
-        if inode != host.0
-            && self.links.iter().any(|l| l.link_netnsid.is_some())
-            && !self.nsids.iter().any(|a| a.netns == host.0)
-            && let Ok(answers) = socket.nsids(&[host], buf)
-        {
-            self.nsids.extend(answers);
-        }
-        self.close_if_settled();
-    }
-
     /// Closes the socket once every nsid of the namespace is answered: it
     /// will be asked nothing else, and a scan holds enough fds already.
     fn close_if_settled(&mut self) {
@@ -384,7 +353,8 @@ impl Dumped {
 }
 
 /// The dump workers: threads of our own that take namespaces off the
-/// queue, enter each and dump it, and send each dump back as it is done.
+/// queue, enter each and dump it, and hand all their dumps back when the
+/// queue has run dry.
 struct DumpWorkers<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     queue: Arc<Mutex<Receiver<Job>>>,
