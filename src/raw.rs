@@ -16,6 +16,10 @@ use crate::attribution::{CniAttachment, Container, Process};
 use crate::name::Name;
 use crate::snapshot::{Holder, ProcessSummary, ScanInfo, ThreadRef, Warning};
 
+pub mod l3;
+
+pub use l3::RawL3;
+
 /// Version of the raw format; fixtures carry it so stale ones are caught.
 pub const RAW_SCHEMA_VERSION: u32 = 1;
 
@@ -56,6 +60,10 @@ pub struct RawNamespace {
     pub hostname: Option<Name>,
     #[serde(default)]
     pub cni: Vec<CniAttachment>,
+    /// Layer 3 (routes, rules, neighbours, netconf, firewall), when the
+    /// scan was asked for it and the namespace was dumped.
+    #[serde(default)]
+    pub l3: Option<RawL3>,
 }
 
 /// One RTM_NEWLINK message, reduced to the attributes nsmap uses.
@@ -86,6 +94,32 @@ pub struct RawLink {
     pub vxlan_link: Option<u32>,
     /// `IFLA_BRPORT_STATE` when this is a bridge port.
     pub port_state: Option<u8>,
+    /// `IFLA_BRPORT_ISOLATED` of a bridge port: isolated ports never
+    /// forward to each other.
+    #[serde(default)]
+    pub port_isolated: Option<bool>,
+    /// `IFLA_BRPORT_LOCKED` of a bridge port: frames from unknown sources
+    /// are dropped.
+    #[serde(default)]
+    pub port_locked: Option<bool>,
+    /// `IFLA_BR_VLAN_FILTERING` of a bridge.
+    #[serde(default)]
+    pub vlan_filtering: Option<bool>,
+    /// `IFLA_BR_NF_CALL_IPTABLES`/`IP6TABLES`/`ARPTABLES` of a bridge (ORed
+    /// with the namespace's `bridge-nf-call-*` sysctls by br_netfilter).
+    #[serde(default)]
+    pub nf_call: Option<[bool; 3]>,
+    /// `IFLA_MACVLAN_MODE` of a macvlan/macvtap (MACVLAN_MODE_*).
+    #[serde(default)]
+    pub macvlan_mode: Option<u32>,
+    /// `IFLA_INET_CONF` of `IFLA_AF_SPEC`: the device's IPv4 devconf,
+    /// indexed by IPV4_DEVCONF_* − 1. Read only by layer-3 scans.
+    #[serde(default)]
+    pub inet_conf: Option<Vec<u32>>,
+    /// `IFLA_INET6_CONF` of `IFLA_AF_SPEC`: the device's IPv6 devconf,
+    /// indexed by DEVCONF_*. Read only by layer-3 scans.
+    #[serde(default)]
+    pub inet6_conf: Option<Vec<i32>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -93,6 +127,16 @@ pub struct RawAddr {
     pub ifindex: u32,
     pub address: IpAddr,
     pub prefix_len: u8,
+    /// `ifa_scope` (RT_SCOPE_*).
+    #[serde(default)]
+    pub scope: u8,
+    /// `IFA_FLAGS` (or `ifa_flags`): IFA_F_SECONDARY, TENTATIVE, DADFAILED, …
+    #[serde(default)]
+    pub flags: u32,
+    /// `IFA_ADDRESS` when it differs from `IFA_LOCAL`: the far end of a
+    /// point-to-point link.
+    #[serde(default)]
+    pub peer: Option<IpAddr>,
 }
 
 /// "In this namespace, nsid `nsid` is namespace `netns`" — or, with

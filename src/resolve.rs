@@ -24,11 +24,13 @@ use std::net::IpAddr;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
+pub mod l3;
+
 use crate::attribution::{LabelSources, display_name};
 use crate::name::Name;
 use crate::raw::{RawAddr, RawLink, RawNamespace, RawScan};
 use crate::snapshot::{
-    Interface, LinkRef, Namespace, SCHEMA_VERSION, Snapshot, Warning, WarningCode,
+    AddrInfo, Interface, LinkRef, Namespace, SCHEMA_VERSION, Snapshot, Warning, WarningCode,
 };
 
 /// Pair devices: `IFLA_LINK` is the other end.
@@ -491,6 +493,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                 ifindex: m,
                 ifname: name_of(ns.inode, m).cloned(),
             });
+            let (texts, infos) = addresses.take(link.ifindex);
             interfaces.push(Interface {
                 ifindex: link.ifindex,
                 ifname: link.ifname.clone(),
@@ -504,11 +507,20 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
                     .as_deref()
                     .filter(|a| !a.is_empty())
                     .map(format_mac),
-                addresses: addresses.take(link.ifindex),
+                addresses: texts,
                 master,
                 peer,
                 link: lower,
                 port_state: link.port_state.map(|s| Cow::Borrowed(port_state_name(s))),
+                port_isolated: link.port_isolated,
+                port_locked: link.port_locked,
+                vlan_filtering: link.vlan_filtering,
+                nf_call_iptables: link.nf_call.map(|c| c[0]),
+                nf_call_ip6tables: link.nf_call.map(|c| c[1]),
+                nf_call_arptables: link.nf_call.map(|c| c[2]),
+                macvlan_mode: link.macvlan_mode.map(l3::macvlan_mode_name),
+                addr_info: Some(infos),
+                netconf: l3::interface_netconf(link),
             });
         }
         for nsid in unresolved {
@@ -531,6 +543,11 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
             warnings.push(Warning::new(Some(ns.inode), code, message));
         }
         interfaces.sort_by_key(|i| i.ifindex);
+        let l3 = ns.l3.as_ref().map_or_else(l3::NamespaceL3::absent, |raw| {
+            l3::namespace(raw, &|ifindex| {
+                l3::local_ref(ns.inode, ifindex, name_of(ns.inode, ifindex))
+            })
+        });
         namespaces.push(Namespace {
             inode: ns.inode,
             id: ns.id,
@@ -549,6 +566,13 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
             hostname: ns.hostname.clone(),
             cni: ns.cni.clone(),
             display_name: label,
+            routes: l3.routes,
+            rules: l3.rules,
+            neighbours: l3.neighbours,
+            fdb: l3.fdb,
+            nexthops: l3.nexthops,
+            netconf: l3.netconf,
+            firewall: l3.firewall,
         });
     }
     namespaces.sort_by_key(|n| n.inode);
@@ -569,7 +593,7 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
 /// dump order: sorted once, so each interface finds its own by binary
 /// search instead of scanning every address.
 struct AddressesByIfindex {
-    groups: Vec<(u32, Vec<String>)>,
+    groups: Vec<(u32, Vec<String>, Vec<AddrInfo>)>,
 }
 
 impl AddressesByIfindex {
@@ -577,23 +601,31 @@ impl AddressesByIfindex {
         let mut sorted: Vec<&RawAddr> = addrs.iter().collect();
         // Stable: an interface's addresses keep the kernel's order.
         sorted.sort_by_key(|a| a.ifindex);
-        let mut groups: Vec<(u32, Vec<String>)> = Vec::new();
+        let mut groups: Vec<(u32, Vec<String>, Vec<AddrInfo>)> = Vec::new();
         for a in sorted {
             let text = format_addr(a);
+            let info = l3::addr_info(a);
             match groups.last_mut() {
-                Some((ifindex, texts)) if *ifindex == a.ifindex => texts.push(text),
-                _ => groups.push((a.ifindex, vec![text])),
+                Some((ifindex, texts, infos)) if *ifindex == a.ifindex => {
+                    texts.push(text);
+                    infos.push(info);
+                }
+                _ => groups.push((a.ifindex, vec![text], vec![info])),
             }
         }
         AddressesByIfindex { groups }
     }
 
-    /// The addresses of `ifindex`, handed out once: a second link with the
-    /// same ifindex (a dump that changed under us) gets none.
-    fn take(&mut self, ifindex: u32) -> Vec<String> {
-        match self.groups.binary_search_by_key(&ifindex, |(i, _)| *i) {
-            Ok(i) => std::mem::take(&mut self.groups[i].1),
-            Err(_) => Vec::new(),
+    /// The addresses of `ifindex` (short and detailed), handed out once: a
+    /// second link with the same ifindex (a dump that changed under us)
+    /// gets none.
+    fn take(&mut self, ifindex: u32) -> (Vec<String>, Vec<AddrInfo>) {
+        match self.groups.binary_search_by_key(&ifindex, |(i, _, _)| *i) {
+            Ok(i) => (
+                std::mem::take(&mut self.groups[i].1),
+                std::mem::take(&mut self.groups[i].2),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
         }
     }
 }
@@ -1152,7 +1184,7 @@ mod tests {
                 IpAddr::from(std::net::Ipv6Addr::from(v6)),
                 IpAddr::from(std::net::Ipv6Addr::from(v6 & 0xffff_ffff | 0xffff_0000_0000)),
             ] {
-                let a = RawAddr { ifindex: 1, address, prefix_len };
+                let a = RawAddr { ifindex: 1, address, prefix_len, scope: 0, flags: 0, peer: None };
                 proptest::prop_assert_eq!(format_addr(&a), format!("{address}/{prefix_len}"));
             }
         }

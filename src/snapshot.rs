@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::{CniAttachment, Container, LabelSources, Process, display_name};
 use crate::name::Name;
 
+pub mod l3;
+
+pub use l3::{
+    AddrInfo, FdbEntry, Firewall, InterfaceNetconf, NamespaceNetconf, Neighbour, Nexthop, Route,
+    Rule,
+};
+
 /// Bumped only for an incompatible change of the JSON contract.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -102,6 +109,29 @@ pub struct Namespace {
     /// The label every human view shows ([`display_name`]).
     #[serde(default)]
     pub display_name: String,
+    // Layer 3 (see `l3`): null when not read — a command that needs no
+    // layer 3, a failed dump, or a file recorded before these keys existed.
+    /// Every route of every table, IPv4 and IPv6, in kernel order.
+    #[serde(default)]
+    pub routes: Option<Vec<Route>>,
+    /// Policy routing rules, IPv4 then IPv6, each by priority.
+    #[serde(default)]
+    pub rules: Option<Vec<Rule>>,
+    /// ARP and NDP entries (and proxy entries).
+    #[serde(default)]
+    pub neighbours: Option<Vec<Neighbour>>,
+    /// Bridge and vxlan forwarding database entries.
+    #[serde(default)]
+    pub fdb: Option<Vec<FdbEntry>>,
+    /// Nexthop objects (`ip nexthop`).
+    #[serde(default)]
+    pub nexthops: Option<Vec<Nexthop>>,
+    /// The namespace's `all` and `default` netconf per family.
+    #[serde(default)]
+    pub netconf: Option<NamespaceNetconf>,
+    /// nftables / iptables-legacy presence and the br_netfilter sysctls.
+    #[serde(default)]
+    pub firewall: Option<Firewall>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -151,6 +181,32 @@ pub struct Interface {
     pub link: Option<LinkRef>,
     /// STP state when this is a bridge port (`forwarding`, `blocking`, …).
     pub port_state: Option<Cow<'static, str>>,
+    /// An isolated bridge port (never forwards to another isolated port).
+    #[serde(default)]
+    pub port_isolated: Option<bool>,
+    /// A locked bridge port (drops frames from unknown sources).
+    #[serde(default)]
+    pub port_locked: Option<bool>,
+    /// A bridge's `vlan_filtering`.
+    #[serde(default)]
+    pub vlan_filtering: Option<bool>,
+    /// A bridge's `nf_call_iptables` / `nf_call_ip6tables` /
+    /// `nf_call_arptables` (ORed with the namespace's `bridge-nf-call-*`).
+    #[serde(default)]
+    pub nf_call_iptables: Option<bool>,
+    #[serde(default)]
+    pub nf_call_ip6tables: Option<bool>,
+    #[serde(default)]
+    pub nf_call_arptables: Option<bool>,
+    /// A macvlan's mode: `private`, `vepa`, `bridge`, `passthru`, `source`.
+    #[serde(default)]
+    pub macvlan_mode: Option<String>,
+    /// Each address with scope and flags (`addresses` is the short form).
+    #[serde(default)]
+    pub addr_info: Option<Vec<AddrInfo>>,
+    /// The device's IPv4 and IPv6 netconf (layer-3 scans only).
+    #[serde(default)]
+    pub netconf: Option<InterfaceNetconf>,
 }
 
 /// A reference to an interface: always namespace + ifindex, never ifindex

@@ -35,5 +35,8 @@ pub fn parse(payload: &[u8]) -> Option<RawAddr> {
         ifindex,
         address: local.or(address)?,
         prefix_len,
+        scope: 0,
+        flags: 0,
+        peer: None,
     })
 }
