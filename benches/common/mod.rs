@@ -47,6 +47,9 @@ fn addr(ifindex: u32, v4: [u8; 4], prefix_len: u8) -> RawAddr {
         ifindex,
         address: IpAddr::V4(Ipv4Addr::from(v4)),
         prefix_len,
+        scope: 0,
+        flags: 0x80,
+        peer: None,
     }
 }
 
