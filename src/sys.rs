@@ -5,6 +5,7 @@
 pub mod attribution;
 pub mod discover;
 pub mod mountinfo;
+pub mod netfilter;
 pub mod netlink;
 pub mod nsfs;
 pub mod scan;

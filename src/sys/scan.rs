@@ -53,6 +53,10 @@ pub struct ScanOptions {
     /// one-shot caller with better things to do on this one. The
     /// namespaces stay pinned until that thread is done.
     pub close_later: bool,
+    /// Also dump each namespace's layer 3: routes, rules, neighbours, FDB,
+    /// nexthops, netconf, the sysctls netconf lacks and firewall presence.
+    /// Off for the commands that show only wiring, so they never pay for it.
+    pub layer3: bool,
 }
 
 /// Scans the host: every namespace nsmap can see, with its interfaces.
