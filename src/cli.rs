@@ -23,16 +23,19 @@ use crate::render::{self, Style, json};
 use crate::resolve::resolve;
 use crate::select::Selector;
 use crate::snapshot::Snapshot;
+use crate::snapshot::l3::Family;
 use crate::sys;
 
 /// Exit codes, shown in `--help` and the README.
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (warnings do not change it)
+  0  success (warnings do not change it); `nsmap path`: reachable
   1  nothing matched: unknown interface, bridge or namespace; or
-     `nsmap doctor` found a problem at or above --fail-on
+     `nsmap doctor` found a problem at or above --fail-on; or
+     `nsmap path`: unreachable
   2  usage error, or an --input file that cannot be read or parsed
-  3  the scan failed (no /proc, or nsmap's own namespace cannot be dumped)";
+  3  the scan failed (no /proc, or nsmap's own namespace cannot be dumped)
+  4  `nsmap path`: unknown (the snapshot cannot decide; the reason says why)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -107,6 +110,51 @@ pub enum CommandArgs {
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
     },
+    /// List routes of every namespace, like `ip route show table all` in each.
+    Routes {
+        /// Only this namespace: a name (ip netns, container, pod), inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+        /// Only this table: main, local, default, a number, or all.
+        #[arg(long, value_name = "TABLE", default_value = "all", value_parser = crate::render::routes::parse_table)]
+        table: Option<u32>,
+        /// Only IPv4 routes.
+        #[arg(short = '4', conflicts_with = "ipv6")]
+        ipv4: bool,
+        /// Only IPv6 routes.
+        #[arg(short = '6')]
+        ipv6: bool,
+    },
+    /// Trace a packet from SRC to DST across namespaces, hop by hop: the
+    /// route used at each, and exactly where and why it stops.
+    ///
+    /// Works from the snapshot alone (also with --input on a file from
+    /// another machine). Exit 0 reachable, 1 unreachable, 4 unknown.
+    Path {
+        /// Where it starts: a namespace (name, container, pod, inode, pid:N,
+        /// path), IFNAME@SEL to send by that interface, or an address of
+        /// exactly one namespace (then it is also the bound source).
+        src: OsString,
+        /// Where it goes: an IPv4/IPv6 address, or a namespace selector
+        /// (then its primary address).
+        dst: OsString,
+        /// Bind the source address, like `ping -I ADDR` (policy rules can
+        /// match a bound source that they do not match otherwise).
+        #[arg(long, value_name = "ADDR")]
+        from: Option<std::net::IpAddr>,
+        /// The protocol of the modelled packet.
+        #[arg(long, value_enum, default_value_t = crate::path::Proto::Icmp)]
+        proto: crate::path::Proto,
+        /// Destination port (tcp, udp).
+        #[arg(long, value_name = "PORT")]
+        dport: Option<u16>,
+        /// With a selector as DST: its IPv4 address.
+        #[arg(short = '4', conflicts_with = "ipv6")]
+        ipv4: bool,
+        /// With a selector as DST: its IPv6 address.
+        #[arg(short = '6')]
+        ipv6: bool,
+    },
     /// Print the whole map as one JSON document (the format in FORMAT.md).
     Snapshot {
         /// Print the unresolved per-namespace scan instead (for fixtures).
@@ -170,6 +218,18 @@ pub enum Command {
     Bridges {
         bridge: Option<Name>,
         ns: Option<Selector>,
+    },
+    Routes {
+        ns: Option<Selector>,
+        filter: crate::render::routes::Filter,
+    },
+    Path {
+        src: Name,
+        dst: Name,
+        from: Option<std::net::IpAddr>,
+        proto: crate::path::Proto,
+        dport: Option<u16>,
+        family: Option<Family>,
     },
     Snapshot {
         raw: bool,
@@ -239,6 +299,34 @@ impl Options {
                 bridge: bridge.as_ref().map(name),
                 ns: selector(ns),
             },
+            Some(CommandArgs::Routes {
+                ns,
+                table,
+                ipv4,
+                ipv6,
+            }) => Command::Routes {
+                ns: selector(ns),
+                filter: crate::render::routes::Filter {
+                    table,
+                    family: family(ipv4, ipv6),
+                },
+            },
+            Some(CommandArgs::Path {
+                src,
+                dst,
+                from,
+                proto,
+                dport,
+                ipv4,
+                ipv6,
+            }) => Command::Path {
+                src: name(&src),
+                dst: name(&dst),
+                from,
+                proto,
+                dport,
+                family: family(ipv4, ipv6),
+            },
             Some(CommandArgs::Snapshot { raw, compact }) => Command::Snapshot { raw, compact },
             Some(CommandArgs::Doctor { fail_on, ns }) => Command::Doctor {
                 fail_on,
@@ -257,6 +345,30 @@ impl Options {
             quiet: args.quiet,
             command,
         }
+    }
+}
+
+/// `-4` / `-6`.
+fn family(ipv4: bool, ipv6: bool) -> Option<Family> {
+    match (ipv4, ipv6) {
+        (true, _) => Some(Family::Inet),
+        (_, true) => Some(Family::Inet6),
+        _ => None,
+    }
+}
+
+impl Command {
+    /// Whether the command reads layer 3 (routes, rules, neighbours,
+    /// netconf, firewall): the wiring-only listings never pay for it.
+    pub fn needs_layer3(&self) -> bool {
+        matches!(
+            self,
+            Command::Routes { .. }
+                | Command::Path { .. }
+                | Command::Snapshot { .. }
+                | Command::Doctor { .. }
+                | Command::Tui { .. }
+        )
     }
 }
 
@@ -355,7 +467,10 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
     if let (Source::Live, Command::Snapshot { raw: true, compact }) =
         (&options.source, &options.command)
     {
-        let raw = sys::scan(&sys::ScanOptions::default())?;
+        let raw = sys::scan(&sys::ScanOptions {
+            layer3: true,
+            ..sys::ScanOptions::default()
+        })?;
         report(&resolve(&raw), options);
         write_json(&raw, *compact, &mut out)?;
         out.flush()?;
@@ -365,6 +480,7 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         Source::Live => {
             let raw = sys::scan(&sys::ScanOptions {
                 close_later: true,
+                layer3: options.command.needs_layer3(),
                 ..sys::ScanOptions::default()
             })?;
             let snapshot = resolve(&raw);
@@ -466,6 +582,40 @@ pub fn render_command(
                 render::bridges::write_tree(&rows, style, out)?;
             }
         }
+        Command::Routes { ns, filter } => {
+            let scope = scope(snapshot, ns.as_ref())?;
+            let (rows, missing) = render::routes::rows(snapshot, &scope, *filter);
+            if !missing.is_empty() && !options.quiet {
+                let _ = writeln!(
+                    io::stderr(),
+                    "nsmap: {} namespace(s) have no routes in this snapshot (recorded without layer 3?): {}",
+                    missing.len(),
+                    terminal_safe(&missing.join(", "))
+                );
+            }
+            if options.json {
+                json::write(&rows, out)?;
+            } else {
+                render::routes::write_table(&rows, style, out)?;
+            }
+        }
+        Command::Path {
+            src,
+            dst,
+            from,
+            proto,
+            dport,
+            family,
+        } => {
+            let query = path_query(snapshot, src, dst, *from, *proto, *dport, *family, options)?;
+            let trace = crate::path::trace(snapshot, &query);
+            if options.json {
+                json::write(&trace, out)?;
+            } else {
+                render::path::write(&trace, style, out)?;
+            }
+            return Ok(trace.exit_code());
+        }
         Command::Snapshot { compact, .. } => write_json(snapshot, *compact, out)?,
         // Handled in `run`: it needs the live host, not a snapshot.
         Command::Watch { .. } => {}
@@ -488,6 +638,140 @@ pub fn render_command(
         }
     }
     Ok(0)
+}
+
+/// `nsmap path`'s SRC and DST resolved on the snapshot.
+#[allow(clippy::too_many_arguments)]
+fn path_query(
+    snapshot: &Snapshot,
+    src: &Name,
+    dst: &Name,
+    from: Option<std::net::IpAddr>,
+    proto: crate::path::Proto,
+    dport: Option<u16>,
+    family: Option<Family>,
+    options: &Options,
+) -> Result<crate::path::Query, Error> {
+    let live = options.source == Source::Live;
+    let one_namespace = |text: &Name| -> Result<Option<u64>, Error> {
+        let selector = resolve_selector(Selector::parse(std::ffi::OsStr::new(text.as_str())), live);
+        let picked = selector.select(snapshot);
+        match picked.len() {
+            0 => Ok(None),
+            1 => Ok(picked.first().copied()),
+            _ => Err(Error::Usage(format!(
+                "'{}' names {} namespaces ({}); pick one by inode",
+                text.as_str(),
+                picked.len(),
+                picked
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    };
+    // SRC: an address, a namespace, or IFNAME@SEL.
+    let mut bound = from;
+    let (netns, oif) = if let Ok(addr) = src.as_str().parse::<std::net::IpAddr>() {
+        let owners = crate::path::owners_of(snapshot, addr);
+        match owners.as_slice() {
+            [one] => {
+                bound = bound.or(Some(addr));
+                (*one, None)
+            }
+            [] => {
+                return Err(Error::NoSuchNamespace(format!(
+                    "{addr} (no namespace has this address)"
+                )));
+            }
+            many => {
+                return Err(Error::Usage(format!(
+                    "{addr} is an address of {} namespaces ({}); name the namespace and add --from {addr}",
+                    many.len(),
+                    many.iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+    } else if let Some(inode) = one_namespace(src)? {
+        (inode, None)
+    } else if let Some((ifname, sel)) = src.as_str().split_once('@') {
+        let Some(inode) = one_namespace(&Name::from_escaped(sel))? else {
+            return Err(Error::NoSuchNamespace(sel.to_string()));
+        };
+        let ifname = Name::from_escaped(ifname);
+        let iface = snapshot
+            .namespaces
+            .iter()
+            .find(|n| n.inode == inode)
+            .and_then(|n| n.interfaces.iter().find(|i| i.ifname == ifname));
+        let Some(iface) = iface else {
+            return Err(Error::NoSuchInterface {
+                name: ifname.as_str().to_string(),
+                scope: format!("in {sel}"),
+            });
+        };
+        (inode, Some(iface.ifindex))
+    } else {
+        return Err(Error::NoSuchNamespace(src.as_str().to_string()));
+    };
+    // DST: an address, or a namespace's primary address.
+    let dst_addr = if let Ok(addr) = dst.as_str().parse::<std::net::IpAddr>() {
+        addr
+    } else {
+        let Some(inode) = one_namespace(dst)? else {
+            return Err(Error::NoSuchNamespace(dst.as_str().to_string()));
+        };
+        let want = family.or_else(|| bound.map(Family::of));
+        let found = crate::path::primary_address(snapshot, inode, want.or(Some(Family::Inet)))
+            .or_else(|| {
+                want.is_none()
+                    .then(|| crate::path::primary_address(snapshot, inode, None))
+                    .flatten()
+            });
+        let Some((addr, iface)) = found else {
+            return Err(Error::Usage(format!(
+                "{} has no {}address to aim at; give DST as an address",
+                dst.as_str(),
+                match want {
+                    Some(Family::Inet) => "IPv4 ",
+                    Some(Family::Inet6) => "IPv6 ",
+                    None => "",
+                }
+            )));
+        };
+        if !options.quiet && !options.json {
+            let _ = writeln!(
+                io::stderr(),
+                "nsmap: {} is {}'s address on {}",
+                addr,
+                terminal_safe(dst.as_str()),
+                terminal_safe(&iface.name_or_index())
+            );
+        }
+        addr
+    };
+    if let Some(b) = bound
+        && b.is_ipv4() != dst_addr.is_ipv4()
+    {
+        return Err(Error::Usage(format!(
+            "the source {b} and the destination {dst_addr} are of different families"
+        )));
+    }
+    if dport.is_some() && proto == crate::path::Proto::Icmp {
+        return Err(Error::Usage("--dport needs --proto tcp or udp".into()));
+    }
+    Ok(crate::path::Query {
+        netns,
+        oif,
+        from: bound,
+        dst: dst_addr,
+        proto,
+        dport,
+    })
 }
 
 fn write_json(

@@ -14,6 +14,7 @@ pub mod error;
 pub mod graph;
 pub mod input;
 pub mod name;
+pub mod path;
 pub mod query;
 pub mod raw;
 pub mod render;

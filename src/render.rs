@@ -10,7 +10,9 @@ pub mod events;
 pub mod json;
 pub mod links;
 pub mod ns;
+pub mod path;
 pub mod peers;
+pub mod routes;
 
 use std::io::{self, Write};
 

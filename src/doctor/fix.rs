@@ -62,6 +62,16 @@ pub fn command_in(ns: &Namespace, tool: &str) -> Option<String> {
     None
 }
 
+/// Any `command` run inside `ns` (`sysctl -w …`): `ip netns exec NAME`
+/// for an ip-netns name, as it is for nsmap's own namespace, else through
+/// `nsenter` (see [`command_in`]).
+pub fn exec_in(ns: &Namespace, command: &str) -> Option<String> {
+    if let Some(name) = ns.names.first() {
+        return Some(format!("ip netns exec {} {command}", quote(name)));
+    }
+    command_in(ns, command)
+}
+
 /// `ip … ARGS` in `ns`, where `args` already holds quoted names.
 pub fn ip(ns: &Namespace, args: &str) -> Option<String> {
     command_in(ns, "ip").map(|ip| format!("{ip} {args}"))

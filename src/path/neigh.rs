@@ -1,0 +1,403 @@
+//! Neighbour resolution on a segment: which interface takes the frames for
+//! a next hop.
+//!
+//! A permanent (or noarp) entry fixes the MAC: the interface on the segment
+//! with that address gets the frame, whatever it does with it. Otherwise
+//! the next hop must answer ARP (net/ipv4/arp.c `arp_process`) or NDP
+//! (net/ipv6/ndisc.c `ndisc_recv_ns`):
+//! - ARP: the receiving namespace must route the target as local for the
+//!   request's source on that interface — the full input route, source
+//!   validation (rp_filter) included — and its `arp_ignore` / `arp_filter`
+//!   must allow the reply; a forwarding interface with `proxy_arp` (or a
+//!   proxy entry) answers for targets it routes out of another device.
+//!   Linux answers for any of the namespace's addresses on any interface
+//!   (the weak host model) unless `arp_ignore` says otherwise.
+//! - NDP: the target must be a usable address of the receiving interface
+//!   itself (or a proxy entry with proxy_ndp and forwarding, or an anycast
+//!   route).
+//!
+//! The request's source address (what rp_filter and `arp_ignore=2` judge)
+//! is the packet's source when it is the sender's own, else the sending
+//! device's address (arp_solicit with the default `arp_announce`).
+//!
+//! A learned entry's MAC breaks a tie; nothing answering is
+//! `neighbour_unresolvable` unless the segment has openings (a tap, a
+//! tunnel, the host's NIC) where someone unseen might answer.
+
+use std::net::IpAddr;
+
+use super::ctx::Ctx;
+use super::fib::{self, Fib, Opts};
+use super::rpf::{self, Check};
+use super::source;
+use super::view::{NsView, has_flag, iface_addrs, usable};
+use super::wire::{Endpoint, Segment, segment};
+use super::{Code, Stop};
+use crate::resolve::format_mac;
+use crate::snapshot::Interface;
+use crate::snapshot::l3::Family;
+
+/// What an endpoint says when asked for the next hop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Answer {
+    Yes,
+    No(String),
+    Unknown(String),
+}
+
+/// The endpoint that takes frames for `target`, sent by `dev` of `sender`.
+pub fn resolve<'a>(
+    ctx: &Ctx<'a>,
+    sender: &NsView<'a>,
+    dev: &'a Interface,
+    target: IpAddr,
+    pkt_src: Option<IpAddr>,
+) -> Result<(Endpoint<'a>, Vec<String>), Stop> {
+    let family = Family::of(target);
+    let seg = segment(ctx, sender.inode(), dev.ifindex);
+    let dev_name = ctx.describe(sender.inode(), dev.ifindex);
+    let mut notes = Vec::new();
+    let entry = sender.neighbour(dev.ifindex, target);
+    let fixed = entry
+        .filter(|n| n.state.iter().any(|s| s == "PERMANENT" || s == "NOARP") && n.lladdr.is_some());
+    if let Some(entry) = fixed {
+        let mac = entry.lladdr.as_deref().unwrap_or_default();
+        let owners: Vec<&Endpoint<'a>> = seg
+            .endpoints
+            .iter()
+            .filter(|e| e.iface.address.as_deref() == Some(mac))
+            .collect();
+        notes.push(format!(
+            "{dev_name} sends to {target} at {mac} (a {} neighbour entry)",
+            entry.state.join(",").to_lowercase()
+        ));
+        return pick(&seg, owners, &dev_name, target, notes, || {
+            format!(
+                "the {} neighbour entry for {target} on {dev_name} points at {mac}, which no interface on its segment has",
+                entry.state.join(",").to_lowercase()
+            )
+        });
+    }
+    if has_flag(dev, "NOARP") || has_flag(dev, "POINTOPOINT") {
+        return Err(Stop::unknown(
+            Some(sender.inode()),
+            format!(
+                "{dev_name} does not resolve neighbours (NOARP / point-to-point), which nsmap does not model"
+            ),
+        ));
+    }
+    // The source the ARP request carries.
+    let sips: Vec<IpAddr> = match family {
+        Family::Inet => {
+            let mut v = Vec::new();
+            match pkt_src {
+                Some(s) if source::is_own(sender, s) => v.push(s),
+                _ => {
+                    if let Some(s) = source::select_v4(sender, dev.ifindex, Some(target), 253) {
+                        v.push(s);
+                    }
+                }
+            }
+            if v.is_empty() {
+                v.push(IpAddr::from([0u8; 4]));
+            }
+            v
+        }
+        Family::Inet6 => Vec::new(),
+    };
+    let mut yes: Vec<&Endpoint<'a>> = Vec::new();
+    let mut unknown: Vec<(&Endpoint<'a>, Code, String)> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    for e in &seg.endpoints {
+        let Some(view) = ctx.view(e.netns) else {
+            continue;
+        };
+        if !view.has_layer3() {
+            unknown.push((
+                e,
+                Code::NotScanned,
+                format!(
+                    "the snapshot has no layer-3 data for {}, where {} leads",
+                    view.label(),
+                    dev_name
+                ),
+            ));
+            continue;
+        }
+        let answer = match family {
+            Family::Inet => {
+                let answers: Vec<Answer> = sips
+                    .iter()
+                    .map(|&sip| answers_arp(view, e.iface, target, sip))
+                    .collect();
+                combine(answers)
+            }
+            Family::Inet6 => answers_ndp(view, e.iface, target),
+        };
+        match answer {
+            Answer::Yes => yes.push(e),
+            Answer::No(why) if !why.is_empty() => refused.push(why),
+            Answer::No(_) => {}
+            Answer::Unknown(why) => unknown.push((e, Code::Unsupported, why)),
+        }
+    }
+    // A learned entry says who answered last.
+    if let Some(entry) = entry
+        && let Some(mac) = &entry.lladdr
+        && yes.len() > 1
+        && let Some(e) = yes.iter().find(|e| e.iface.address.as_ref() == Some(mac))
+    {
+        notes.push(format!(
+            "{dev_name} has {target} at {mac} ({})",
+            entry.state.join(",").to_lowercase()
+        ));
+        return finish(e, notes);
+    }
+    if let Some((e, code, why)) = unknown.first()
+        && (yes.is_empty() || e.blocked.is_none())
+    {
+        return Err(Stop::new(*code, Some(e.netns), why.clone()));
+    }
+    if yes.is_empty()
+        && let Some(open) = seg.openings.first()
+    {
+        return Err(Stop::new(
+            open.code,
+            open.netns,
+            format!(
+                "nothing nsmap can see on the segment of {dev_name} answers for {target}; {}",
+                open.reason
+            ),
+        ));
+    }
+    pick(&seg, yes, &dev_name, target, notes, || {
+        let mut why = format!("nobody on the segment of {dev_name} answers for {target}");
+        if !refused.is_empty() {
+            why.push_str(": ");
+            why.push_str(&refused.join("; "));
+        }
+        why
+    })
+}
+
+fn combine(answers: Vec<Answer>) -> Answer {
+    if answers.iter().all(|a| *a == Answer::Yes) {
+        return Answer::Yes;
+    }
+    if let Some(Answer::No(why)) = answers.iter().find(|a| matches!(a, Answer::No(_)))
+        && answers.iter().all(|a| matches!(a, Answer::No(_)))
+    {
+        return Answer::No(why.clone());
+    }
+    answers
+        .into_iter()
+        .find(|a| matches!(a, Answer::Unknown(_)))
+        .unwrap_or_else(|| Answer::Unknown("the ARP request's source address decides".to_string()))
+}
+
+/// Picks the one endpoint among `found`; a blocked one gives its block.
+fn pick<'a>(
+    seg: &Segment<'a>,
+    found: Vec<&Endpoint<'a>>,
+    dev_name: &str,
+    target: IpAddr,
+    notes: Vec<String>,
+    nobody: impl FnOnce() -> String,
+) -> Result<(Endpoint<'a>, Vec<String>), Stop> {
+    let open: Vec<&Endpoint<'a>> = found
+        .iter()
+        .copied()
+        .filter(|e| e.blocked.is_none())
+        .collect();
+    match (open.len(), found.len()) {
+        (1, _) => finish(open[0], notes),
+        (0, 0) => {
+            if let Some(o) = seg.openings.first() {
+                return Err(Stop::new(
+                    o.code,
+                    o.netns,
+                    format!("{}; {}", nobody(), o.reason),
+                ));
+            }
+            Err(Stop::new(Code::NeighbourUnresolvable, None, nobody()))
+        }
+        (0, _) => {
+            let b = found[0].blocked.clone().unwrap_or_else(unreachable_block);
+            Err(Stop::new(b.code, Some(b.netns), b.reason).with_hint(b.hint))
+        }
+        _ => Err(Stop::new(
+            Code::AmbiguousNeighbour,
+            None,
+            format!(
+                "{} interfaces on the segment of {dev_name} answer for {target} ({}): whichever answers first gets the traffic",
+                open.len(),
+                open.iter()
+                    .map(|e| e.iface.ifname.as_str().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+fn unreachable_block() -> super::wire::Block {
+    super::wire::Block {
+        code: Code::NeighbourUnresolvable,
+        netns: 0,
+        reason: String::new(),
+        hint: None,
+    }
+}
+
+fn finish<'a>(e: &Endpoint<'a>, notes: Vec<String>) -> Result<(Endpoint<'a>, Vec<String>), Stop> {
+    Ok((e.clone(), notes))
+}
+
+/// Whether `iface` of `view` answers an ARP request for `tip` from `sip`.
+fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -> Answer {
+    let label = view.label();
+    let name = iface.ifname.as_str();
+    if has_flag(iface, "NOARP") {
+        return Answer::No(String::new());
+    }
+    let flow = fib::input_flow(Family::Inet, tip, sip, iface.ifindex, 0, 0);
+    let route = match fib::lookup(view, &flow, Opts::default()) {
+        Err(e) => return Answer::Unknown(e),
+        Ok(Fib::Route(m)) => m,
+        Ok(_) => return Answer::No(String::new()),
+    };
+    match route.route.kind.as_str() {
+        "local" => {
+            match rpf::validate(view, sip, tip, None, iface.ifindex) {
+                Check::Pass => {}
+                Check::Martian(why) | Check::Rpf(why) => {
+                    return Answer::No(format!(
+                        "{name}@{label} would, but drops the request: {why}"
+                    ));
+                }
+                Check::Unknown(why) => return Answer::Unknown(why),
+            }
+            let configured_here = || {
+                iface_addrs(iface)
+                    .iter()
+                    .any(|a| a.local == tip && a.family == Family::Inet)
+            };
+            match view.arp_ignore(iface.ifindex) {
+                None => {
+                    return Answer::Unknown(format!(
+                        "nsmap does not know arp_ignore for {name} in {label}"
+                    ));
+                }
+                Some(0) | Some(4..=7) => {}
+                Some(1) => {
+                    if !configured_here() {
+                        return Answer::No(format!(
+                            "{name}@{label} has {tip} on another interface and arp_ignore=1"
+                        ));
+                    }
+                }
+                Some(2) => {
+                    let same_subnet = iface_addrs(iface).iter().any(|a| {
+                        a.local == tip
+                            && super::net::Prefix {
+                                addr: a.local,
+                                len: a.prefixlen,
+                            }
+                            .contains(sip)
+                    });
+                    if !same_subnet {
+                        return Answer::No(format!(
+                            "{name}@{label} has arp_ignore=2 and {sip} is not in the subnet of {tip} there"
+                        ));
+                    }
+                }
+                Some(8) => {
+                    return Answer::No(format!("{name}@{label} has arp_ignore=8 (never answers)"));
+                }
+                Some(other) => {
+                    return Answer::Unknown(format!(
+                        "{name}@{label} has arp_ignore={other}, which nsmap does not model"
+                    ));
+                }
+            }
+            match view.arp_filter(iface.ifindex) {
+                None => Answer::Unknown(format!(
+                    "nsmap does not know arp_filter for {name} in {label}"
+                )),
+                Some(false) => Answer::Yes,
+                Some(true) => {
+                    let back = fib::output_flow(Family::Inet, sip, Some(tip), None, 0, 0);
+                    match fib::lookup(view, &back, Opts::default()) {
+                        Ok(Fib::Route(m)) if m.paths.iter().any(|p| p.dev == iface.ifindex) => {
+                            Answer::Yes
+                        }
+                        Ok(_) => Answer::No(format!(
+                            "{name}@{label} has arp_filter on and would not reply through {name}"
+                        )),
+                        Err(e) => Answer::Unknown(e),
+                    }
+                }
+            }
+        }
+        "unicast" => {
+            // Proxy ARP: a forwarding interface answers for targets it
+            // routes out of another device.
+            if view.forwarding4(iface.ifindex) != Some(true) {
+                return Answer::No(String::new());
+            }
+            let other_dev = route.paths.iter().all(|p| p.dev != iface.ifindex);
+            if !other_dev {
+                return Answer::No(String::new());
+            }
+            if view.proxy_entry(iface.ifindex, tip) {
+                return Answer::Yes;
+            }
+            match view.proxy_arp(iface.ifindex) {
+                Some(true) => Answer::Yes,
+                Some(false) => Answer::No(String::new()),
+                None => Answer::Unknown(format!(
+                    "nsmap does not know proxy_arp for {name} in {label}"
+                )),
+            }
+        }
+        _ => Answer::No(String::new()),
+    }
+}
+
+/// Whether `iface` of `view` answers a neighbour solicitation for `tip`.
+fn answers_ndp(view: &NsView<'_>, iface: &Interface, tip: IpAddr) -> Answer {
+    let label = view.label();
+    let name = iface.ifname.as_str();
+    match view.ipv6_disabled(iface.ifindex) {
+        Some(true) => return Answer::No(format!("{name}@{label} has IPv6 disabled")),
+        Some(false) => {}
+        None if iface.netconf.is_some() => {}
+        None => {
+            return Answer::Unknown(format!(
+                "nsmap does not know whether IPv6 is enabled on {name} in {label}"
+            ));
+        }
+    }
+    let addrs = iface_addrs(iface);
+    if let Some(a) = addrs.iter().find(|a| a.local == tip) {
+        if usable(a) {
+            return Answer::Yes;
+        }
+        return Answer::No(format!(
+            "{tip} on {name}@{label} is {} (duplicate address detection)",
+            a.flags.join(",")
+        ));
+    }
+    if view.forwarding6() == Some(true)
+        && view.proxy_ndp(iface.ifindex) == Some(true)
+        && view.proxy_entry(iface.ifindex, tip)
+    {
+        return Answer::Yes;
+    }
+    Answer::No(String::new())
+}
+
+/// `aa:bb:…` of an interface, for notes.
+pub fn mac_of(iface: &Interface) -> String {
+    iface.address.clone().unwrap_or_else(|| format_mac(&[]))
+}

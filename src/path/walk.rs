@@ -1,0 +1,1609 @@
+//! The hop-by-hop walk: originate, route, resolve the next hop on the
+//! wire, arrive in the next namespace and check what its input path does
+//! (net/ipv4/route.c `ip_route_input_slow`, `ip_route_output_key_hash_rcu`,
+//! ip_forward.c; net/ipv6/route.c, ip6_input.c, ip6_output.c
+//! `ip6_forward`), until the packet is delivered or dropped; then the same
+//! for the reply, from the destination back to the source address.
+//!
+//! Where the kernel's choice is random (multipath, equal default routes)
+//! every choice is walked: one verdict when they agree, `unknown` when they
+//! do not. The walk is bounded (TTL 64, a seen set per leg, a budget of
+//! legs), so a routing loop ends with `loop`, never a hang.
+
+use std::cell::Cell;
+use std::net::IpAddr;
+
+use super::ctx::Ctx;
+use super::fib::{self, Fib, Match, NextHop, Opts, Reject};
+use super::firewall::{self, Hook, Layer};
+use super::neigh;
+use super::net::{self, Prefix};
+use super::rpf::{self, Check};
+use super::source;
+use super::view::{NsView, has_carrier, iface_addrs, is_up};
+use super::wire::{Endpoint, Step};
+use super::{
+    Action, Code, Direction, DstInfo, Hop, Proto, Query, RouteUsed, SrcInfo, Stop, Trace, Verdict,
+};
+use crate::doctor::fix;
+use crate::snapshot::l3::{Family, RoutePath};
+use crate::snapshot::{Interface, LinkRef, Snapshot};
+
+/// The TTL (hop limit) a packet starts with: net.ipv4.ip_default_ttl.
+const TTL: u8 = 64;
+/// How many walks (forks included) one trace may take.
+const LEG_BUDGET: usize = 64;
+
+/// The packet being walked.
+#[derive(Clone, Copy, Debug)]
+struct Packet {
+    family: Family,
+    src: Option<IpAddr>,
+    dst: IpAddr,
+    proto: u8,
+    dport: u16,
+    ttl: u8,
+}
+
+/// How a leg ended.
+#[derive(Clone, Debug)]
+enum End {
+    Delivered {
+        netns: u64,
+        iface: LinkRef,
+        src: Option<IpAddr>,
+    },
+    Stopped(Stop),
+}
+
+/// One walk, from its start to its end.
+#[derive(Clone, Debug)]
+struct Leg {
+    hops: Vec<Hop>,
+    end: End,
+    notes: Vec<String>,
+}
+
+struct Walker<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    budget: Cell<usize>,
+}
+
+/// What a namespace does with an arriving packet.
+struct Arrival {
+    netns: u64,
+    iface: u32,
+    via: Vec<LinkRef>,
+}
+
+/// Traces `query` through `snapshot`.
+pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
+    let ctx = Ctx::new(snapshot);
+    let walker = Walker {
+        ctx: &ctx,
+        budget: Cell::new(LEG_BUDGET),
+    };
+    let family = Family::of(query.dst);
+    let (proto, dport) = match query.proto {
+        Proto::Icmp => (
+            if family == Family::Inet {
+                fib::IPPROTO_ICMP
+            } else {
+                fib::IPPROTO_ICMPV6
+            },
+            0,
+        ),
+        Proto::Tcp => (fib::IPPROTO_TCP, query.dport.unwrap_or(0)),
+        Proto::Udp => (fib::IPPROTO_UDP, query.dport.unwrap_or(0)),
+    };
+    let packet = Packet {
+        family,
+        src: query.from,
+        dst: query.dst,
+        proto,
+        dport,
+        ttl: TTL,
+    };
+    let forward = walker.originate(query.netns, query.oif, packet, query.proto, Vec::new());
+    // Every forward leg, with its return legs.
+    let mut combos: Vec<(Leg, Option<Leg>)> = Vec::new();
+    for leg in forward {
+        match &leg.end {
+            End::Delivered { netns, src, .. } => {
+                let Some(reply_to) = src.or(query.from) else {
+                    combos.push((leg, None));
+                    continue;
+                };
+                let reply = Packet {
+                    family,
+                    src: Some(query.dst),
+                    dst: reply_to,
+                    proto,
+                    dport: 0,
+                    ttl: TTL,
+                };
+                for back in walker.originate(*netns, None, reply, query.proto, Vec::new()) {
+                    combos.push((leg.clone(), Some(back)));
+                }
+            }
+            End::Stopped(_) => combos.push((leg, None)),
+        }
+    }
+    summarize(&ctx, query, combos)
+}
+
+/// The verdict of one (forward, return) pair.
+fn outcome(
+    query: &Query,
+    ctx: &Ctx<'_>,
+    fwd: &Leg,
+    back: Option<&Leg>,
+) -> (Verdict, Option<Stop>, Option<Direction>) {
+    match (&fwd.end, back) {
+        (End::Stopped(s), _) => (s.code.verdict(), Some(s.clone()), Some(Direction::Forward)),
+        (End::Delivered { .. }, None) => (
+            Verdict::Unreachable,
+            Some(Stop::new(
+                Code::NoSourceAddress,
+                Some(query.netns),
+                "the packet has no source address to reply to",
+            )),
+            Some(Direction::Forward),
+        ),
+        (End::Delivered { .. }, Some(back)) => match &back.end {
+            End::Delivered { netns, .. } if *netns == query.netns => {
+                (Verdict::Reachable, None, None)
+            }
+            End::Delivered { netns, .. } => (
+                Verdict::Unreachable,
+                Some(Stop::new(
+                    Code::ReplyMisdelivered,
+                    Some(*netns),
+                    format!(
+                        "the reply is delivered to {}, not to {}: the source address is not unique on the way back",
+                        ctx.label(*netns),
+                        ctx.label(query.netns)
+                    ),
+                )),
+                Some(Direction::Return),
+            ),
+            End::Stopped(s) => {
+                let mut s = s.clone();
+                if s.code == Code::NoRoute {
+                    s.code = Code::NoReturnRoute;
+                    s.reason = format!("the reply cannot get back: {}", s.reason);
+                }
+                (s.code.verdict(), Some(s), Some(Direction::Return))
+            }
+        },
+    }
+}
+
+fn summarize(ctx: &Ctx<'_>, query: &Query, combos: Vec<(Leg, Option<Leg>)>) -> Trace {
+    let outcomes: Vec<(Verdict, Option<Stop>, Option<Direction>)> = combos
+        .iter()
+        .map(|(f, b)| outcome(query, ctx, f, b.as_ref()))
+        .collect();
+    let first = combos.first();
+    let mut notes: Vec<String> = Vec::new();
+    if let Some((f, b)) = first {
+        notes.extend(f.notes.iter().cloned());
+        if let Some(b) = b {
+            notes.extend(b.notes.iter().map(|n| format!("reply: {n}")));
+        }
+    }
+    let agree = outcomes.windows(2).all(|w| {
+        w[0].0 == w[1].0 && w[0].1.as_ref().map(|s| s.code) == w[1].1.as_ref().map(|s| s.code)
+    });
+    let (mut verdict, mut stop, direction) =
+        outcomes
+            .first()
+            .cloned()
+            .unwrap_or((Verdict::Unknown, None, None));
+    if !agree {
+        let described: Vec<String> = outcomes
+            .iter()
+            .map(|(v, s, _)| match s {
+                Some(s) => format!("{} ({})", v.as_str(), s.code.as_str()),
+                None => v.as_str().to_string(),
+            })
+            .collect();
+        verdict = Verdict::Unknown;
+        stop = Some(Stop::new(
+            Code::Multipath,
+            None,
+            format!(
+                "the outcome depends on which of several equal routes the kernel picks: {}; the first is shown",
+                described.join(", ")
+            ),
+        ));
+    } else if combos.len() > 1 {
+        notes.push(format!(
+            "{} equal-cost choices on the way, all with the same outcome; the first is shown",
+            combos.len()
+        ));
+    }
+    let (forward, back, src, delivered) = match first {
+        Some((f, b)) => {
+            let (src, delivered) = match &f.end {
+                End::Delivered { netns, iface, src } => (*src, Some((*netns, iface.clone()))),
+                End::Stopped(_) => (query.from, None),
+            };
+            (
+                f.hops.clone(),
+                b.as_ref().map(|b| b.hops.clone()).unwrap_or_default(),
+                src,
+                delivered,
+            )
+        }
+        None => (Vec::new(), Vec::new(), query.from, None),
+    };
+    let src_address = src.or_else(|| first.and_then(|(f, _)| chosen_source(f)));
+    Trace {
+        verdict,
+        code: stop.as_ref().map(|s| s.code),
+        reason: stop.as_ref().map(|s| s.reason.clone()),
+        hint: stop.as_ref().and_then(|s| s.hint.clone()),
+        direction: if verdict == Verdict::Reachable {
+            None
+        } else {
+            direction
+        },
+        src: SrcInfo {
+            netns: Some(query.netns),
+            interface: query.oif.map(|i| ctx.link_ref(query.netns, i)),
+            address: src_address,
+        },
+        dst: DstInfo {
+            address: query.dst,
+            netns: delivered.as_ref().map(|(n, _)| *n),
+            interface: delivered.map(|(_, i)| i),
+        },
+        proto: query.proto,
+        dport: query.dport,
+        forward,
+        back,
+        notes,
+    }
+}
+
+/// The source address a stopped leg had chosen, from its notes.
+fn chosen_source(leg: &Leg) -> Option<IpAddr> {
+    leg.notes.iter().find_map(|n| {
+        n.strip_prefix("source address ")
+            .and_then(|s| s.parse().ok())
+    })
+}
+
+impl<'c, 'a> Walker<'c, 'a> {
+    fn leg(&self, hops: Vec<Hop>, end: End, notes: Vec<String>) -> Vec<Leg> {
+        vec![Leg { hops, end, notes }]
+    }
+
+    fn stop(&self, hops: Vec<Hop>, stop: Stop, notes: Vec<String>) -> Vec<Leg> {
+        self.leg(hops, End::Stopped(stop), notes)
+    }
+
+    fn hop(&self, netns: u64, action: Action) -> Hop {
+        Hop {
+            netns: Some(netns),
+            label: self.ctx.label(netns),
+            in_: None,
+            out: None,
+            route: None,
+            action,
+            via: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The view of a namespace the packet is in, or why there is none.
+    fn view_of(&self, netns: u64) -> Result<&'c NsView<'a>, Stop> {
+        let Some(view) = self.ctx.view(netns) else {
+            return Err(Stop::new(
+                Code::NotScanned,
+                Some(netns),
+                format!("net:[{netns}] is not in the snapshot"),
+            ));
+        };
+        if !view.ns.scanned {
+            return Err(Stop::new(
+                Code::NotScanned,
+                Some(netns),
+                format!("nsmap could not dump {} (run as root)", view.label()),
+            ));
+        }
+        if !view.has_layer3() {
+            return Err(Stop::new(
+                Code::NotScanned,
+                Some(netns),
+                format!(
+                    "the snapshot has no routes for {} (recorded without layer 3?)",
+                    view.label()
+                ),
+            ));
+        }
+        Ok(view)
+    }
+
+    /// A packet sent from `netns` (bound to `oif` if given).
+    fn originate(
+        &self,
+        netns: u64,
+        oif: Option<u32>,
+        pkt: Packet,
+        proto: Proto,
+        hops: Vec<Hop>,
+    ) -> Vec<Leg> {
+        let mut hops = hops;
+        let mut hop = self.hop(netns, Action::Originate);
+        let view = match self.view_of(netns) {
+            Ok(v) => v,
+            Err(s) => {
+                hop.action = Action::Unknown;
+                hops.push(hop);
+                return self.stop(hops, s, Vec::new());
+            }
+        };
+        let label = view.label();
+        if let Some(src) = pkt.src
+            && !source::is_own(view, src)
+        {
+            hop.action = Action::Drop;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::new(
+                    Code::SourceNotLocal,
+                    Some(netns),
+                    format!("{src} is not an address of {label}: a socket cannot bind to it"),
+                ),
+                Vec::new(),
+            );
+        }
+        if let Some(oif) = oif {
+            let Some(dev) = view.iface(oif) else {
+                hops.push(hop);
+                return self.stop(
+                    hops,
+                    Stop::unknown(Some(netns), format!("{label} has no interface {oif}")),
+                    Vec::new(),
+                );
+            };
+            if !is_up(dev) {
+                hop.action = Action::Drop;
+                hop.out = Some(self.ctx.link_ref(netns, oif));
+                hops.push(hop);
+                return self.stop(
+                    hops,
+                    Stop::new(
+                        Code::LinkDown,
+                        Some(netns),
+                        format!("{} is down", self.ctx.describe(netns, oif)),
+                    )
+                    .with_hint(fix::ip(
+                        view.ns,
+                        &format!("link set dev {} up", fix::quote(&dev.ifname)),
+                    )),
+                    Vec::new(),
+                );
+            }
+        }
+        if pkt.family == Family::Inet6 && net::is_ipv6_link_local(pkt.dst) && oif.is_none() {
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::unknown(
+                    Some(netns),
+                    format!(
+                        "{} is link-local: say which interface to send it from (IFNAME@{label})",
+                        pkt.dst
+                    ),
+                ),
+                Vec::new(),
+            );
+        }
+        let flow = fib::output_flow(pkt.family, pkt.dst, pkt.src, oif, pkt.proto, pkt.dport);
+        let mut notes = Vec::new();
+        let mut result = match fib::lookup(view, &flow, Opts::default()) {
+            Ok(r) => r,
+            Err(why) => {
+                hop.action = Action::Unknown;
+                hops.push(hop);
+                return self.stop(hops, Stop::unknown(Some(netns), why), notes);
+            }
+        };
+        // IPv6 picks a source for an unbound socket from the first lookup's
+        // route; when that failed, from all addresses, and looks up again
+        // with it (ip6_dst_lookup_tail), so `from` rules may then match.
+        if pkt.family == Family::Inet6
+            && pkt.src.is_none()
+            && matches!(result, Fib::NoRoute | Fib::Reject { .. })
+            && let Some(src) = source::select_v6(view, oif.unwrap_or(0), pkt.dst)
+        {
+            let second =
+                fib::output_flow(pkt.family, pkt.dst, Some(src), oif, pkt.proto, pkt.dport);
+            if let Ok(r) = fib::lookup(view, &second, Opts::default()) {
+                result = r;
+            }
+        }
+        match result {
+            Fib::Route(m) => self.route_out(view, hop, m, pkt, oif, proto, hops, notes),
+            Fib::NoRoute | Fib::Reject { .. } if oif.is_some() && pkt.family == Family::Inet => {
+                // "Apparently, routing tables are wrong. Assume, that the
+                // destination is on link." (ip_route_output_key_hash_rcu)
+                let oif = oif.unwrap_or_default();
+                notes.push(format!(
+                    "no route to {} through {}: the kernel assumes it is on that link",
+                    pkt.dst,
+                    self.ctx.describe(netns, oif)
+                ));
+                let mut pkt = pkt;
+                if pkt.src.is_none() {
+                    pkt.src = source::select_v4(view, oif, None, 253);
+                }
+                let next = NextHop {
+                    gateway: None,
+                    dev: oif,
+                    onlink: true,
+                    weight: 1,
+                };
+                self.egress(
+                    view,
+                    hop,
+                    None,
+                    &next,
+                    pkt,
+                    Direction::Forward,
+                    hops,
+                    notes,
+                    &mut Vec::new(),
+                )
+            }
+            other => {
+                hop.action = Action::Drop;
+                hops.push(hop);
+                let stop = self.refusal(view, other, &pkt, None);
+                self.stop(hops, stop, notes)
+            }
+        }
+    }
+
+    /// Why a lookup that found no usable route stops the packet.
+    fn refusal(&self, view: &NsView<'a>, result: Fib<'a>, pkt: &Packet, iif: Option<u32>) -> Stop {
+        let netns = view.inode();
+        let label = view.label();
+        let dst = pkt.dst;
+        match result {
+            Fib::Reject {
+                kind,
+                rule,
+                route,
+                table,
+            } => {
+                let by = match (route, rule) {
+                    (Some(r), _) => format!(
+                        "the {} route {} in table {}",
+                        r.kind,
+                        fib::describe_dst(
+                            &Prefix::parse(&r.dst).unwrap_or(Prefix { addr: dst, len: 0 })
+                        ),
+                        table.map_or_else(|| "?".into(), table_name)
+                    ),
+                    (None, Some(p)) => format!("rule {p} ({})", reject_word(kind)),
+                    (None, None) => reject_word(kind).to_string(),
+                };
+                let code = match kind {
+                    Reject::Blackhole => Code::Blackhole,
+                    Reject::Unreachable => Code::UnreachableRoute,
+                    Reject::Prohibit => Code::Prohibit,
+                };
+                let matched = match rule {
+                    Some(p) if route.is_some() => format!(" (looked up by rule {p})"),
+                    _ => String::new(),
+                };
+                Stop::new(
+                    code,
+                    Some(netns),
+                    format!("{label} drops packets to {dst}: {by}{matched}"),
+                )
+            }
+            Fib::NoRoute | Fib::Route(_) => {
+                if net::is_loopback(dst)
+                    && view.loopback().is_some_and(|lo| !is_up(lo))
+                    && iif.is_none()
+                {
+                    let hint = view.loopback().and_then(|lo| {
+                        fix::ip(
+                            view.ns,
+                            &format!("link set dev {} up", fix::quote(&lo.ifname)),
+                        )
+                    });
+                    return Stop::new(
+                        Code::LoDown,
+                        Some(netns),
+                        format!("lo is down in {label}, so {dst} is unreachable there"),
+                    )
+                    .with_hint(hint);
+                }
+                // A device that is down takes its routes with it.
+                if iif.is_none()
+                    && let Some(down) = view.ns.interfaces.iter().find(|i| {
+                        !is_up(i)
+                            && iface_addrs(i).iter().any(|a| {
+                                Prefix {
+                                    addr: a.local,
+                                    len: a.prefixlen,
+                                }
+                                .contains(dst)
+                            })
+                    })
+                {
+                    return Stop::new(
+                        Code::LinkDown,
+                        Some(netns),
+                        format!(
+                            "{label} has no route to {dst}: {} is down (its connected route is gone with it)",
+                            self.ctx.describe(netns, down.ifindex)
+                        ),
+                    )
+                    .with_hint(fix::ip(view.ns, &format!("link set dev {} up", fix::quote(&down.ifname))));
+                }
+                let hint = fix::ip(
+                    view.ns,
+                    if dst.is_ipv4() {
+                        "route add default via <GATEWAY>"
+                    } else {
+                        "-6 route add default via <GATEWAY>"
+                    },
+                );
+                Stop::new(
+                    Code::NoRoute,
+                    Some(netns),
+                    format!("{label} has no route to {dst}"),
+                )
+                .with_hint(hint)
+            }
+        }
+    }
+
+    /// A route was found for a packet leaving `view`'s namespace as its
+    /// sender: local delivery, or out of a device (every path of a
+    /// multipath route, each walked).
+    #[allow(clippy::too_many_arguments)]
+    fn route_out(
+        &self,
+        view: &'c NsView<'a>,
+        mut hop: Hop,
+        m: Match<'a>,
+        pkt: Packet,
+        oif: Option<u32>,
+        proto: Proto,
+        mut hops: Vec<Hop>,
+        mut notes: Vec<String>,
+    ) -> Vec<Leg> {
+        let netns = view.inode();
+        match m.route.kind.as_str() {
+            "local" => {
+                hop.route = Some(route_used(&m, None));
+                let mut pkt = pkt;
+                if pkt.src.is_none() {
+                    pkt.src = Some(m.route.prefsrc.unwrap_or(pkt.dst));
+                }
+                return self.deliver_local(view, hop, pkt, hops, notes);
+            }
+            "unicast" => {}
+            other => {
+                hop.action = Action::Unknown;
+                hop.route = Some(route_used(&m, None));
+                hops.push(hop);
+                return self.stop(
+                    hops,
+                    Stop::unknown(
+                        Some(netns),
+                        format!(
+                            "the route to {} is {other}; nsmap follows unicast only",
+                            pkt.dst
+                        ),
+                    ),
+                    notes,
+                );
+            }
+        }
+        let mut choices: Vec<(Match<'a>, NextHop)> =
+            m.paths.iter().map(|p| (m.clone(), p.clone())).collect();
+        if oif.is_none() {
+            choices.extend(equal_routes(view, &m, &pkt));
+        } else {
+            choices.truncate(1);
+        }
+        let mut legs = Vec::new();
+        for (m, path) in choices {
+            if !self.spend() {
+                legs.extend(self.stop(
+                    hops.clone(),
+                    Stop::new(
+                        Code::Multipath,
+                        Some(netns),
+                        "too many equal-cost paths to follow",
+                    ),
+                    notes.clone(),
+                ));
+                break;
+            }
+            let mut pkt = pkt;
+            let mut m = m;
+            let mut path = path;
+            if pkt.src.is_none() {
+                pkt.src = source::select(view, Some(m.route), path.dev, path.gateway, pkt.dst);
+                // A connecting socket (TCP) looks up again with the source
+                // it was given (ip_route_connect), so `from` rules count.
+                if proto == Proto::Tcp
+                    && let Some(src) = pkt.src
+                {
+                    let again =
+                        fib::output_flow(pkt.family, pkt.dst, Some(src), oif, pkt.proto, pkt.dport);
+                    match fib::lookup(view, &again, Opts::default()) {
+                        Ok(Fib::Route(m2)) => {
+                            if !std::ptr::eq(m2.route, m.route)
+                                && let Some(p2) = m2.paths.first().cloned()
+                            {
+                                m = m2;
+                                path = p2;
+                            }
+                        }
+                        Ok(other) => {
+                            let mut hop = hop.clone();
+                            hop.action = Action::Drop;
+                            let mut hops = hops.clone();
+                            hops.push(hop);
+                            let stop = self.refusal(view, other, &pkt, None);
+                            legs.extend(self.stop(hops, stop, notes.clone()));
+                            continue;
+                        }
+                        Err(why) => {
+                            legs.extend(self.stop(
+                                hops.clone(),
+                                Stop::unknown(Some(netns), why),
+                                notes.clone(),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+            }
+            let Some(src) = pkt.src else {
+                let mut hop = hop.clone();
+                hop.action = Action::Drop;
+                hop.route = Some(route_used(&m, Some(&path)));
+                let mut hops = hops.clone();
+                hops.push(hop);
+                legs.extend(self.stop(
+                    hops,
+                    Stop::new(
+                        Code::NoSourceAddress,
+                        Some(netns),
+                        format!(
+                            "{} has no address to send from on {}",
+                            view.label(),
+                            self.ctx.describe(netns, path.dev)
+                        ),
+                    ),
+                    notes.clone(),
+                ));
+                continue;
+            };
+            let mut leg_notes = notes.clone();
+            leg_notes.push(format!("source address {src}"));
+            legs.extend(self.egress(
+                view,
+                hop.clone(),
+                Some(&m),
+                &path,
+                pkt,
+                Direction::Forward,
+                hops.clone(),
+                leg_notes,
+                &mut Vec::new(),
+            ));
+        }
+        if legs.is_empty() {
+            notes.push("no usable next hop".into());
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::unknown(Some(netns), "no usable next hop"),
+                notes,
+            );
+        }
+        legs
+    }
+
+    fn spend(&self) -> bool {
+        let left = self.budget.get();
+        if left == 0 {
+            return false;
+        }
+        self.budget.set(left - 1);
+        true
+    }
+
+    /// Delivery to the namespace's own stack when it sends to itself: over
+    /// lo, which must be up.
+    fn deliver_local(
+        &self,
+        view: &NsView<'a>,
+        mut hop: Hop,
+        pkt: Packet,
+        mut hops: Vec<Hop>,
+        notes: Vec<String>,
+    ) -> Vec<Leg> {
+        let netns = view.inode();
+        let Some(lo) = view.loopback() else {
+            hop.action = Action::Unknown;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::unknown(Some(netns), "the namespace has no loopback device"),
+                notes,
+            );
+        };
+        let lo_ref = self.ctx.link_ref(netns, lo.ifindex);
+        hop.out = Some(lo_ref.clone());
+        if !is_up(lo) {
+            hop.action = Action::Drop;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::new(
+                    Code::LoDown,
+                    Some(netns),
+                    format!(
+                        "{} is {}'s own address, and local delivery goes over lo, which is down",
+                        pkt.dst,
+                        view.label()
+                    ),
+                )
+                .with_hint(fix::ip(
+                    view.ns,
+                    &format!("link set dev {} up", fix::quote(&lo.ifname)),
+                )),
+                notes,
+            );
+        }
+        for hook in [
+            Hook::Output,
+            Hook::Postrouting,
+            Hook::Prerouting,
+            Hook::Input,
+        ] {
+            match firewall::check(view, Layer::Ip(pkt.family), hook) {
+                Ok(n) => hop.notes.extend(n),
+                Err(s) => {
+                    hop.action = if s.code == Code::FirewallDrop {
+                        Action::Drop
+                    } else {
+                        Action::Unknown
+                    };
+                    hops.push(hop);
+                    return self.stop(hops, s, notes);
+                }
+            }
+        }
+        hop.action = Action::Deliver;
+        hop.in_ = Some(lo_ref.clone());
+        hops.push(hop);
+        self.leg(
+            hops,
+            End::Delivered {
+                netns,
+                iface: lo_ref,
+                src: pkt.src,
+            },
+            notes,
+        )
+    }
+
+    /// The packet leaves `view`'s namespace by `next.dev`: find who takes
+    /// it on the wire, cross the namespaces in between at layer 2, and
+    /// arrive.
+    #[allow(clippy::too_many_arguments)]
+    fn egress(
+        &self,
+        view: &'c NsView<'a>,
+        mut hop: Hop,
+        m: Option<&Match<'a>>,
+        next: &NextHop,
+        pkt: Packet,
+        dir: Direction,
+        mut hops: Vec<Hop>,
+        mut notes: Vec<String>,
+        seen: &mut Vec<(u64, u32, Option<IpAddr>, IpAddr)>,
+    ) -> Vec<Leg> {
+        let netns = view.inode();
+        let _ = dir;
+        hop.out = Some(self.ctx.link_ref(netns, next.dev));
+        if let Some(m) = m {
+            hop.route = Some(route_used(m, Some(next)));
+        }
+        let Some(dev) = view.iface(next.dev) else {
+            hop.action = Action::Unknown;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::unknown(
+                    Some(netns),
+                    format!("no interface {} in {}", next.dev, view.label()),
+                ),
+                notes,
+            );
+        };
+        let drop = |mut hop: Hop, hops: &mut Vec<Hop>, s: &Stop| {
+            hop.action = if s.code.verdict() == Verdict::Unknown {
+                Action::Unknown
+            } else {
+                Action::Drop
+            };
+            hops.push(hop);
+        };
+        if !is_up(dev) {
+            let s = Stop::new(
+                Code::LinkDown,
+                Some(netns),
+                format!("{} is down", self.ctx.describe(netns, dev.ifindex)),
+            )
+            .with_hint(fix::ip(
+                view.ns,
+                &format!("link set dev {} up", fix::quote(&dev.ifname)),
+            ));
+            drop(hop, &mut hops, &s);
+            return self.stop(hops, s, notes);
+        }
+        // Hooks on the way out of this namespace.
+        let hooks: &[Hook] = if hop.action == Action::Forward {
+            &[Hook::Forward, Hook::Postrouting]
+        } else {
+            &[Hook::Output, Hook::Postrouting]
+        };
+        for &h in hooks {
+            match firewall::check(view, Layer::Ip(pkt.family), h) {
+                Ok(n) => hop.notes.extend(n),
+                Err(s) => {
+                    drop(hop, &mut hops, &s);
+                    return self.stop(hops, s, notes);
+                }
+            }
+        }
+        if dev.flags.iter().any(|f| f == "LOOPBACK") {
+            hop.action = Action::Unknown;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::unknown(Some(netns), format!("the route sends {} out of lo, which loops it back; nsmap does not follow that", pkt.dst)),
+                notes,
+            );
+        }
+        let target = next.gateway.unwrap_or(pkt.dst);
+        let (endpoint, resolve_notes) = match neigh::resolve(self.ctx, view, dev, target, pkt.src) {
+            Ok(found) => found,
+            Err(mut s) => {
+                if s.netns.is_none() {
+                    s.netns = Some(netns);
+                }
+                if s.code == Code::NeighbourUnresolvable && !has_carrier(dev) {
+                    s = Stop::new(
+                        Code::NoCarrier,
+                        Some(netns),
+                        format!(
+                            "{} has no carrier (its far end is down or missing)",
+                            self.ctx.describe(netns, dev.ifindex)
+                        ),
+                    );
+                }
+                drop(hop, &mut hops, &s);
+                return self.stop(hops, s, notes);
+            }
+        };
+        notes.extend(resolve_notes);
+        self.cross(view, hop, endpoint, pkt, hops, notes, seen)
+    }
+
+    /// From the sender's hop, over the wire (namespaces crossed at layer
+    /// 2 become hops of their own), into the receiving namespace.
+    #[allow(clippy::too_many_arguments)]
+    fn cross(
+        &self,
+        sender: &'c NsView<'a>,
+        mut hop: Hop,
+        endpoint: Endpoint<'a>,
+        pkt: Packet,
+        mut hops: Vec<Hop>,
+        notes: Vec<String>,
+        seen: &mut Vec<(u64, u32, Option<IpAddr>, IpAddr)>,
+    ) -> Vec<Leg> {
+        let groups = group_steps(&endpoint.path);
+        let last = groups.len().saturating_sub(1);
+        for (i, (netns, steps)) in groups.iter().enumerate() {
+            let refs: Vec<LinkRef> = steps
+                .iter()
+                .map(|s| self.ctx.link_ref(s.netns, s.ifindex))
+                .collect();
+            if i == 0 {
+                hop.via = refs;
+                // A bridge in the sender's own namespace (it sends from the
+                // bridge device): the bridge's output hooks.
+                if let Err(s) = self.bridge_hooks(
+                    sender,
+                    steps,
+                    &[Hook::Output, Hook::Postrouting],
+                    &pkt,
+                    false,
+                ) {
+                    hop.action = if s.code == Code::FirewallDrop {
+                        Action::Drop
+                    } else {
+                        Action::Unknown
+                    };
+                    hops.push(hop);
+                    return self.stop(hops, s, notes);
+                }
+                hops.push(hop.clone());
+                continue;
+            }
+            if i == last {
+                break;
+            }
+            let mut l2 = self.hop(*netns, Action::Bridge);
+            l2.in_ = refs.first().cloned();
+            l2.out = refs.last().cloned();
+            l2.via = refs;
+            let view = match self.ctx.view(*netns) {
+                Some(v) => v,
+                None => {
+                    l2.action = Action::Unknown;
+                    hops.push(l2);
+                    return self.stop(
+                        hops,
+                        Stop::new(
+                            Code::NotScanned,
+                            Some(*netns),
+                            "a namespace on the wire is not in the snapshot",
+                        ),
+                        notes,
+                    );
+                }
+            };
+            if let Err(s) = self.bridge_hooks(
+                view,
+                steps,
+                &[Hook::Prerouting, Hook::Forward, Hook::Postrouting],
+                &pkt,
+                true,
+            ) {
+                l2.action = if s.code == Code::FirewallDrop {
+                    Action::Drop
+                } else {
+                    Action::Unknown
+                };
+                hops.push(l2);
+                return self.stop(hops, s, notes);
+            }
+            hops.push(l2);
+        }
+        let (netns, steps) = groups.last().cloned().unwrap_or((
+            endpoint.netns,
+            vec![Step {
+                netns: endpoint.netns,
+                ifindex: endpoint.iface.ifindex,
+            }],
+        ));
+        let arrival = Arrival {
+            netns,
+            iface: endpoint.iface.ifindex,
+            via: steps
+                .iter()
+                .map(|s| self.ctx.link_ref(s.netns, s.ifindex))
+                .collect(),
+        };
+        let _ = sender;
+        self.arrive(arrival, steps, pkt, hops, notes, seen)
+    }
+
+    /// The firewall hooks of bridges among `steps` (bridge family, and the
+    /// IP family's when br_netfilter sends bridged traffic through them).
+    fn bridge_hooks(
+        &self,
+        view: &NsView<'a>,
+        steps: &[Step],
+        hooks: &[Hook],
+        pkt: &Packet,
+        forwarded: bool,
+    ) -> Result<Vec<String>, Stop> {
+        let mut notes = Vec::new();
+        for step in steps {
+            let Some(bridge) = view.iface(step.ifindex) else {
+                continue;
+            };
+            if !bridge.kind_is("bridge") {
+                continue;
+            }
+            for &h in hooks {
+                notes.extend(firewall::check(view, Layer::Bridge, h)?);
+            }
+            if forwarded && br_netfilter(view, bridge, pkt.family)? {
+                for &h in hooks {
+                    notes.extend(firewall::check(view, Layer::Ip(pkt.family), h)?);
+                }
+            }
+        }
+        Ok(notes)
+    }
+
+    /// A packet arrives in a namespace by an interface: the input path.
+    fn arrive(
+        &self,
+        arrival: Arrival,
+        steps: Vec<Step>,
+        pkt: Packet,
+        mut hops: Vec<Hop>,
+        notes: Vec<String>,
+        seen: &mut Vec<(u64, u32, Option<IpAddr>, IpAddr)>,
+    ) -> Vec<Leg> {
+        let netns = arrival.netns;
+        let mut hop = self.hop(netns, Action::Deliver);
+        hop.in_ = Some(self.ctx.link_ref(netns, arrival.iface));
+        hop.via = arrival.via;
+        let view = match self.view_of(netns) {
+            Ok(v) => v,
+            Err(s) => {
+                hop.action = Action::Unknown;
+                hops.push(hop);
+                return self.stop(hops, s, notes);
+            }
+        };
+        let label = view.label();
+        let key = (netns, arrival.iface, pkt.src, pkt.dst);
+        if seen.contains(&key) {
+            hop.action = Action::Drop;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::new(
+                    Code::Loop,
+                    Some(netns),
+                    format!(
+                        "routing loop: the packet to {} comes back to {} by the same interface",
+                        pkt.dst, label
+                    ),
+                ),
+                notes,
+            );
+        }
+        seen.push(key);
+        let Some(iface) = view.iface(arrival.iface) else {
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::unknown(
+                    Some(netns),
+                    "arrived on an interface that is not in the snapshot",
+                ),
+                notes,
+            );
+        };
+        let dev_name = self.ctx.describe(netns, iface.ifindex);
+        let Some(src) = pkt.src else {
+            hop.action = Action::Drop;
+            hops.push(hop);
+            return self.stop(
+                hops,
+                Stop::new(
+                    Code::NoSourceAddress,
+                    Some(netns),
+                    "the packet has no source address",
+                ),
+                notes,
+            );
+        };
+        let dst = pkt.dst;
+        let drop_with = |mut hop: Hop, mut hops: Vec<Hop>, s: Stop| -> Vec<Leg> {
+            hop.action = if s.code.verdict() == Verdict::Unknown {
+                Action::Unknown
+            } else {
+                Action::Drop
+            };
+            hops.push(hop);
+            self.stop(hops, s, notes.clone())
+        };
+        // Martians (ip_route_input_slow; ip6_rcv_core).
+        match pkt.family {
+            Family::Inet => {
+                if net::is_multicast(src) || net::is_limited_broadcast(src) || net::is_zeronet(src)
+                {
+                    return drop_with(
+                        hop,
+                        hops,
+                        Stop::new(
+                            Code::MartianSource,
+                            Some(netns),
+                            format!("{label} drops a packet from {src} (a martian source)"),
+                        ),
+                    );
+                }
+                if net::is_zeronet(dst) {
+                    return drop_with(
+                        hop,
+                        hops,
+                        Stop::new(
+                            Code::MartianDestination,
+                            Some(netns),
+                            format!("{label} drops a packet to {dst} (a martian destination)"),
+                        ),
+                    );
+                }
+                if net::is_loopback(dst) || net::is_loopback(src) {
+                    match view.route_localnet(iface.ifindex) {
+                        Some(true) => {}
+                        Some(false) => {
+                            let code = if net::is_loopback(dst) {
+                                Code::MartianDestination
+                            } else {
+                                Code::MartianSource
+                            };
+                            return drop_with(
+                                hop,
+                                hops,
+                                Stop::new(
+                                    code,
+                                    Some(netns),
+                                    format!(
+                                        "{label} drops 127.0.0.0/8 traffic arriving on {dev_name} (route_localnet is off)"
+                                    ),
+                                ),
+                            );
+                        }
+                        None => {
+                            return drop_with(
+                                hop,
+                                hops,
+                                Stop::unknown(
+                                    Some(netns),
+                                    format!("nsmap does not know route_localnet for {dev_name}"),
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            Family::Inet6 => {
+                match view.ipv6_disabled(iface.ifindex) {
+                    Some(true) => {
+                        return drop_with(
+                            hop,
+                            hops,
+                            Stop::new(
+                                Code::Ipv6Disabled,
+                                Some(netns),
+                                format!("IPv6 is disabled on {dev_name}"),
+                            ),
+                        );
+                    }
+                    Some(false) => {}
+                    None if iface.netconf.is_some() => {}
+                    None => {
+                        return drop_with(
+                            hop,
+                            hops,
+                            Stop::unknown(
+                                Some(netns),
+                                format!(
+                                    "nsmap does not know whether IPv6 is enabled on {dev_name}"
+                                ),
+                            ),
+                        );
+                    }
+                }
+                if net::is_multicast(src) || net::is_loopback(dst) || net::is_loopback(src) {
+                    return drop_with(
+                        hop,
+                        hops,
+                        Stop::new(
+                            Code::MartianSource,
+                            Some(netns),
+                            format!(
+                                "{label} drops a packet from {src} to {dst} arriving on {dev_name}"
+                            ),
+                        ),
+                    );
+                }
+            }
+        }
+        // The bridge (if it came through one here) and prerouting hooks.
+        match self.bridge_hooks(view, &steps, &[Hook::Prerouting, Hook::Input], &pkt, false) {
+            Ok(n) => hop.notes.extend(n),
+            Err(s) => return drop_with(hop, hops, s),
+        }
+        match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting) {
+            Ok(n) => hop.notes.extend(n),
+            Err(s) => return drop_with(hop, hops, s),
+        }
+        let flow = fib::input_flow(pkt.family, dst, src, iface.ifindex, pkt.proto, pkt.dport);
+        let result = match fib::lookup(view, &flow, Opts::default()) {
+            Ok(r) => r,
+            Err(why) => return drop_with(hop, hops, Stop::unknown(Some(netns), why)),
+        };
+        let forwarding = match pkt.family {
+            Family::Inet => view.forwarding4(iface.ifindex),
+            Family::Inet6 => view.forwarding6(),
+        };
+        let forwarding_hint = || {
+            let key = match pkt.family {
+                Family::Inet => format!("net.ipv4.conf.{}.forwarding=1", iface.ifname.as_str()),
+                Family::Inet6 => "net.ipv6.conf.all.forwarding=1".to_string(),
+            };
+            sysctl_hint(view, &key)
+        };
+        let m = match result {
+            Fib::Route(m) => m,
+            other => {
+                // With forwarding off a miss is "host unreachable"
+                // (ip_route_input_slow: !IN_DEV_FORWARD → EHOSTUNREACH).
+                if pkt.family == Family::Inet && forwarding == Some(false) {
+                    return drop_with(
+                        hop,
+                        hops,
+                        Stop::new(
+                            Code::ForwardingDisabled,
+                            Some(netns),
+                            format!("{dst} is not {label}'s, and {label} does not forward IPv4 arriving on {dev_name}"),
+                        )
+                        .with_hint(forwarding_hint()),
+                    );
+                }
+                let stop = self.refusal(view, other, &pkt, Some(iface.ifindex));
+                return drop_with(hop, hops, stop);
+            }
+        };
+        match m.route.kind.as_str() {
+            "local" | "anycast" if pkt.family == Family::Inet6 || m.route.kind == "local" => {
+                if pkt.family == Family::Inet {
+                    match rpf::validate(view, src, dst, None, iface.ifindex) {
+                        Check::Pass => {}
+                        Check::Martian(why) => {
+                            return drop_with(
+                                hop,
+                                hops,
+                                Stop::new(Code::MartianSource, Some(netns), why),
+                            );
+                        }
+                        Check::Rpf(why) => {
+                            return drop_with(
+                                hop,
+                                hops,
+                                Stop::new(Code::RpFilter, Some(netns), why).with_hint(sysctl_hint(
+                                    view,
+                                    &format!("net.ipv4.conf.{}.rp_filter=2", iface.ifname.as_str()),
+                                )),
+                            );
+                        }
+                        Check::Unknown(why) => {
+                            return drop_with(hop, hops, Stop::unknown(Some(netns), why));
+                        }
+                    }
+                }
+                match firewall::check(view, Layer::Ip(pkt.family), Hook::Input) {
+                    Ok(n) => hop.notes.extend(n),
+                    Err(s) => return drop_with(hop, hops, s),
+                }
+                hop.route = Some(route_used(&m, None));
+                hop.action = Action::Deliver;
+                let iface_ref = self.ctx.link_ref(netns, iface.ifindex);
+                hops.push(hop);
+                self.leg(
+                    hops,
+                    End::Delivered {
+                        netns,
+                        iface: iface_ref,
+                        src: Some(src),
+                    },
+                    notes,
+                )
+            }
+            "unicast" => {
+                match forwarding {
+                    Some(true) => {}
+                    Some(false) => {
+                        hop.route = Some(route_used(&m, m.paths.first()));
+                        return drop_with(
+                            hop,
+                            hops,
+                            Stop::new(
+                                Code::ForwardingDisabled,
+                                Some(netns),
+                                format!(
+                                    "{dst} is not {label}'s and {label} does not forward {} (forwarding is off{})",
+                                    if pkt.family == Family::Inet { "IPv4" } else { "IPv6" },
+                                    if pkt.family == Family::Inet { format!(" on {dev_name}") } else { String::new() }
+                                ),
+                            )
+                            .with_hint(forwarding_hint()),
+                        );
+                    }
+                    None => {
+                        return drop_with(
+                            hop,
+                            hops,
+                            Stop::unknown(
+                                Some(netns),
+                                format!("nsmap does not know whether {label} forwards"),
+                            ),
+                        );
+                    }
+                }
+                if pkt.family == Family::Inet6
+                    && (net::is_ipv6_link_local(src) || net::is_ipv6_link_local(dst))
+                {
+                    return drop_with(
+                        hop,
+                        hops,
+                        Stop::new(
+                            Code::MartianSource,
+                            Some(netns),
+                            format!("{label} does not forward link-local IPv6 ({src} → {dst})"),
+                        ),
+                    );
+                }
+                if pkt.ttl <= 1 {
+                    return drop_with(
+                        hop,
+                        hops,
+                        Stop::new(
+                            Code::TtlExhausted,
+                            Some(netns),
+                            format!("the TTL runs out in {label}"),
+                        ),
+                    );
+                }
+                hop.action = Action::Forward;
+                let mut pkt = pkt;
+                pkt.ttl -= 1;
+                let mut choices: Vec<(Match<'a>, NextHop)> =
+                    m.paths.iter().map(|p| (m.clone(), p.clone())).collect();
+                choices.extend(equal_routes(view, &m, &pkt));
+                let mut legs = Vec::new();
+                for (m, path) in choices {
+                    if !self.spend() {
+                        legs.extend(self.stop(
+                            hops.clone(),
+                            Stop::new(
+                                Code::Multipath,
+                                Some(netns),
+                                "too many equal-cost paths to follow",
+                            ),
+                            notes.clone(),
+                        ));
+                        break;
+                    }
+                    if pkt.family == Family::Inet {
+                        match rpf::validate(view, src, dst, Some(path.dev), iface.ifindex) {
+                            Check::Pass => {}
+                            Check::Martian(why) => {
+                                legs.extend(drop_with(
+                                    hop.clone(),
+                                    hops.clone(),
+                                    Stop::new(Code::MartianSource, Some(netns), why),
+                                ));
+                                continue;
+                            }
+                            Check::Rpf(why) => {
+                                legs.extend(drop_with(
+                                    hop.clone(),
+                                    hops.clone(),
+                                    Stop::new(Code::RpFilter, Some(netns), why).with_hint(
+                                        sysctl_hint(
+                                            view,
+                                            &format!(
+                                                "net.ipv4.conf.{}.rp_filter=2",
+                                                iface.ifname.as_str()
+                                            ),
+                                        ),
+                                    ),
+                                ));
+                                continue;
+                            }
+                            Check::Unknown(why) => {
+                                legs.extend(drop_with(
+                                    hop.clone(),
+                                    hops.clone(),
+                                    Stop::unknown(Some(netns), why),
+                                ));
+                                continue;
+                            }
+                        }
+                    }
+                    let mut seen_here = seen.clone();
+                    legs.extend(self.egress(
+                        view,
+                        hop.clone(),
+                        Some(&m),
+                        &path,
+                        pkt,
+                        Direction::Forward,
+                        hops.clone(),
+                        notes.clone(),
+                        &mut seen_here,
+                    ));
+                }
+                legs
+            }
+            "broadcast" | "multicast" | "anycast" => drop_with(
+                hop,
+                hops,
+                Stop::unknown(
+                    Some(netns),
+                    format!(
+                        "{dst} is a {} address in {label}; nsmap follows unicast only",
+                        m.route.kind
+                    ),
+                ),
+            ),
+            other => drop_with(
+                hop,
+                hops,
+                Stop::unknown(
+                    Some(netns),
+                    format!("the route to {dst} in {label} is {other}"),
+                ),
+            ),
+        }
+    }
+}
+
+/// Other routes the kernel may pick instead of `m`'s: equal IPv4 default
+/// routes (fib_select_default) and IPv6 routes of the same prefix and
+/// metric (rt6_select round-robin). Each with its first usable path.
+fn equal_routes<'a>(view: &NsView<'a>, m: &Match<'a>, pkt: &Packet) -> Vec<(Match<'a>, NextHop)> {
+    let v4_default = pkt.family == Family::Inet && m.prefix_len == 0;
+    if !(v4_default || pkt.family == Family::Inet6) {
+        return Vec::new();
+    }
+    let Some(routes) = view.table(pkt.family, m.table) else {
+        return Vec::new();
+    };
+    let flow = fib::output_flow(pkt.family, pkt.dst, pkt.src, None, pkt.proto, pkt.dport);
+    routes
+        .iter()
+        .filter(|r| {
+            !std::ptr::eq(r.route, m.route)
+                && r.dst.len == m.prefix_len
+                && r.dst.contains(pkt.dst)
+                && r.route.kind == "unicast"
+                && r.route.metric == m.route.metric
+                && r.route.tos == m.route.tos
+                && r.src == m.route.src.as_deref().and_then(Prefix::parse)
+        })
+        .filter_map(|r| {
+            let paths = fib::usable_paths(view, r.route, &flow, Opts::default()).ok()?;
+            let first = paths.first()?.clone();
+            Some((
+                Match {
+                    route: r.route,
+                    table: m.table,
+                    rule: m.rule,
+                    prefix_len: r.dst.len,
+                    paths,
+                },
+                first,
+            ))
+        })
+        .collect()
+}
+
+/// Consecutive steps grouped by namespace.
+fn group_steps(steps: &[Step]) -> Vec<(u64, Vec<Step>)> {
+    let mut groups: Vec<(u64, Vec<Step>)> = Vec::new();
+    for &s in steps {
+        match groups.last_mut() {
+            Some((netns, list)) if *netns == s.netns => list.push(s),
+            _ => groups.push((s.netns, vec![s])),
+        }
+    }
+    groups
+}
+
+/// Whether br_netfilter passes this bridge's traffic of `family` through
+/// the IP hooks: the namespace's bridge-nf-call-* sysctl or the bridge's
+/// own nf_call_* option (br_netfilter_hooks.c `br_nf_pre_routing`).
+fn br_netfilter(view: &NsView<'_>, bridge: &Interface, family: Family) -> Result<bool, Stop> {
+    let (own, sysctl) = match family {
+        Family::Inet => (
+            bridge.nf_call_iptables,
+            view.ns.firewall.as_ref().map(|f| f.bridge_nf_call_iptables),
+        ),
+        Family::Inet6 => (
+            bridge.nf_call_ip6tables,
+            view.ns
+                .firewall
+                .as_ref()
+                .map(|f| f.bridge_nf_call_ip6tables),
+        ),
+    };
+    if own == Some(true) {
+        return Ok(true);
+    }
+    match sysctl {
+        // The firewall was read; None there means br_netfilter is absent.
+        Some(value) => Ok(value.is_some_and(|v| v != 0)),
+        None => Err(Stop::new(
+            Code::NotScanned,
+            Some(view.inode()),
+            format!(
+                "nsmap could not read whether bridged traffic in {} crosses its IP firewall (bridge-nf-call-*)",
+                view.label()
+            ),
+        )),
+    }
+}
+
+fn route_used(m: &Match<'_>, path: Option<&NextHop>) -> RouteUsed {
+    let dev = path
+        .map(|p| LinkRef {
+            netns: m.route.dev.as_ref().and_then(|d| d.netns).or_else(|| {
+                m.route
+                    .nexthops
+                    .iter()
+                    .find_map(|n| n.dev.as_ref().and_then(|d| d.netns))
+            }),
+            ifindex: p.dev,
+            ifname: dev_name(m, p.dev),
+        })
+        .or_else(|| m.route.dev.clone());
+    RouteUsed {
+        family: m.route.family,
+        table: m.table,
+        kind: m.route.kind.clone(),
+        dst: m.route.dst.clone(),
+        gateway: path.map_or(m.route.gateway, |p| p.gateway),
+        dev,
+        prefsrc: m.route.prefsrc,
+        metric: m.route.metric,
+        rule: m.rule,
+        nexthops: m.route.nexthops.clone(),
+    }
+}
+
+fn dev_name(m: &Match<'_>, ifindex: u32) -> Option<crate::name::Name> {
+    if let Some(d) = &m.route.dev
+        && d.ifindex == ifindex
+    {
+        return d.ifname.clone();
+    }
+    m.route
+        .nexthops
+        .iter()
+        .filter_map(|p: &RoutePath| p.dev.as_ref())
+        .find(|d| d.ifindex == ifindex)
+        .and_then(|d| d.ifname.clone())
+}
+
+fn table_name(table: u32) -> String {
+    match table {
+        254 => "main".into(),
+        255 => "local".into(),
+        253 => "default".into(),
+        other => other.to_string(),
+    }
+}
+
+fn reject_word(kind: Reject) -> &'static str {
+    match kind {
+        Reject::Blackhole => "blackhole",
+        Reject::Unreachable => "unreachable",
+        Reject::Prohibit => "prohibit",
+    }
+}
+
+/// `sysctl -w KEY=VALUE` run in the namespace.
+fn sysctl_hint(view: &NsView<'_>, assignment: &str) -> Option<String> {
+    fix::exec_in(view.ns, &format!("sysctl -w {assignment}"))
+}

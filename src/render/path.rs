@@ -1,0 +1,176 @@
+//! `nsmap path`: the wire the packet follows on one line, each hop with the
+//! route it used, then the verdict, its reason and a fix where one is
+//! clear.
+
+use std::io::{self, Write};
+
+use super::{Cell, Color, Style, Table, paint};
+use crate::name::terminal_safe;
+use crate::path::{Action, Hop, RouteUsed, Trace, Verdict};
+use crate::render::routes::table_name;
+use crate::snapshot::LinkRef;
+
+/// `eth0@web → veth3f2a@host → cni0 → veth9c1e → eth0@db`: every device
+/// in order, each namespace's label on its first one.
+pub fn wire_line(hops: &[Hop]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut last: Option<(Option<u64>, u32)> = None;
+    for hop in hops {
+        let mut devices: Vec<&LinkRef> = Vec::new();
+        devices.extend(hop.in_.iter());
+        devices.extend(hop.via.iter());
+        devices.extend(hop.out.iter());
+        let mut first_here = true;
+        for d in devices {
+            let key = (d.netns, d.ifindex);
+            if last == Some(key) {
+                continue;
+            }
+            last = Some(key);
+            let name = d.name_or_index();
+            if first_here {
+                parts.push(format!("{name}@{}", hop.label));
+                first_here = false;
+            } else {
+                parts.push(name);
+            }
+        }
+        if first_here {
+            parts.push(format!("@{}", hop.label));
+        }
+    }
+    terminal_safe(&parts.join(" → ")).into_owned()
+}
+
+fn action_word(action: Action) -> &'static str {
+    match action {
+        Action::Originate => "originate",
+        Action::Forward => "forward",
+        Action::Bridge => "bridge",
+        Action::Deliver => "deliver",
+        Action::Drop => "drop",
+        Action::Unknown => "unknown",
+    }
+}
+
+/// `main default via 10.88.0.1 dev eth0 (rule 32766)`.
+pub fn route_text(r: &RouteUsed) -> String {
+    let dst = r
+        .dst
+        .split_once('/')
+        .map_or(r.dst.clone(), |(a, l)| match l {
+            "0" => "default".to_string(),
+            "32" | "128" => a.to_string(),
+            _ => r.dst.clone(),
+        });
+    let mut s = format!("{} ", table_name(r.table));
+    if r.kind != "unicast" {
+        s.push_str(&r.kind);
+        s.push(' ');
+    }
+    s.push_str(&dst);
+    if let Some(gw) = r.gateway {
+        s.push_str(&format!(" via {gw}"));
+    }
+    if let Some(dev) = &r.dev {
+        s.push_str(&format!(" dev {}", dev.name_or_index()));
+    }
+    if r.nexthops.len() > 1 {
+        s.push_str(&format!(" (1 of {} next hops)", r.nexthops.len()));
+    }
+    if let Some(rule) = r.rule {
+        s.push_str(&format!(" (rule {rule})"));
+    }
+    s
+}
+
+fn hop_table(hops: &[Hop], style: &Style, out: &mut impl Write) -> io::Result<()> {
+    let mut table = Table::new(&["NETNS", "ACTION", "IN", "OUT", "ROUTE"]);
+    for hop in hops {
+        let color = match hop.action {
+            Action::Drop => Some(Color::Red),
+            Action::Unknown => Some(Color::Yellow),
+            Action::Deliver => Some(Color::Green),
+            _ => None,
+        };
+        let route = hop.route.as_ref().map(route_text).or_else(|| {
+            (hop.action == Action::Bridge && !hop.via.is_empty()).then(|| {
+                hop.via
+                    .iter()
+                    .map(LinkRef::name_or_index)
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            })
+        });
+        table.push(vec![
+            Cell::new(&hop.label),
+            Cell::colored(action_word(hop.action), color),
+            Cell::opt(hop.in_.as_ref().map(LinkRef::name_or_index)),
+            Cell::opt(hop.out.as_ref().map(LinkRef::name_or_index)),
+            Cell::opt(route),
+        ]);
+    }
+    table.write(style, out)
+}
+
+pub fn write(trace: &Trace, style: &Style, out: &mut impl Write) -> io::Result<()> {
+    let src = trace
+        .src
+        .address
+        .map_or_else(|| "no source address".to_string(), |a| a.to_string());
+    writeln!(
+        out,
+        "{} → {} ({}{})",
+        src,
+        trace.dst.address,
+        match trace.proto {
+            crate::path::Proto::Icmp => "icmp".to_string(),
+            crate::path::Proto::Tcp => "tcp".to_string(),
+            crate::path::Proto::Udp => "udp".to_string(),
+        },
+        trace
+            .dport
+            .map(|p| format!(" port {p}"))
+            .unwrap_or_default()
+    )?;
+    writeln!(out)?;
+    writeln!(out, "forward: {}", wire_line(&trace.forward))?;
+    hop_table(&trace.forward, style, out)?;
+    if !trace.back.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "return:  {}", wire_line(&trace.back))?;
+        hop_table(&trace.back, style, out)?;
+    }
+    writeln!(out)?;
+    let color = match trace.verdict {
+        Verdict::Reachable => Color::Green,
+        Verdict::Unreachable => Color::Red,
+        Verdict::Unknown => Color::Yellow,
+    };
+    let mut verdict = String::new();
+    paint(
+        &mut verdict,
+        &Cell::colored(trace.verdict.as_str(), Some(color)),
+        style,
+    );
+    if let Some(code) = trace.code {
+        verdict.push_str(&format!(" ({})", code.as_str()));
+    }
+    if let Some(direction) = trace.direction {
+        verdict.push_str(match direction {
+            crate::path::Direction::Forward => " on the way there",
+            crate::path::Direction::Return => " on the way back",
+        });
+    }
+    writeln!(out, "{verdict}")?;
+    if let Some(reason) = &trace.reason {
+        writeln!(out, "  {}", terminal_safe(reason))?;
+    }
+    if let Some(hint) = &trace.hint {
+        writeln!(out, "  fix: {}", terminal_safe(hint))?;
+    }
+    for note in &trace.notes {
+        writeln!(out, "  note: {}", terminal_safe(note))?;
+    }
+    Ok(())
+}
