@@ -487,7 +487,7 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
             free_at_exit(raw);
             snapshot
         }
-        Source::File(_) => load(&options.source)?,
+        Source::File(_) => load(&options.source, false)?,
     };
     report(&snapshot, options);
     let code = render_command(&snapshot, options, &mut out)?;
@@ -503,10 +503,14 @@ fn free_at_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
-/// The snapshot a run works on: a live scan, or a file from `--input`.
-pub fn load(source: &Source) -> anyhow::Result<Snapshot> {
+/// The snapshot a run works on: a live scan (with layer 3 when asked),
+/// or a file from `--input`.
+pub fn load(source: &Source, layer3: bool) -> anyhow::Result<Snapshot> {
     match source {
-        Source::Live => Ok(resolve(&sys::scan(&sys::ScanOptions::default())?)),
+        Source::Live => Ok(resolve(&sys::scan(&sys::ScanOptions {
+            layer3,
+            ..sys::ScanOptions::default()
+        })?)),
         Source::File(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
                 path: path.clone(),

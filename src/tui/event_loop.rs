@@ -44,7 +44,8 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         return Err(Error::NotATerminal.into());
     }
     // Scan before taking over the screen, so a fatal error prints normally.
-    let first = crate::cli::load(&options.source)?;
+    // The details pane shows routes and the path mode traces: layer 3.
+    let first = crate::cli::load(&options.source, true)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGTERM,
@@ -144,7 +145,10 @@ fn spawn_scanner(
         .name("nsmap-scan".into())
         .spawn(move || {
             let mut watcher = match (&source, interval) {
-                (Source::Live, Some(_)) => Some(Watcher::new(ScanOptions::default())),
+                (Source::Live, Some(_)) => Some(Watcher::new(ScanOptions {
+                    layer3: true,
+                    ..ScanOptions::default()
+                })),
                 _ => None,
             };
             let mut last = Instant::now();
@@ -179,7 +183,7 @@ fn spawn_scanner(
                         .scan()
                         .map(|raw| resolve(&raw))
                         .map_err(|e| format!("{e:#}")),
-                    None => crate::cli::load(&source).map_err(|e| format!("{e:#}")),
+                    None => crate::cli::load(&source, true).map_err(|e| format!("{e:#}")),
                 };
                 last = Instant::now();
                 if report_tx.send(Report::Done(Box::new(result))).is_err() {
