@@ -109,6 +109,14 @@ pub fn resolve<'a>(
     let mut unknown: Vec<(&Endpoint<'a>, Code, String)> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     for e in &seg.endpoints {
+        // Most endpoints of a big bridge cannot answer: skip them before
+        // building their namespace's routing view.
+        if !ctx
+            .namespace(e.netns)
+            .is_some_and(|ns| could_answer(ns, e.iface, target))
+        {
+            continue;
+        }
         let Some(view) = ctx.view(e.netns) else {
             continue;
         };
@@ -177,6 +185,51 @@ pub fn resolve<'a>(
             why.push_str(&refused.join("; "));
         }
         why
+    })
+}
+
+/// Whether an endpoint might answer for `target` at all: its namespace has
+/// the address, or it might proxy (proxy_arp / proxy_ndp not known to be
+/// off, proxy entries, local routes someone added — AnyIP). Cheap: no
+/// routing view, no allocation.
+fn could_answer(ns: &crate::snapshot::Namespace, iface: &Interface, target: IpAddr) -> bool {
+    let owns = ns.interfaces.iter().any(|i| match &i.addr_info {
+        Some(info) => info.iter().any(|a| a.local == target),
+        None => i
+            .addresses
+            .iter()
+            .any(|a| a.split('/').next().and_then(|x| x.parse::<IpAddr>().ok()) == Some(target)),
+    });
+    if owns {
+        return true;
+    }
+    let family = Family::of(target);
+    let dev_proxy = iface.netconf.as_ref().and_then(|c| match family {
+        Family::Inet => c.ipv4.as_ref(),
+        Family::Inet6 => c.ipv6.as_ref(),
+    });
+    let all_proxy = ns.netconf.as_ref().and_then(|c| match family {
+        Family::Inet => c.ipv4.all.as_ref(),
+        Family::Inet6 => c.ipv6.all.as_ref(),
+    });
+    if dev_proxy.and_then(|c| c.proxy_neigh) != Some(0)
+        || all_proxy.and_then(|c| c.proxy_neigh) != Some(0)
+    {
+        return true;
+    }
+    if ns
+        .neighbours
+        .as_ref()
+        .is_none_or(|n| n.iter().any(|n| n.proxy))
+    {
+        return true;
+    }
+    ns.routes.as_ref().is_none_or(|routes| {
+        routes.iter().any(|r| {
+            r.table == crate::snapshot::l3::TABLE_LOCAL
+                && r.kind == "local"
+                && r.protocol != "kernel"
+        })
     })
 }
 

@@ -138,6 +138,29 @@ fn name(ctx: &Ctx<'_>, netns: u64, ifindex: u32) -> String {
     ctx.describe(netns, ifindex)
 }
 
+/// `ifname@label`, formatted only if a message needs it (a big bridge
+/// has a thousand ports that are all fine).
+#[derive(Clone, Copy)]
+struct Named<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    netns: u64,
+    ifindex: u32,
+}
+
+impl std::fmt::Display for Named<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.ctx.describe(self.netns, self.ifindex))
+    }
+}
+
+fn named<'c, 'a>(ctx: &'c Ctx<'a>, netns: u64, ifindex: u32) -> Named<'c, 'a> {
+    Named {
+        ctx,
+        netns,
+        ifindex,
+    }
+}
+
 fn up_hint(ns: &Namespace, iface: &Interface) -> Option<String> {
     fix::ip(
         ns,
@@ -183,7 +206,7 @@ fn transmit<'a>(
     queue: &mut VecDeque<State>,
     seg: &mut Segment<'a>,
 ) {
-    let here = name(ctx, ns.inode, iface.ifindex);
+    let here = named(ctx, ns.inode, iface.ifindex);
     let kind = iface.kind.as_deref().unwrap_or("");
     let is_loopback = iface.flags.iter().any(|f| f == "LOOPBACK");
     match kind {
@@ -398,7 +421,7 @@ fn egress_block(
     bridge: &Interface,
     port: &Interface,
 ) -> Option<Block> {
-    let port_name = name(ctx, ns.inode, port.ifindex);
+    let port_name = named(ctx, ns.inode, port.ifindex);
     if !is_up(port) {
         return Some(Block {
             code: Code::LinkDown,
@@ -407,14 +430,14 @@ fn egress_block(
             hint: up_hint(ns, port),
         });
     }
-    port_state_block(ns, bridge, port, &port_name)
+    port_state_block(ns, bridge, port, port_name)
 }
 
 fn port_state_block(
     ns: &Namespace,
     bridge: &Interface,
     port: &Interface,
-    port_name: &str,
+    port_name: Named<'_, '_>,
 ) -> Option<Block> {
     match port.port_state.as_deref() {
         Some("forwarding") => None,
@@ -445,7 +468,7 @@ fn receive<'a>(
     queue: &mut VecDeque<State>,
     seg: &mut Segment<'a>,
 ) {
-    let here = name(ctx, ns.inode, iface.ifindex);
+    let here = named(ctx, ns.inode, iface.ifindex);
     if !ns.scanned {
         open(
             seg,
@@ -474,7 +497,7 @@ fn receive<'a>(
             );
             return;
         }
-        let bridge_name = name(ctx, ns.inode, bridge.ifindex);
+        let bridge_name = named(ctx, ns.inode, bridge.ifindex);
         let mut block = None;
         if !is_up(bridge) {
             block = Some(Block {
@@ -484,7 +507,7 @@ fn receive<'a>(
                 hint: up_hint(ns, bridge),
             });
         }
-        block = block.or_else(|| port_state_block(ns, bridge, iface, &here));
+        block = block.or_else(|| port_state_block(ns, bridge, iface, here));
         if bridge.vlan_filtering == Some(true) {
             open(
                 seg,
