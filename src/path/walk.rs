@@ -104,7 +104,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
         dport,
         ttl: TTL,
     };
-    let forward = walker.originate(query.netns, query.oif, packet, query.proto, Vec::new());
+    let forward = walker.originate(query.netns, query.oif, packet, query.proto, false);
     // Every forward leg, with its return legs.
     let mut combos: Vec<(Leg, Option<Leg>)> = Vec::new();
     for leg in forward {
@@ -122,7 +122,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     dport: 0,
                     ttl: TTL,
                 };
-                for back in walker.originate(*netns, None, reply, query.proto, Vec::new()) {
+                for back in walker.originate(*netns, None, reply, query.proto, true) {
                     combos.push((leg.clone(), Some(back)));
                 }
             }
@@ -326,16 +326,19 @@ impl<'c, 'a> Walker<'c, 'a> {
         Ok(view)
     }
 
-    /// A packet sent from `netns` (bound to `oif` if given).
+    /// A packet sent from `netns` (bound to `oif` if given). A `reply`
+    /// takes the request's destination as its source from the kernel
+    /// (icmp_reply, a socket's accept), not from a bind(): no check that
+    /// the namespace has that address on an interface.
     fn originate(
         &self,
         netns: u64,
         oif: Option<u32>,
         pkt: Packet,
         proto: Proto,
-        hops: Vec<Hop>,
+        reply: bool,
     ) -> Vec<Leg> {
-        let mut hops = hops;
+        let mut hops = Vec::new();
         let mut hop = self.hop(netns, Action::Originate);
         let view = match self.view_of(netns) {
             Ok(v) => v,
@@ -347,6 +350,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         };
         let label = view.label();
         if let Some(src) = pkt.src
+            && !reply
             && !source::is_own(view, src)
         {
             hop.action = Action::Drop;
