@@ -1,0 +1,556 @@
+//! Root tests of `nsmap path`: real layer-3 topologies built with iproute2,
+//! the kernel's verdict (`busybox ping`) and its per-hop routing decision
+//! (`ip route get`), compared with `nsmap path --json`.
+//!
+//! Each test first checks that the kernel does what the scenario claims,
+//! then holds nsmap to it: the verdict, the code, the namespace where the
+//! packet dies, the namespaces it crosses (bridge-only ones included), and
+//! every routed hop against `ip route get` in that hop's namespace.
+//!
+//! Run as root: `cargo test -- --include-ignored` (what .ci/run does).
+
+mod common;
+#[path = "common/path.rs"]
+mod lab;
+
+use std::time::Duration;
+
+use lab::{Expect, Lab, Ns, Probe, hops, host_chains, namespaces};
+
+/// a ─ r ─ b: `a` 10.N.1.2/24 and `b` 10.N.2.2/24, each with a default
+/// route via `r` (10.N.1.1 on eth0, 10.N.2.1 on eth1). Forwarding is left
+/// off everywhere; the test turns it on where it wants it.
+fn routed(lab: &mut Lab) -> (Ns, Ns, Ns) {
+    let a = lab.ns("a");
+    let r = lab.ns("r");
+    let b = lab.ns("b");
+    lab.wire(&a, "eth0", &lab.v4("1.2/24"), &r, "eth0", &lab.v4("1.1/24"));
+    lab.wire(&b, "eth0", &lab.v4("2.2/24"), &r, "eth1", &lab.v4("2.1/24"));
+    a.route(&["default", "via", &lab.v4("1.1")]);
+    b.route(&["default", "via", &lab.v4("2.1")]);
+    (a, r, b)
+}
+
+/// `x` and `y` as ports of `br0` in `h`, with the given addresses.
+fn bridged(lab: &mut Lab, x_addr: &str, y_addr: &str) -> (Ns, Ns, Ns) {
+    let h = lab.ns("h");
+    let x = lab.ns("x");
+    let y = lab.ns("y");
+    h.bridge("br0");
+    lab.port(&h, "br0", "px", &x, x_addr);
+    lab.port(&h, "br0", "py", &y, y_addr);
+    (h, x, y)
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn bridge_in_a_namespace_carries_two_namespaces() {
+    let mut lab = Lab::new("path_bridge_ns", 201);
+    let (xa, ya) = (lab.v4("0.2/24"), lab.v4("0.3/24"));
+    let (h, x, y) = bridged(&mut lab, &xa, &ya);
+    lab.settle();
+    let json = lab.check(
+        &Probe::new(&x, &lab.v4("0.3")),
+        &Expect::reachable(&[&x, &h, &y]),
+    );
+    // The bridge hop names the bridge.
+    let bridge_hop = hops(&json, "forward")
+        .iter()
+        .find(|hop| hop["netns"] == h.inode)
+        .expect("a hop in the bridge's namespace");
+    assert_eq!(bridge_hop["action"], "bridge", "{json}");
+    assert!(
+        bridge_hop["via"]
+            .as_array()
+            .expect("via")
+            .iter()
+            .any(|r| r["ifname"] == "br0"),
+        "via names br0: {json}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn bridge_in_the_host_namespace_carries_two_namespaces() {
+    // The host's firewall is not ours: it may hold rules of other software
+    // (with br_netfilter, bridged IPv4 crosses the host's FORWARD hook), so
+    // nsmap may say `unknown` — but only naming one of the host's chains.
+    let mut lab = Lab::new("path_bridge_host", 202);
+    let host = lab.host();
+    let x = lab.ns("x");
+    let y = lab.ns("y");
+    let br = lab.topo.name("br");
+    lab.topo.host_link(&br);
+    common::ip(&["link", "add", &br, "type", "bridge"]);
+    // No IPv6 link-local address in the host for links of the test.
+    common::ip(&["link", "set", &br, "addrgenmode", "none"]);
+    common::ip(&["link", "set", &br, "up"]);
+    for (ns, addr, port) in [(&x, "0.2/24", "px"), (&y, "0.3/24", "py")] {
+        let port = lab.topo.name(port);
+        lab.topo.host_link(&port);
+        common::ip(&[
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns.sel(),
+        ]);
+        common::ip(&["link", "set", &port, "addrgenmode", "none"]);
+        common::ip(&["link", "set", &port, "master", &br]);
+        common::ip(&["link", "set", &port, "up"]);
+        ns.addr("eth0", &lab.v4(addr));
+        ns.up("eth0");
+    }
+    lab.settle();
+    let probe = Probe::new(&x, &lab.v4("0.3"));
+    let replied = lab.ping(&probe);
+    let trace = lab.trace(&probe);
+    let j = &trace.json;
+    let chains = host_chains();
+    let reason = j["reason"].as_str().unwrap_or("");
+    let names_host_chain = chains.iter().any(|c| reason.contains(c.as_str()));
+    let unknown = j["verdict"] == "unknown";
+    assert_eq!(
+        unknown,
+        j["code"] == "firewall_rules" && names_host_chain,
+        "unknown if and only if firewall_rules naming a host chain ({chains:?}): {j}"
+    );
+    if unknown {
+        assert_eq!(trace.exit, 4, "{j}");
+        return;
+    }
+    // Otherwise ping's verdict.
+    if replied {
+        lab.assert_expected(&probe, &trace, &Expect::reachable(&[&x, &host, &y]));
+    } else {
+        assert_eq!(j["verdict"], "unreachable", "ping failed: {j}");
+        assert_eq!(trace.exit, 1, "{j}");
+    }
+    lab.assert_hops_match_kernel(&probe, &trace);
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn router_forwards_between_two_namespaces() {
+    let mut lab = Lab::new("path_router", 203);
+    let (a, r, b) = routed(&mut lab);
+    r.sysctl(&["net.ipv4.ip_forward=1"]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::reachable(&[&a, &r, &b]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn router_with_forwarding_off_drops() {
+    let mut lab = Lab::new("path_router_off", 204);
+    let (a, r, _b) = routed(&mut lab);
+    r.sysctl(&["net.ipv4.ip_forward=0"]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unreachable("forwarding_disabled", &r, &[&a, &r]),
+    );
+    // The router's own far address is local, not forwarded: reachable.
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.1")),
+        &Expect::reachable(&[&a, &r]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn missing_return_route_dies_at_the_destination() {
+    let mut lab = Lab::new("path_no_return", 205);
+    let (a, r, b) = routed(&mut lab);
+    r.sysctl(&["net.ipv4.ip_forward=1"]);
+    b.ip(&["route", "del", "default"]);
+    lab.settle();
+    let json = lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unreachable("no_return_route", &b, &[&a, &r, &b]),
+    );
+    assert_eq!(
+        namespaces(hops(&json, "return")),
+        vec![b.inode],
+        "the reply dies where it starts: {json}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn veth_end_down_on_either_side() {
+    let mut lab = Lab::new("path_veth_down", 206);
+    let a = lab.ns("a");
+    let b = lab.ns("b");
+    lab.wire(&a, "eth0", &lab.v4("1.1/24"), &b, "eth0", &lab.v4("1.2/24"));
+    let probe = Probe::new(&a, &lab.v4("1.2"));
+    lab.settle();
+    lab.check(&probe, &Expect::reachable(&[&a, &b]));
+
+    // The sending end down: its routes are gone (the kernel: no route).
+    a.down("eth0");
+    lab.settle();
+    lab.check(&probe, &Expect::unreachable("link_down", &a, &[&a]));
+
+    // The far end down: the route stays ("linkdown"), the carrier is gone.
+    a.up("eth0");
+    b.down("eth0");
+    lab.settle();
+    lab.check(&probe, &Expect::unreachable("no_carrier", &a, &[&a]));
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn policy_rule_from_matches_only_a_bound_source() {
+    let mut lab = Lab::new("path_policy_rule", 207);
+    let a = lab.ns("a");
+    let b = lab.ns("b");
+    lab.wire(&a, "eth0", &lab.v4("1.1/24"), &b, "eth0", &lab.v4("1.2/24"));
+    let x = lab.v4("1.11");
+    a.addr("eth0", &format!("{x}/24"));
+    a.ip(&["rule", "add", "from", &x, "lookup", "100"]);
+    a.route(&["blackhole", "default", "table", "100"]);
+    lab.settle();
+    // An unbound socket is routed with source 0.0.0.0: `from X` never
+    // matches it.
+    let json = lab.check(
+        &Probe::new(&a, &lab.v4("1.2")),
+        &Expect::reachable(&[&a, &b]),
+    );
+    assert_eq!(json["src"]["address"], lab.v4("1.1"), "{json}");
+    // Bound to X, the rule sends it to the blackhole.
+    let json = lab.check(
+        &Probe::new(&a, &lab.v4("1.2")).from(&x),
+        &Expect::unreachable("blackhole", &a, &[&a]),
+    );
+    let route = &hops(&json, "forward")[0]["route"];
+    if !route.is_null() {
+        assert_eq!(route["type"], "blackhole", "{json}");
+        assert_eq!(route["table"], 100, "{json}");
+        assert_eq!(route["rule"], rule_priority(&a, "100"), "{json}");
+    }
+}
+
+/// The priority of the rule that looks up `table`.
+fn rule_priority(ns: &Ns, table: &str) -> u64 {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns.sel(), "-j", "rule", "show"])
+        .output()
+        .expect("run ip rule");
+    let rules: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("rules");
+    rules
+        .iter()
+        .find(|r| r["table"] == table)
+        .and_then(|r| r["priority"].as_u64())
+        .expect("the rule's priority")
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn same_subnet_on_two_isolated_bridges_follows_the_wire() {
+    let mut lab = Lab::new("path_same_subnet", 208);
+    let (h1, h2) = (lab.ns("h1"), lab.ns("h2"));
+    let (a1, b1, a2, b2) = (lab.ns("a1"), lab.ns("b1"), lab.ns("a2"), lab.ns("b2"));
+    for (h, a, b) in [(&h1, &a1, &b1), (&h2, &a2, &b2)] {
+        h.bridge("br0");
+        lab.port(h, "br0", "pa", a, &lab.v4("0.1/24"));
+        lab.port(h, "br0", "pb", b, &lab.v4("0.2/24"));
+    }
+    let dst = lab.v4("0.2");
+    lab.settle();
+    lab.check(&Probe::new(&a1, &dst), &Expect::reachable(&[&a1, &h1, &b1]));
+    lab.check(&Probe::new(&a2, &dst), &Expect::reachable(&[&a2, &h2, &b2]));
+
+    // b2 still has the address, but not on a1's wire.
+    b1.down("eth0");
+    lab.settle();
+    let json = lab.check(
+        &Probe::new(&a1, &dst),
+        &Expect::unreachable("neighbour_unresolvable", &a1, &[&a1]),
+    );
+    for list in ["forward", "return"] {
+        let crossed = namespaces(hops(&json, list));
+        assert!(
+            !crossed.contains(&b2.inode) && !crossed.contains(&h2.inode),
+            "the {list} path strays onto the other bridge: {json}"
+        );
+    }
+    assert!(
+        json["dst"]["netns"].is_null() || json["dst"]["netns"] == b1.inode,
+        "the destination is b1 (on the wire) or not known, never b2: {json}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn macvlan_siblings_reach_each_other_but_not_their_parent() {
+    let mut lab = Lab::new("path_macvlan", 209);
+    let p = lab.ns("p");
+    let w = lab.ns("w");
+    let c1 = lab.ns("c1");
+    let c2 = lab.ns("c2");
+    // The parent's wire leads to a namespace with no address at all.
+    lab.wire(&p, "eth0", &lab.v4("0.1/24"), &w, "eth0", "");
+    for (c, m, addr) in [(&c1, "m1", "0.11/24"), (&c2, "m2", "0.12/24")] {
+        p.ip(&[
+            "link", "add", m, "link", "eth0", "type", "macvlan", "mode", "bridge",
+        ]);
+        p.ip(&["link", "set", m, "netns", c.sel()]);
+        c.addr(m, &lab.v4(addr));
+        c.up(m);
+    }
+    lab.settle();
+    // Whether siblings' frames "cross" the parent's namespace is the
+    // engine's choice: the parent's macvlan port switches them there.
+    lab.check(
+        &Probe::new(&c1, &lab.v4("0.12")),
+        &Expect::reachable(&[&c1, &c2]).or_forward(&[&c1, &p, &c2]),
+    );
+    lab.check(
+        &Probe::new(&c1, &lab.v4("0.1")),
+        &Expect::unreachable("neighbour_unresolvable", &c1, &[&c1]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nft_forward_chain_with_policy_drop_and_no_rules_drops() {
+    let mut lab = Lab::new("path_nft_drop", 210);
+    let (a, r, _b) = routed(&mut lab);
+    r.sysctl(&["net.ipv4.ip_forward=1"]);
+    r.nft(
+        "table ip guard {
+            chain fwd_guard {
+                type filter hook forward priority 0; policy drop;
+            }
+        }",
+    );
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nft_forward_chain_with_a_rule_is_unknown() {
+    let mut lab = Lab::new("path_nft_rule", 211);
+    let (a, r, b) = routed(&mut lab);
+    r.sysctl(&["net.ipv4.ip_forward=1"]);
+    // The rule does not match ICMP: the kernel drops by policy; nsmap does
+    // not judge rules yet and must say it cannot decide.
+    r.nft(
+        "table ip guard {
+            chain fwd_guard {
+                type filter hook forward priority 0; policy drop;
+                tcp dport 22 accept
+            }
+        }",
+    );
+    lab.settle();
+    let json = lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unknown("firewall_rules", &[&a, &r, &b]),
+    );
+    assert!(
+        namespaces(hops(&json, "forward")).len() >= 2,
+        "the path reaches the router's firewall: {json}"
+    );
+    let reason = json["reason"].as_str().expect("reason").to_lowercase();
+    let name = r.sel().to_lowercase();
+    assert!(
+        reason.contains(&name) || reason.contains(&r.inode.to_string()),
+        "the reason names the namespace: {json}"
+    );
+    for word in ["forward", "fwd_guard", "drop"] {
+        assert!(reason.contains(word), "the reason names {word:?}: {json}");
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn lo_down_breaks_local_delivery_only() {
+    let mut lab = Lab::new("path_lo_down", 212);
+    let a = lab.ns("a");
+    let b = lab.ns("b");
+    lab.wire(&a, "eth0", &lab.v4("1.1/24"), &b, "eth0", &lab.v4("1.2/24"));
+    b.down("lo");
+    lab.settle();
+    lab.check(
+        &Probe::new(&b, "127.0.0.1"),
+        &Expect::unreachable("lo_down", &b, &[&b]),
+    );
+    // Local delivery goes through lo: b's own eth0 address is gone too.
+    lab.check(
+        &Probe::new(&b, &lab.v4("1.2")),
+        &Expect::unreachable("lo_down", &b, &[&b]),
+    );
+    // Yet a reaches b's eth0 address.
+    lab.check(
+        &Probe::new(&a, &lab.v4("1.2")),
+        &Expect::reachable(&[&a, &b]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn ipv6_across_a_bridge_and_without_a_route() {
+    let mut lab = Lab::new("path_ipv6", 213);
+    let (xa, ya) = (lab.v6("1::2/64"), lab.v6("1::3/64"));
+    let (h, x, y) = bridged(&mut lab, &xa, &ya);
+    lab.settle();
+    lab.check(
+        &Probe::new(&x, &lab.v6("1::3")),
+        &Expect::reachable(&[&x, &h, &y]),
+    );
+    lab.check(
+        &Probe::new(&x, &lab.v6("99::1")),
+        &Expect::unreachable("no_route", &x, &[&x]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn default_gateway_nobody_owns() {
+    let mut lab = Lab::new("path_ghost_gateway", 214);
+    let a = lab.ns("a");
+    let b = lab.ns("b");
+    lab.wire(&a, "eth0", &lab.v4("1.2/24"), &b, "eth0", &lab.v4("1.1/24"));
+    a.route(&["default", "via", &lab.v4("1.99")]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, "192.0.2.1"),
+        &Expect::unreachable("neighbour_unresolvable", &a, &[&a]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn two_subnets_on_one_bridge_need_on_link_routes() {
+    let mut lab = Lab::new("path_two_subnets", 215);
+    let (xa, ya) = (lab.v4("1.2/24"), lab.v4("2.2/24"));
+    let (h, x, y) = bridged(&mut lab, &xa, &ya);
+    lab.settle();
+    let probe = Probe::new(&x, &lab.v4("2.2"));
+    lab.check(&probe, &Expect::unreachable("no_route", &x, &[&x]));
+    x.route(&[&lab.v4("2.0/24"), "dev", "eth0"]);
+    y.route(&[&lab.v4("1.0/24"), "dev", "eth0"]);
+    lab.check(&probe, &Expect::reachable(&[&x, &h, &y]));
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn containers_behind_a_host_bridge_gateway() {
+    let mut lab = Lab::new("path_containers", 216);
+    let host = lab.ns("host");
+    let c1 = lab.ns("c1");
+    let c2 = lab.ns("c2");
+    host.bridge("br0");
+    host.addr("br0", &lab.v4("0.1/16"));
+    lab.port(&host, "br0", "veth1", &c1, &lab.v4("0.2/16"));
+    lab.port(&host, "br0", "veth2", &c2, &lab.v4("0.3/16"));
+    for c in [&c1, &c2] {
+        c.route(&["default", "via", &lab.v4("0.1")]);
+    }
+    host.sysctl(&["net.ipv4.ip_forward=1"]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&c1, &lab.v4("0.3")),
+        &Expect::reachable(&[&c1, &host, &c2]),
+    );
+    lab.check(
+        &Probe::new(&c1, &lab.v4("0.1")),
+        &Expect::reachable(&[&c1, &host]),
+    );
+    lab.check(
+        &Probe::new(&c1, "192.0.2.1"),
+        &Expect::unreachable("no_route", &host, &[&c1, &host]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn routing_loop_is_found_quickly() {
+    let mut lab = Lab::new("path_loop", 217);
+    let a = lab.ns("a");
+    let r1 = lab.ns("r1");
+    let r2 = lab.ns("r2");
+    lab.wire(
+        &a,
+        "eth0",
+        &lab.v4("1.2/24"),
+        &r1,
+        "eth0",
+        &lab.v4("1.1/24"),
+    );
+    lab.wire(
+        &r1,
+        "eth1",
+        &lab.v4("2.1/24"),
+        &r2,
+        "eth0",
+        &lab.v4("2.2/24"),
+    );
+    a.route(&["default", "via", &lab.v4("1.1")]);
+    r1.route(&[&lab.v4("9.0/24"), "via", &lab.v4("2.2")]);
+    r2.route(&[&lab.v4("9.0/24"), "via", &lab.v4("2.1")]);
+    r2.route(&[&lab.v4("1.0/24"), "via", &lab.v4("2.1")]);
+    for r in [&r1, &r2] {
+        r.sysctl(&["net.ipv4.ip_forward=1"]);
+    }
+    lab.settle();
+    let json = lab.check_within(
+        &Probe::new(&a, &lab.v4("9.9")),
+        &Expect::unreachable("loop", &r1, &[])
+            .or_code("ttl_exhausted")
+            .or_drop_in(&r2)
+            .any_forward(),
+        Duration::from_secs(5),
+    );
+    // a, then r1 and r2 in turn, at least once round.
+    let crossed = namespaces(hops(&json, "forward"));
+    assert!(crossed.len() >= 4, "{json}");
+    assert_eq!(crossed[0], a.inode, "{json}");
+    for (i, inode) in crossed[1..].iter().enumerate() {
+        let want = if i % 2 == 0 { r1.inode } else { r2.inode };
+        assert_eq!(*inode, want, "r1 and r2 in turn: {json}");
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn source_bound_to_an_interface() {
+    // s has eth0 towards d (which owns the destination behind a route) and
+    // eth1 towards c (no route to it). Bound to eth1, the kernel finds no
+    // route on that device and assumes the destination is on its link: it
+    // asks for it by ARP on eth1, and nobody there answers.
+    let mut lab = Lab::new("path_bound_iface", 218);
+    let s = lab.ns("s");
+    let d = lab.ns("d");
+    let c = lab.ns("c");
+    lab.wire(&s, "eth0", &lab.v4("4.2/24"), &d, "eth0", &lab.v4("4.1/24"));
+    lab.wire(&s, "eth1", &lab.v4("3.2/24"), &c, "eth0", &lab.v4("3.1/24"));
+    let dst = lab.v4("1.2");
+    d.addr("eth0", &format!("{dst}/32"));
+    s.route(&[&lab.v4("1.0/24"), "via", &lab.v4("4.1")]);
+    lab.settle();
+    lab.check(&Probe::new(&s, &dst), &Expect::reachable(&[&s, &d]));
+    lab.check(
+        &Probe::new(&s, &dst).via("eth0"),
+        &Expect::reachable(&[&s, &d]),
+    );
+    let json = lab.check(
+        &Probe::new(&s, &dst).via("eth1"),
+        &Expect::unreachable("neighbour_unresolvable", &s, &[&s]),
+    );
+    assert_eq!(json["src"]["address"], lab.v4("3.2"), "{json}");
+}
