@@ -1,6 +1,8 @@
 //! The interactive terminal UI (`nsmap`, `nsmap tui`): namespaces,
-//! interfaces and details side by side, follow-the-wire with Enter, the
-//! bridges tree, a `/` filter, refresh in the background.
+//! interfaces and details side by side (layer 3 included: routes, rules,
+//! neighbours, netconf, firewalls), follow-the-wire with Enter, the bridges
+//! tree, a `/` filter, path mode (`m` marks a source, `p`/`P` traces to a
+//! destination with [`crate::path::trace`]), refresh in the background.
 //!
 //! Shaped as a pure core and one impure shell. [`App`] holds all state and
 //! changes only in [`App::update`], from [`Action`]s; [`keymap`] turns key

@@ -1,6 +1,9 @@
 //! Screens of the TUI at a fixed size, as insta snapshots: every view on the
-//! demo snapshot, and on a snapshot of hostile names (escape sequences, bidi
-//! overrides, invalid UTF-8) that must come out escaped, never raw.
+//! demo snapshot, on a snapshot of hostile names (escape sequences, bidi
+//! overrides, invalid UTF-8) that must come out escaped, never raw, and on
+//! a host with layer 3 (`tests/fixtures/tui-l3.json`: web and db on the
+//! host's bridge cni0, lab behind a routed veth without a route back) for
+//! the routes in the details pane and path mode.
 //! Review changes with `cargo insta review` (or INSTA_UPDATE=always).
 
 use std::path::PathBuf;
@@ -264,4 +267,178 @@ fn colours_mark_state_selection_and_matches() {
     let x = u16::try_from(x).expect("fits");
     assert_eq!(buf[(x, y)].bg, Color::Yellow, "matched text is highlighted");
     assert_ne!(buf[(x + 6, y)].bg, Color::Yellow, "the rest is not");
+}
+
+fn l3_app(height: u16) -> App {
+    app(load("tests/fixtures/tui-l3.json"), WIDTH, height)
+}
+
+/// Selects the namespace labelled `label` in the namespaces pane.
+fn goto_ns(app: &mut App, label: &str) {
+    while app.focus() != nsmap::tui::app::Pane::Namespaces {
+        app.update(Action::NextPane);
+    }
+    app.update(Action::Top);
+    for _ in 0..app.snapshot().namespaces.len() {
+        if app.selected_namespace().map(|n| n.label()) == Some(label.to_string()) {
+            return;
+        }
+        app.update(Action::Down);
+    }
+    panic!("no namespace {label}");
+}
+
+/// Selects `ifname` of the namespace labelled `label`, in the interfaces pane.
+fn goto_if(app: &mut App, label: &str, ifname: &str) {
+    goto_ns(app, label);
+    app.update(Action::NextPane);
+    for _ in 0..app.selected_namespace().map_or(0, |n| n.interfaces.len()) {
+        if app
+            .selected_interface()
+            .map(|i| i.ifname.as_str().to_string())
+            == Some(ifname.into())
+        {
+            return;
+        }
+        app.update(Action::Down);
+    }
+    panic!("no interface {ifname} in {label}");
+}
+
+#[test]
+fn l3_namespace_details_with_routes_rules_and_neighbours() {
+    let mut app = l3_app(HEIGHT);
+    goto_ns(&mut app, "db");
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(
+        screen.contains("100: from 10.88.0.3/32 lookup 100"),
+        "{screen}"
+    );
+    assert!(screen.contains("Space: list them"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn l3_host_details_with_firewall_and_the_local_table_listed() {
+    let mut app = l3_app(60);
+    goto_ns(&mut app, "host");
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(screen.contains("inet filter/input"), "{screen}");
+    assert!(screen.contains("FAILED"));
+    insta::assert_snapshot!(t.backend());
+    run(&mut app, [Action::ToggleCollapse]);
+    let t = draw(&app);
+    assert!(text(&t).contains("broadcast 10.88.255.255 dev cni0"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn l3_interface_details_with_dad_netconf_and_routes_via_it() {
+    let mut app = l3_app(HEIGHT);
+    goto_if(&mut app, "web", "eth0");
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(
+        screen.contains("fd00::2/64  scope global tentative"),
+        "{screen}"
+    );
+    assert!(screen.contains("routes via it"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn l3_hostile_interface_name_in_routes_is_escaped() {
+    let mut app = l3_app(HEIGHT);
+    goto_ns(&mut app, "lab");
+    let t = draw(&app);
+    assert!(
+        text(&t).contains("dev ev\\x1b]0;pwn\\x07il"),
+        "{}",
+        text(&t)
+    );
+}
+
+#[test]
+fn path_marking_a_source() {
+    let mut app = l3_app(HEIGHT);
+    goto_ns(&mut app, "web");
+    run(&mut app, [Action::MarkSource]);
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(screen.contains("path from web"), "{screen}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn path_overlay_of_a_reachable_trace() {
+    let mut app = l3_app(HEIGHT);
+    goto_ns(&mut app, "web");
+    run(&mut app, [Action::MarkSource]);
+    goto_if(&mut app, "db", "eth0");
+    run(&mut app, [Action::TraceToSelection]);
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(screen.contains("reachable"), "{screen}");
+    assert!(screen.contains("eth0@web → vethweb@host → cni0 → vethdb → eth0@db"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn path_overlay_of_an_unreachable_trace() {
+    let mut app = l3_app(HEIGHT);
+    goto_if(&mut app, "web", "eth0");
+    run(&mut app, [Action::MarkSource]);
+    goto_if(&mut app, "lab", "eth0");
+    run(&mut app, [Action::TraceToSelection]);
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(
+        screen.contains("unreachable (no_return_route) on the way back"),
+        "{screen}"
+    );
+    assert!(screen.contains("fix"));
+    // The drop row is red.
+    let buf = t.backend().buffer();
+    let (x, y) = (0..buf.area.height)
+        .find_map(|y| {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            line.find(" drop ")
+                .map(|at| (line[..at].chars().count() + 1, y))
+        })
+        .expect("a drop row");
+    let x = u16::try_from(x).expect("fits");
+    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Red);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn path_typing_an_address() {
+    let mut app = l3_app(HEIGHT);
+    goto_ns(&mut app, "web");
+    run(&mut app, [Action::MarkSource, Action::StartAddress]);
+    run(&mut app, "10.77.0.9".chars().map(Action::AddressChar));
+    let t = draw(&app);
+    assert!(text(&t).contains("path to: 10.77.0.9"));
+    run(&mut app, [Action::AddressAccept]);
+    let t = draw(&app);
+    assert!(text(&t).contains("neighbour_unresolvable"), "{}", text(&t));
+}
+
+#[test]
+fn path_jumping_to_a_hop_highlights_the_path() {
+    let mut app = l3_app(HEIGHT);
+    goto_ns(&mut app, "web");
+    run(&mut app, [Action::MarkSource]);
+    goto_if(&mut app, "lab", "eth0");
+    run(
+        &mut app,
+        [Action::TraceToSelection, Action::Down, Action::Follow],
+    );
+    let t = draw(&app);
+    let screen = text(&t);
+    assert!(screen.contains("hop 2 of 4: host"), "{screen}");
+    assert!(screen.contains("Interfaces of host"));
+    insta::assert_snapshot!(t.backend());
 }

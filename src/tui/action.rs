@@ -24,11 +24,24 @@ pub enum Action {
     Follow,
     /// Jump to the master (bridge/bond) of the selected interface.
     GotoMaster,
+    /// Path mode: mark the selected namespace (or interface, then the
+    /// source is bound to it) as the source; again on it: clear.
+    MarkSource,
+    /// Trace from the source to the selected interface's first global
+    /// address (or the selected namespace's primary address).
+    TraceToSelection,
+    /// Destination address editing: start, type, erase, trace, abandon.
+    StartAddress,
+    AddressChar(char),
+    AddressBackspace,
+    AddressAccept,
+    AddressCancel,
     /// Return to where the last jump started.
     Back,
     /// Switch between the namespaces view and the bridges tree.
     ToggleBridges,
-    /// Fold or unfold the bridge under the cursor in the tree.
+    /// Fold or unfold the bridge under the cursor in the tree; in the main
+    /// view, list or fold the local table's routes in the details pane.
     ToggleCollapse,
     /// Cycle the namespace sort key / reverse the sort order.
     CycleSort,
@@ -87,10 +100,12 @@ pub enum Effect {
 }
 
 /// Which keymap applies: keys mean different things while typing a filter
-/// or with an overlay open.
+/// or an address, or with an overlay open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Normal,
     Filter,
+    /// Typing a destination address for the path tracer.
+    Address,
     Overlay,
 }

@@ -9,6 +9,7 @@
 //! one concern each.
 
 mod navigate;
+mod path;
 mod refresh;
 mod search;
 #[cfg(test)]
@@ -28,6 +29,8 @@ use super::model::{IfPos, Location, Model};
 use super::tree::{self, TreeRow};
 use crate::cli::Source;
 use crate::snapshot::{Interface, Namespace, Snapshot};
+
+pub use path::{LastTrace, PathMode, Target};
 
 /// How long refreshed rows stay highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(3);
@@ -58,6 +61,8 @@ pub enum Overlay {
     Help,
     Warnings,
     Doctor,
+    /// The last trace of path mode, hop by hop.
+    Path,
 }
 
 /// What namespaces are sorted by (`s` cycles).
@@ -105,6 +110,9 @@ struct Place {
     focus: Pane,
     location: Option<Location>,
     tree_cursor: usize,
+    /// The path overlay's hop when the jump left from it: Back reopens it,
+    /// so the hops of a path can be visited one after the other.
+    path_hop: Option<usize>,
 }
 
 /// The TUI state.
@@ -139,6 +147,11 @@ pub struct App {
     pub(super) if_cursor: usize,
     pub(super) if_offset: usize,
     pub(super) details_scroll: usize,
+    /// Whether the details pane lists the local table's local and
+    /// broadcast routes instead of one line counting them.
+    pub(super) show_local: bool,
+    /// Path mode: source, destination being typed, last trace.
+    pub(super) path: PathMode,
     pub(super) tree: Vec<TreeRow>,
     pub(super) tree_cursor: usize,
     pub(super) tree_offset: usize,
@@ -180,6 +193,8 @@ impl App {
             if_cursor: 0,
             if_offset: 0,
             details_scroll: 0,
+            show_local: false,
+            path: PathMode::default(),
             tree_cursor: 0,
             tree_offset: 0,
             collapsed: HashSet::new(),
@@ -234,6 +249,8 @@ impl App {
     pub fn mode(&self) -> Mode {
         if self.typing.is_some() {
             Mode::Filter
+        } else if self.path.typing.is_some() {
+            Mode::Address
         } else if self.overlay.is_some() {
             Mode::Overlay
         } else {
@@ -320,6 +337,36 @@ impl App {
                 self.goto_master();
                 Effect::None
             }
+            Action::MarkSource => {
+                self.mark_source();
+                Effect::None
+            }
+            Action::TraceToSelection => {
+                self.trace_to_selection();
+                Effect::None
+            }
+            Action::StartAddress => {
+                self.start_address();
+                Effect::None
+            }
+            Action::AddressChar(c) => {
+                self.edit_address(|t| t.push(c));
+                Effect::None
+            }
+            Action::AddressBackspace => {
+                self.edit_address(|t| {
+                    t.pop();
+                });
+                Effect::None
+            }
+            Action::AddressAccept => {
+                self.accept_address();
+                Effect::None
+            }
+            Action::AddressCancel => {
+                self.cancel_address();
+                Effect::None
+            }
             Action::Back => {
                 self.back();
                 Effect::None
@@ -358,8 +405,13 @@ impl App {
             self.overlay = None;
         } else if self.typing.is_some() {
             self.cancel_filter();
+        } else if self.path.typing.is_some() {
+            self.cancel_address();
         } else if self.screen == Screen::Bridges {
             self.screen = Screen::Main;
+        } else if self.path_active() {
+            self.clear_path();
+            self.say("path cleared".to_string());
         } else if self.filter.is_some() {
             self.set_filter(None);
             self.say("filter cleared".to_string());
@@ -381,6 +433,18 @@ impl App {
     }
 
     fn toggle_collapse(&mut self) {
+        if self.screen == Screen::Main && self.overlay.is_none() {
+            self.show_local = !self.show_local;
+            self.say(
+                if self.show_local {
+                    "details list the local table's routes (Space folds them)"
+                } else {
+                    "details count the local table's routes (Space lists them)"
+                }
+                .to_string(),
+            );
+            return;
+        }
         if self.screen != Screen::Bridges || self.tree.is_empty() {
             return;
         }

@@ -32,7 +32,25 @@ pub const HELP: &[(&str, &[(&str, &str)])] = &[
                 "(on a namespace: into its interfaces; in a list: to that row)",
             ),
             ("Bksp  C-o", "back to where the last jump started"),
-            ("m", "go to the master bridge of the interface"),
+            ("M", "go to the master bridge of the interface"),
+        ],
+    ),
+    (
+        "Path (where a packet goes, from the snapshot)",
+        &[
+            (
+                "m",
+                "mark the namespace (or interface: bound to it) as the source",
+            ),
+            ("", "(m on the source clears it; on another row moves it)"),
+            (
+                "p",
+                "trace to the selected interface's first global address",
+            ),
+            ("P  :", "trace to an address you type"),
+            ("j k  Enter", "in the path: select a hop / go to it"),
+            ("Bksp", "back from a hop to the path"),
+            ("Esc", "close the path; again: clear source and highlights"),
         ],
     ),
     (
@@ -43,6 +61,10 @@ pub const HELP: &[(&str, &[(&str, &str)])] = &[
                 "bridges tree: every bridge, its ports, what each is wired to",
             ),
             ("Space", "in the tree: fold / unfold the bridge"),
+            (
+                "",
+                "(in the main view: list / fold the local table's routes)",
+            ),
             ("w", "warnings of the scan"),
             ("d", "doctor findings"),
             ("?  F1", "this help"),
@@ -105,8 +127,20 @@ pub fn from_key(key: KeyEvent, mode: Mode) -> Option<Action> {
     }
     match mode {
         Mode::Filter => filter_key(key, ctrl),
+        Mode::Address => address_key(key, ctrl),
         Mode::Normal | Mode::Overlay => normal_key(key, ctrl, mode),
     }
+}
+
+/// Typing a destination: letters are text (IPv6 has `a`-`f` and `:`).
+fn address_key(key: KeyEvent, ctrl: bool) -> Option<Action> {
+    Some(match key.code {
+        KeyCode::Esc => Action::AddressCancel,
+        KeyCode::Enter => Action::AddressAccept,
+        KeyCode::Backspace => Action::AddressBackspace,
+        KeyCode::Char(c) if !ctrl => Action::AddressChar(c),
+        _ => return None,
+    })
 }
 
 fn filter_key(key: KeyEvent, ctrl: bool) -> Option<Action> {
@@ -150,7 +184,10 @@ fn normal_key(key: KeyEvent, ctrl: bool, mode: Mode) -> Option<Action> {
         Tab | Char('l') | Right => Action::NextPane,
         BackTab | Char('h') | Left => Action::PrevPane,
         Backspace => Action::Back,
-        Char('m') => Action::GotoMaster,
+        Char('M') => Action::GotoMaster,
+        Char('m') => Action::MarkSource,
+        Char('p') => Action::TraceToSelection,
+        Char('P') | Char(':') => Action::StartAddress,
         Char('b') => Action::ToggleBridges,
         Char(' ') => Action::ToggleCollapse,
         Char('/') => Action::StartFilter,
@@ -207,7 +244,7 @@ mod tests {
 
     #[test]
     fn ctrl_c_quits_in_every_mode() {
-        for mode in [Mode::Normal, Mode::Filter, Mode::Overlay] {
+        for mode in [Mode::Normal, Mode::Filter, Mode::Address, Mode::Overlay] {
             let k = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
             assert!(matches!(from_key(k, mode), Some(Action::Quit)));
         }
@@ -232,6 +269,36 @@ mod tests {
             normal(KeyCode::Char('b')),
             Some(Action::ToggleBridges)
         ));
+    }
+
+    #[test]
+    fn typing_an_address_takes_letters_literally() {
+        let a = from_key(key(KeyCode::Char('m')), Mode::Address);
+        assert!(matches!(a, Some(Action::AddressChar('m'))));
+        let a = from_key(key(KeyCode::Char(':')), Mode::Address);
+        assert!(matches!(a, Some(Action::AddressChar(':'))));
+        let a = from_key(key(KeyCode::Esc), Mode::Address);
+        assert!(matches!(a, Some(Action::AddressCancel)));
+    }
+
+    #[test]
+    fn path_keys_and_the_master_key() {
+        assert!(matches!(
+            normal(KeyCode::Char('m')),
+            Some(Action::MarkSource)
+        ));
+        assert!(matches!(
+            normal(KeyCode::Char('M')),
+            Some(Action::GotoMaster)
+        ));
+        assert!(matches!(
+            normal(KeyCode::Char(':')),
+            Some(Action::StartAddress)
+        ));
+        assert!(
+            from_key(key(KeyCode::Char('m')), Mode::Overlay).is_none(),
+            "an overlay does not mark what it hides"
+        );
     }
 
     #[test]

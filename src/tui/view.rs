@@ -6,9 +6,14 @@
 
 pub mod bridges;
 pub mod details;
+pub mod firewall;
 pub mod interfaces;
 pub mod namespaces;
+pub mod neighbours;
+pub mod netconf;
 pub mod overlay;
+pub mod path;
+pub mod routes;
 pub mod text;
 
 use ratatui::buffer::Buffer;
@@ -117,6 +122,19 @@ fn status_line(app: &App) -> Line<'static> {
     if app.scanning {
         spans.push(Span::styled(" · scanning…", KEY));
     }
+    if let Some(from) = app.path_source_text() {
+        spans.push(Span::styled(format!(" · path from {from}"), KEY));
+        if let Some(last) = app.last_trace() {
+            spans.push(Span::styled(
+                format!(" to {} ", last.trace.dst.address),
+                KEY,
+            ));
+            spans.push(Span::styled(
+                last.trace.verdict.as_str(),
+                path::verdict_style(last.trace.verdict),
+            ));
+        }
+    }
     if let Some(f) = app.filter() {
         spans.push(Span::styled(
             format!(
@@ -144,11 +162,33 @@ fn hint_line(app: &App) -> Line<'static> {
             Span::styled("   Enter: keep filter · Esc: drop it", DIM),
         ]);
     }
+    if let Some((q, error)) = app.address_typing() {
+        let mut spans = vec![
+            Span::styled("path to: ", KEY),
+            Span::raw(text::safe(q)),
+            Span::styled("▏", KEY),
+        ];
+        match error {
+            Some(e) => spans.push(Span::styled(format!("   {}", text::safe(e)), ERROR)),
+            None => spans.push(Span::styled(
+                "   an IPv4 or IPv6 address · Enter: trace · Esc: cancel",
+                DIM,
+            )),
+        }
+        return Line::from(spans);
+    }
     if let Some(m) = app.message() {
         let style = if m.error { ERROR } else { Style::new() };
         return Line::styled(text::safe(&m.text), style);
     }
     let keys: &[(&str, &str)] = match app.screen() {
+        Screen::Main if app.path_source().is_some() => &[
+            ("p", "trace to the selected interface"),
+            ("P", "trace to an address"),
+            ("m", "move the source here / clear it"),
+            ("Esc", "clear the path"),
+            ("?", "help"),
+        ],
         Screen::Main => &[
             ("Enter", "follow"),
             ("Bksp", "back"),

@@ -36,6 +36,7 @@ impl App {
                     len.saturating_sub(layout::text_rows(layout::overlay(self.size))) + 1
                 }
                 Overlay::Warnings | Overlay::Doctor => len,
+                Overlay::Path => self.path_hops(),
             };
             self.overlay_cursor = step(self.overlay_cursor, delta, len);
             return Effect::None;
@@ -119,7 +120,7 @@ impl App {
         self.focus = Pane::Interfaces;
     }
 
-    fn remember(&mut self) {
+    pub(super) fn remember(&mut self) {
         let place = self.place();
         if self.history.last() != Some(&place) {
             self.history.push(place);
@@ -139,6 +140,7 @@ impl App {
             focus: self.focus,
             location,
             tree_cursor: self.tree_cursor,
+            path_hop: (self.overlay == Some(Overlay::Path)).then_some(self.overlay_cursor),
         }
     }
 
@@ -236,6 +238,7 @@ impl App {
     fn follow_overlay(&mut self, overlay: Overlay) {
         match overlay {
             Overlay::Help => self.overlay = None,
+            Overlay::Path => self.goto_hop(self.overlay_cursor),
             Overlay::Doctor => {
                 let target = self
                     .findings
@@ -291,6 +294,12 @@ impl App {
         self.screen = place.screen;
         self.focus = place.focus;
         self.tree_cursor = place.tree_cursor.min(self.tree.len().saturating_sub(1));
+        if let Some(hop) = place.path_hop
+            && self.path_hops() > 0
+        {
+            self.overlay = Some(Overlay::Path);
+            self.overlay_cursor = hop.min(self.path_hops() - 1);
+        }
         let Some(loc) = place.location else { return };
         match self.model.locate(loc) {
             Some((n, _)) => {
@@ -306,6 +315,10 @@ impl App {
             let o = layout::overlay(self.size);
             if !contains(o, column, row) {
                 self.overlay = None;
+            } else if self.overlay == Some(Overlay::Path) {
+                if let Some(hop) = view::path::hop_at(self, o, row) {
+                    self.overlay_cursor = hop;
+                }
             } else if row > o.y {
                 self.overlay_cursor = usize::from(row - o.y - 1);
             }

@@ -1,6 +1,7 @@
 //! New data: asking for a rescan, taking in its result (keeping the
-//! selection by namespace key + ifindex and marking what changed), and the
-//! clock that makes highlights and messages expire.
+//! selection and the path source by namespace key + ifindex, tracing the
+//! last path again, marking what changed), and the clock that makes
+//! highlights and messages expire.
 
 use std::time::Instant;
 
@@ -77,7 +78,12 @@ impl App {
         } else {
             " (the selected namespace is gone)"
         };
-        self.say(format!("rescanned{took}: {}{gone}", self.changes.summary()));
+        let summary = format!("rescanned{took}: {}{gone}", self.changes.summary());
+        match self.retrace() {
+            None => self.say(summary),
+            Some(Ok(kept)) => self.say(format!("{summary}{kept}")),
+            Some(Err(lost)) => self.complain(format!("{summary}{lost}")),
+        }
         self.keep_visible();
     }
 

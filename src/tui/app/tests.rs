@@ -32,6 +32,7 @@ fn select(app: &mut App, ns: &str, ifname: &str) {
         .position(|i| i.ifname.as_str() == ifname)
         .expect("interface exists");
     app.select(n, Some(i));
+    app.focus = Pane::Namespaces;
     app.update(Action::NextPane);
     assert_eq!(app.focus(), Pane::Interfaces);
 }
@@ -463,6 +464,22 @@ fn no_action_sequence_panics_at_any_size() {
             Action::Tick(t + Duration::from_secs(5)),
             Action::Scanned(Box::new(Ok(rescanned())), t),
             Action::Scanned(Box::new(Ok(demo())), t),
+            Action::Scanned(Box::new(Ok(l3())), t),
+            Action::MarkSource,
+            Action::MarkSource,
+            Action::TraceToSelection,
+            Action::TraceToSelection,
+            Action::StartAddress,
+            Action::AddressChar('1'),
+            Action::AddressChar('.'),
+            Action::AddressChar(':'),
+            Action::AddressBackspace,
+            Action::AddressAccept,
+            Action::AddressCancel,
+            Action::Click {
+                column: 30,
+                row: 12,
+            },
         ]
     };
     let empty = Snapshot {
@@ -473,7 +490,7 @@ fn no_action_sequence_panics_at_any_size() {
     let hostile: Snapshot =
         serde_json::from_str(include_str!("../../../tests/fixtures/hostile-tui.json"))
             .expect("parses");
-    for snapshot in [demo(), empty, hostile] {
+    for snapshot in [demo(), empty, hostile, l3()] {
         for (width, height) in [(0, 0), (12, 4), (100, 24)] {
             let t0 = Instant::now();
             let mut app = App::new(snapshot.clone(), Source::Live, t0);
@@ -525,4 +542,251 @@ fn enter_on_a_warning_goes_to_its_namespace() {
     assert_eq!(app.selected_namespace().map(|n| n.inode), Some(inode));
     app.update(Action::Back);
     assert!(app.selected_namespace().is_some_and(|n| n.current));
+}
+
+// Path mode, on a host with layer 3: web and db on bridge cni0 of the
+// host, lab behind a routed veth (and without a route back).
+
+fn l3() -> Snapshot {
+    serde_json::from_str(include_str!("../../../tests/fixtures/tui-l3.json")).expect("parses")
+}
+
+fn l3_app() -> App {
+    let mut app = App::new(l3(), Source::Live, Instant::now());
+    app.update(Action::Resize {
+        width: 160,
+        height: 48,
+    });
+    app
+}
+
+/// Selects the namespace labelled `ns` in the namespaces pane.
+fn select_ns(app: &mut App, ns: &str) {
+    let n = (0..app.model.namespaces().len())
+        .find(|&n| app.model.label(n) == ns)
+        .expect("namespace exists");
+    app.select(n, None);
+    app.focus = Pane::Namespaces;
+    app.update(Action::Tick(app.now));
+    assert_eq!(app.subject, Pane::Namespaces);
+}
+
+fn message(app: &App) -> String {
+    app.message().map_or_else(String::new, |m| m.text.clone())
+}
+
+#[test]
+fn mark_then_p_on_an_interface_traces_to_its_first_global_address() {
+    let mut app = l3_app();
+    select_ns(&mut app, "web");
+    app.update(Action::MarkSource);
+    assert!(app.path_source().is_some_and(|s| s.ifindex.is_none()));
+    assert!(
+        message(&app).contains("path source web"),
+        "{}",
+        message(&app)
+    );
+    select(&mut app, "db", "eth0");
+    app.update(Action::TraceToSelection);
+    assert_eq!(app.overlay(), Some(Overlay::Path));
+    let last = app.last_trace().expect("traced");
+    assert_eq!(last.trace.dst.address.to_string(), "10.88.0.3");
+    assert!(last.target.how.contains("eth0@db"), "{}", last.target.how);
+    assert_eq!(last.trace.verdict, crate::path::Verdict::Reachable);
+    assert!(message(&app).contains("reachable"));
+}
+
+#[test]
+fn p_without_a_source_says_to_mark_one() {
+    let mut app = l3_app();
+    select(&mut app, "db", "eth0");
+    app.update(Action::TraceToSelection);
+    assert_eq!(app.overlay(), None);
+    assert!(
+        app.message()
+            .is_some_and(|m| m.error && m.text.contains("mark a source"))
+    );
+    app.update(Action::StartAddress);
+    assert_eq!(app.mode(), Mode::Normal, "no address line without a source");
+}
+
+#[test]
+fn m_on_the_source_clears_it_and_elsewhere_moves_it() {
+    let mut app = l3_app();
+    select_ns(&mut app, "web");
+    app.update(Action::MarkSource);
+    select(&mut app, "db", "eth0");
+    app.update(Action::MarkSource);
+    let source = app.path_source().expect("moved");
+    assert!(
+        source.ifindex.is_some(),
+        "an interface source is bound to it"
+    );
+    assert!(
+        message(&app).contains("moved to eth0@db"),
+        "{}",
+        message(&app)
+    );
+    app.update(Action::MarkSource);
+    assert_eq!(app.path_source(), None);
+}
+
+#[test]
+fn a_bound_source_sends_by_its_interface() {
+    let mut app = l3_app();
+    select(&mut app, "web", "eth0");
+    app.update(Action::MarkSource);
+    select(&mut app, "lab", "eth0");
+    app.update(Action::TraceToSelection);
+    let t = &app.last_trace().expect("traced").trace;
+    assert_eq!(
+        t.forward[0].out.as_ref().map(|r| r.name_or_index()),
+        Some("eth0".to_string())
+    );
+    assert_eq!(t.verdict, crate::path::Verdict::Unreachable);
+    assert_eq!(t.code, Some(crate::path::Code::NoReturnRoute));
+}
+
+#[test]
+fn typing_an_address_traces_to_it_and_a_bad_one_is_refused_in_place() {
+    let mut app = l3_app();
+    select_ns(&mut app, "web");
+    app.update(Action::MarkSource);
+    app.update(Action::StartAddress);
+    assert_eq!(app.mode(), Mode::Address);
+    for c in "10.77.0.x".chars() {
+        app.update(Action::AddressChar(c));
+    }
+    app.update(Action::AddressAccept);
+    assert_eq!(app.mode(), Mode::Address, "the line stays open to be fixed");
+    assert!(
+        app.address_typing()
+            .is_some_and(|(_, e)| e.is_some_and(|e| e.contains("not an IP address")))
+    );
+    app.update(Action::AddressBackspace);
+    assert_eq!(app.address_typing().map(|(_, e)| e), Some(None));
+    app.update(Action::AddressChar('9'));
+    app.update(Action::AddressAccept);
+    assert_eq!(app.mode(), Mode::Overlay);
+    let t = &app.last_trace().expect("traced").trace;
+    assert_eq!(t.dst.address.to_string(), "10.77.0.9");
+    assert_eq!(t.code, Some(crate::path::Code::NeighbourUnresolvable));
+}
+
+#[test]
+fn escape_cancels_the_address_then_clears_the_path() {
+    let mut app = l3_app();
+    select_ns(&mut app, "web");
+    app.update(Action::MarkSource);
+    app.update(Action::StartAddress);
+    app.update(Action::AddressChar('1'));
+    assert_eq!(app.update(Action::Escape), Effect::None);
+    assert_eq!(app.mode(), Mode::Normal);
+    assert!(app.path_source().is_some(), "cancelling keeps the source");
+    select(&mut app, "db", "eth0");
+    app.update(Action::TraceToSelection);
+    assert_eq!(app.update(Action::Escape), Effect::None);
+    assert_eq!(app.overlay(), None, "first the overlay closes");
+    assert!(app.last_trace().is_some(), "its hops stay highlighted");
+    assert_eq!(app.update(Action::Escape), Effect::None);
+    assert!(app.path_source().is_none() && app.last_trace().is_none());
+    assert_eq!(app.update(Action::Escape), Effect::Quit);
+}
+
+#[test]
+fn enter_on_a_hop_goes_there_and_back_returns_to_the_path() {
+    let mut app = l3_app();
+    select_ns(&mut app, "web");
+    app.update(Action::MarkSource);
+    select(&mut app, "db", "eth0");
+    app.update(Action::TraceToSelection);
+    // Hop 2: the host bridges the frame from vethweb to vethdb.
+    app.update(Action::Down);
+    app.update(Action::Follow);
+    assert_eq!(app.overlay(), None);
+    assert_eq!(at(&app), "vethweb@host", "the interface it came in by");
+    assert_eq!(app.focus(), Pane::Interfaces);
+    app.update(Action::Back);
+    assert_eq!(app.overlay(), Some(Overlay::Path));
+    assert_eq!(app.overlay_cursor, 1, "the same hop is selected");
+    assert_eq!(at(&app), "eth0@db");
+    // The first hop has no way in: its way out is selected.
+    app.update(Action::Top);
+    app.update(Action::Follow);
+    assert_eq!(at(&app), "eth0@web");
+}
+
+#[test]
+fn a_rescan_traces_the_path_again_and_says_when_its_source_is_gone() {
+    let mut app = l3_app();
+    select_ns(&mut app, "web");
+    app.update(Action::MarkSource);
+    select(&mut app, "lab", "eth0");
+    app.update(Action::TraceToSelection);
+    assert_eq!(
+        app.last_trace().map(|l| l.trace.verdict),
+        Some(crate::path::Verdict::Unreachable)
+    );
+    // lab gets its route back: the retrace on the new snapshot says so.
+    let mut fixed = l3();
+    let lab = fixed
+        .namespaces
+        .iter_mut()
+        .find(|n| n.label() == "lab")
+        .expect("lab");
+    let mut back = lab
+        .routes
+        .as_ref()
+        .and_then(|r| r.iter().find(|r| r.table == 254))
+        .cloned()
+        .expect("a main route");
+    back.dst = "0.0.0.0/0".into();
+    back.gateway = Some("10.77.0.1".parse().expect("ip"));
+    back.scope = "global".into();
+    back.prefsrc = None;
+    back.protocol = "boot".into();
+    lab.routes.get_or_insert_with(Vec::new).push(back);
+    let now = app.now;
+    app.update(Action::Scanned(Box::new(Ok(fixed)), now));
+    assert_eq!(
+        app.last_trace().map(|l| l.trace.verdict),
+        Some(crate::path::Verdict::Reachable)
+    );
+    assert!(
+        message(&app).contains("path retraced: reachable"),
+        "{}",
+        message(&app)
+    );
+    // web vanishes: so do the source and its trace, with a word why.
+    let mut gone = l3();
+    gone.namespaces.retain(|n| n.label() != "web");
+    app.update(Action::Scanned(Box::new(Ok(gone)), now));
+    assert!(app.path_source().is_none() && app.last_trace().is_none());
+    assert_eq!(app.overlay(), None);
+    assert!(
+        app.message()
+            .is_some_and(|m| m.error && m.text.contains("path source is gone"))
+    );
+}
+
+#[test]
+fn space_lists_the_local_tables_routes() {
+    let mut app = l3_app();
+    select_ns(&mut app, "host");
+    let folded = crate::tui::view::details::lines(&app).len();
+    app.update(Action::ToggleCollapse);
+    let listed = crate::tui::view::details::lines(&app).len();
+    assert!(listed > folded + 3, "{folded} → {listed}");
+    app.update(Action::ToggleCollapse);
+    assert_eq!(crate::tui::view::details::lines(&app).len(), folded);
+}
+
+#[test]
+fn a_namespace_without_layer3_says_not_read_rather_than_none() {
+    let app = app();
+    let text: String = crate::tui::view::details::lines(&app)
+        .iter()
+        .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+        .collect();
+    assert!(text.contains("not read (run as root / recorded without layer 3)"));
 }

@@ -1,8 +1,13 @@
 //! The details pane: every field of the selected interface, then where its
 //! wire leads (the peer, the peer's namespace, the peer's master bridge and
-//! that bridge's other ports), its lower link and what is stacked on it; or,
-//! when the namespaces pane was last focused, every field of the namespace.
+//! that bridge's other ports), its lower link and what is stacked on it,
+//! then its layer 3 (netconf, the routes through it, its neighbours); or,
+//! when the namespaces pane was last focused, every field of the namespace
+//! and its layer 3 (routes, rules, neighbours, forwarding, firewalls).
 //! [`lines`] is also what the app counts to bound scrolling.
+//!
+//! Layer-3 keys are null when the snapshot did not read them; that is said
+//! as such ([`not_read`]), never shown as an empty list.
 
 use std::collections::BTreeMap;
 
@@ -12,9 +17,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::pane_block;
 use super::text::{self, DIM, HEADER, KEY, WARN};
-use crate::snapshot::LinkRef;
+use super::{firewall, neighbours, netconf, pane_block, routes};
+use crate::snapshot::{AddrInfo, Interface, LinkRef, Namespace};
 use crate::tui::app::{App, Pane};
 use crate::tui::model::IfPos;
 
@@ -71,7 +76,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     }
 }
 
-fn field(name: &str, value: Vec<Span<'static>>) -> Line<'static> {
+/// What a null layer-3 key means.
+pub const NOT_READ: &str = "not read (run as root / recorded without layer 3)";
+
+/// A `name  value` line: the name in a column of its own.
+pub(super) fn field(name: &str, value: Vec<Span<'static>>) -> Line<'static> {
     let mut spans = vec![Span::styled(format!("{name:<14}"), HEADER)];
     spans.extend(value);
     Line::from(spans)
@@ -83,6 +92,76 @@ fn plain(app: &App, s: &str) -> Vec<Span<'static>> {
 
 fn none() -> Vec<Span<'static>> {
     vec![Span::styled("-", DIM)]
+}
+
+pub(super) fn not_read() -> Vec<Span<'static>> {
+    vec![Span::styled(NOT_READ, DIM)]
+}
+
+/// Whether the snapshot holds none of the namespace's layer 3: then one
+/// line says so instead of one per key.
+fn no_layer3(ns: &Namespace) -> bool {
+    ns.routes.is_none()
+        && ns.rules.is_none()
+        && ns.neighbours.is_none()
+        && ns.netconf.is_none()
+        && ns.firewall.is_none()
+}
+
+/// `10.0.0.2/24  scope global` with the address's flags; DAD states warn.
+fn addr_info_spans(app: &App, a: &AddrInfo) -> Vec<Span<'static>> {
+    let mut spans = plain(app, &format!("{}/{}", a.local, a.prefixlen));
+    if let Some(peer) = a.peer {
+        spans.push(Span::raw(format!(" peer {peer}")));
+    }
+    spans.push(text::span(&format!("  scope {}", a.scope), DIM));
+    for f in &a.flags {
+        let style = match f.as_str() {
+            "tentative" | "dadfailed" | "deprecated" => WARN,
+            _ => DIM,
+        };
+        spans.push(text::span(&format!(" {f}"), style));
+    }
+    spans
+}
+
+/// The kind-specific switches of layer 2 that change where frames go.
+/// They came with the layer-3 keys: in a snapshot without layer 3 their
+/// absence is said once, by the "layer 3" line.
+fn kind_lines(iface: &Interface, layer3: bool, out: &mut Vec<Line<'static>>) {
+    let on_off = |v: bool| if v { "on" } else { "off" };
+    if iface.kind_is("bridge") && (layer3 || iface.vlan_filtering.is_some()) {
+        out.push(field(
+            "vlan filter",
+            iface
+                .vlan_filtering
+                .map_or_else(not_read, |v| vec![Span::raw(on_off(v))]),
+        ));
+    }
+    if (iface.kind_is("macvlan") || iface.kind_is("macvtap"))
+        && (layer3 || iface.macvlan_mode.is_some())
+    {
+        out.push(field(
+            "macvlan mode",
+            iface
+                .macvlan_mode
+                .as_deref()
+                .map_or_else(not_read, |m| vec![text::span(m, Style::new())]),
+        ));
+    }
+    let mut port = Vec::new();
+    if iface.port_isolated == Some(true) {
+        port.push("isolated");
+    }
+    if iface.port_locked == Some(true) {
+        port.push("locked");
+    }
+    if !port.is_empty() {
+        out.push(field(
+            "port flags",
+            vec![Span::styled(port.join(" "), WARN)],
+        ));
+    }
 }
 
 fn interface_lines(app: &App, pos: IfPos) -> Vec<Line<'static>> {
@@ -115,6 +194,7 @@ fn interface_lines(app: &App, pos: IfPos) -> Vec<Line<'static>> {
     if let Some(sk) = &iface.slave_kind {
         out.push(field("slave kind", plain(app, sk)));
     }
+    kind_lines(iface, !no_layer3(ns), &mut out);
     out.push(field(
         "state",
         vec![
@@ -130,11 +210,27 @@ fn interface_lines(app: &App, pos: IfPos) -> Vec<Line<'static>> {
             .as_deref()
             .map_or_else(none, |a| plain(app, a)),
     ));
-    if iface.addresses.is_empty() {
-        out.push(field("addresses", none()));
-    }
-    for (i, a) in iface.addresses.iter().enumerate() {
-        out.push(field(if i == 0 { "addresses" } else { "" }, plain(app, a)));
+    match &iface.addr_info {
+        // The detailed form when the scan read it: scope and DAD flags.
+        Some(info) => {
+            if info.is_empty() {
+                out.push(field("addresses", none()));
+            }
+            for (i, a) in info.iter().enumerate() {
+                out.push(field(
+                    if i == 0 { "addresses" } else { "" },
+                    addr_info_spans(app, a),
+                ));
+            }
+        }
+        None => {
+            if iface.addresses.is_empty() {
+                out.push(field("addresses", none()));
+            }
+            for (i, a) in iface.addresses.iter().enumerate() {
+                out.push(field(if i == 0 { "addresses" } else { "" }, plain(app, a)));
+            }
+        }
     }
     out.push(field(
         "master",
@@ -179,6 +275,13 @@ fn interface_lines(app: &App, pos: IfPos) -> Vec<Line<'static>> {
         for &p in ports {
             out.push(port_line(app, p, "  "));
         }
+    }
+    if no_layer3(ns) && iface.netconf.is_none() {
+        out.push(field("layer 3", not_read()));
+    } else {
+        netconf::interface_lines(ns, iface, &mut out);
+        routes::interface_lines(app, ns, iface.ifindex, &mut out);
+        neighbours::lines(ns, Some(iface.ifindex), &mut out);
     }
     out
 }
@@ -402,6 +505,15 @@ fn namespace_lines(app: &App, n: usize) -> Vec<Line<'static>> {
         .filter(|w| w.netns == Some(ns.inode))
     {
         out.push(field("warning", vec![text::span(&w.message, WARN)]));
+    }
+    if no_layer3(ns) {
+        out.push(field("layer 3", not_read()));
+    } else {
+        routes::namespace_lines(app, ns, &mut out);
+        routes::rule_lines(ns, &mut out);
+        neighbours::lines(ns, None, &mut out);
+        netconf::namespace_lines(ns, &mut out);
+        firewall::lines(ns, &mut out);
     }
     out
 }

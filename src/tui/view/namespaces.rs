@@ -1,14 +1,18 @@
 //! The namespaces pane: one row per shown namespace with its best label,
 //! interface and process counts; `H` marks the host's, `*` nsmap's own.
+//! In path mode a third mark column shows `S` on the marked source and `•`
+//! on each namespace the last path crosses (while the path overlay is
+//! closed), coloured by what happens to the packet there.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Row, Table, Widget};
 
-use super::text::{self, CHANGED, DIM, HEADER};
+use super::path::action_style;
+use super::text::{self, CHANGED, DIM, HEADER, KEY};
 use super::{pane_block, row_style};
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, Overlay, Pane};
 use crate::tui::layout;
 
 pub struct NamespacesPane<'a> {
@@ -28,6 +32,12 @@ impl Widget for &NamespacesPane<'_> {
         let focused = app.focus == Pane::Namespaces;
         let block = pane_block(title, focused);
         let height = layout::table_rows(area);
+        let source = app.path_source_inode();
+        let on_path = app
+            .last_trace()
+            .filter(|_| app.overlay() != Some(Overlay::Path))
+            .map(|l| &l.on_path);
+        let path_mode = source.is_some() || on_path.is_some();
         let rows = app
             .ns_rows
             .iter()
@@ -36,16 +46,30 @@ impl Widget for &NamespacesPane<'_> {
             .take(height)
             .filter_map(|(row, &n)| {
                 let ns = app.model.ns(n)?;
+                let hop = on_path.and_then(|m| m.get(&ns.inode)).copied();
+                let path_mark = if source == Some(ns.inode) {
+                    "S"
+                } else if hop.is_some() {
+                    "•"
+                } else {
+                    " "
+                };
                 let mark = format!(
-                    "{}{}",
+                    "{}{}{}",
                     if ns.host { "H" } else { " " },
-                    if ns.current { "*" } else { " " }
+                    if ns.current { "*" } else { " " },
+                    if path_mode { path_mark } else { "" }
                 );
                 let mut style = if app.ns_changed(ns.inode) {
                     CHANGED
                 } else {
                     ratatui::style::Style::new()
                 };
+                if let Some(action) = hop {
+                    style = style.patch(action_style(action));
+                } else if source == Some(ns.inode) {
+                    style = style.patch(KEY);
+                }
                 if !ns.scanned {
                     style = style.patch(DIM);
                 }
@@ -69,7 +93,7 @@ impl Widget for &NamespacesPane<'_> {
         Table::new(
             rows,
             [
-                Constraint::Length(2),
+                Constraint::Length(if path_mode { 3 } else { 2 }),
                 Constraint::Fill(1),
                 Constraint::Length(3),
                 Constraint::Length(5),

@@ -1,6 +1,7 @@
 //! Boxes drawn over the views: the key help (from the keymap's own table),
-//! the scan's warnings and the doctor's findings. Esc closes them; Enter on
-//! a warning or finding goes to the namespace or interface it names.
+//! the scan's warnings and the doctor's findings, and the path of path mode
+//! (drawn by [`super::path`]). Esc closes them; Enter on a warning, finding
+//! or hop goes to the namespace or interface it names.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -22,6 +23,10 @@ pub struct OverlayBox<'a> {
 impl Widget for &OverlayBox<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.app;
+        if self.which == Overlay::Path {
+            (&super::path::PathBox { app }).render(area, buf);
+            return;
+        }
         let title = match self.which {
             Overlay::Help => " Keys · j/k scroll · Esc closes ".to_string(),
             Overlay::Warnings => format!(
@@ -29,11 +34,12 @@ impl Widget for &OverlayBox<'_> {
                 app.snapshot().warnings.len()
             ),
             Overlay::Doctor => " Doctor · Enter: go to interface · Esc closes ".to_string(),
+            Overlay::Path => String::new(),
         };
         let lines = lines(app, self.which);
         let shown: Vec<Line> = match self.which {
             Overlay::Help => lines.into_iter().skip(app.overlay_cursor).collect(),
-            Overlay::Warnings | Overlay::Doctor => {
+            Overlay::Warnings | Overlay::Doctor | Overlay::Path => {
                 // Items wrap to several rows: keep the selected one near
                 // the top, with two items of context above it.
                 let first = app.overlay_cursor.saturating_sub(2);
@@ -63,6 +69,8 @@ fn lines(app: &App, which: Overlay) -> Vec<Line<'static>> {
         Overlay::Help => help_lines(),
         Overlay::Warnings => warning_lines(app),
         Overlay::Doctor => doctor_lines(app),
+        // Drawn by its own widget, which maps its lines to hops.
+        Overlay::Path => Vec::new(),
     }
 }
 
@@ -82,6 +90,11 @@ fn help_lines() -> Vec<Line<'static>> {
     for (k, what) in [
         ("H  *", "the host's namespace (PID 1's), nsmap's own"),
         ("?", "interfaces unknown: nsmap could not enter it"),
+        ("S  •", "the path source, namespaces on the last path"),
+        (
+            "green red yellow",
+            "path: delivered, dropped, unknown there",
+        ),
         ("magenta", "rows changed by the last refresh"),
         ("yellow", "filter matches"),
     ] {
