@@ -117,7 +117,7 @@ pub enum CommandArgs {
         ns: Option<OsString>,
         /// Only this table: main, local, default, a number, or all.
         #[arg(long, value_name = "TABLE", default_value = "all", value_parser = crate::render::routes::parse_table)]
-        table: Option<u32>,
+        table: crate::render::routes::TableArg,
         /// Only IPv4 routes.
         #[arg(short = '4', conflicts_with = "ipv6")]
         ipv4: bool,
@@ -307,7 +307,7 @@ impl Options {
             }) => Command::Routes {
                 ns: selector(ns),
                 filter: crate::render::routes::Filter {
-                    table,
+                    table: table.0,
                     family: family(ipv4, ipv6),
                 },
             },

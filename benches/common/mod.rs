@@ -54,6 +54,14 @@ fn addr(ifindex: u32, v4: [u8; 4], prefix_len: u8) -> RawAddr {
     }
 }
 
+/// Container `i`'s address: 10.88.0.2 onwards on the first bridge (.0.1
+/// is the bridge's own), 10.89.… on the second.
+fn container_address(i: u32) -> [u8; 4] {
+    let b = i / PORTS_PER_BRIDGE;
+    let n = i % PORTS_PER_BRIDGE + 2;
+    [10, 88 + b as u8, (n >> 8) as u8, n as u8]
+}
+
 /// A host with `n` containers; `answered` adds the RTM_GETNSID answers a
 /// finished scan has (each container asked about the host).
 pub fn raw_scan(n: u32, answered: bool) -> RawScan {
@@ -162,16 +170,7 @@ pub fn raw_scan(n: u32, answered: bool) -> RawScan {
             ],
             addrs: vec![
                 addr(1, [127, 0, 0, 1], 8),
-                addr(
-                    2,
-                    [
-                        10,
-                        88 + (i / PORTS_PER_BRIDGE) as u8,
-                        (i >> 8) as u8,
-                        i as u8,
-                    ],
-                    16,
-                ),
+                addr(2, container_address(i), 16),
             ],
             nsids: if answered {
                 vec![RawNsid {
@@ -394,12 +393,7 @@ pub fn raw_scan_l3(n: u32) -> RawScan {
                         family: 2,
                         ifindex: 10 + c / PORTS_PER_BRIDGE,
                         state: 0x02,
-                        dst: Some(IpAddr::V4(Ipv4Addr::from([
-                            10,
-                            88 + (c / PORTS_PER_BRIDGE) as u8,
-                            (c >> 8) as u8,
-                            c as u8,
-                        ]))),
+                        dst: Some(IpAddr::V4(Ipv4Addr::from(container_address(c)))),
                         lladdr: mac(0x1_0000 + c),
                         ..RawNeighbour::default()
                     });
@@ -412,7 +406,7 @@ pub fn raw_scan_l3(n: u32) -> RawScan {
                 devconf(link, 0);
             }
             let b = c / PORTS_PER_BRIDGE;
-            let own = [10, 88 + b as u8, (c >> 8) as u8, c as u8];
+            let own = container_address(c);
             ns.l3 = Some(layer3(own, 2, [10, 88 + b as u8, 0, 1], 10 + b, 0));
         }
     }

@@ -933,7 +933,13 @@ impl<'c, 'a> Walker<'c, 'a> {
                 .map(|s| self.ctx.link_ref(s.netns, s.ifindex))
                 .collect();
             if i == 0 {
-                hop.via = refs;
+                // After the devices it arrived by (a forwarding hop), the
+                // ones it leaves by.
+                for r in refs {
+                    if hop.via.last() != Some(&r) {
+                        hop.via.push(r);
+                    }
+                }
                 // A bridge in the sender's own namespace (it sends from the
                 // bridge device): the bridge's output hooks.
                 if let Err(s) = self.bridge_hooks(

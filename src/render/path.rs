@@ -17,8 +17,11 @@ pub fn wire_line(hops: &[Hop]) -> String {
     let mut last: Option<(Option<u64>, u32)> = None;
     for hop in hops {
         let mut devices: Vec<&LinkRef> = Vec::new();
-        devices.extend(hop.in_.iter());
-        devices.extend(hop.via.iter());
+        if hop.via.is_empty() {
+            devices.extend(hop.in_.iter());
+        } else {
+            devices.extend(hop.via.iter());
+        }
         devices.extend(hop.out.iter());
         let mut first_here = true;
         for d in devices {
@@ -53,7 +56,9 @@ fn action_word(action: Action) -> &'static str {
     }
 }
 
-/// `main default via 10.88.0.1 dev eth0 (rule 32766)`.
+/// `default via 10.88.0.1 dev eth0 (rule 32766)`, `local 10.0.0.2 dev
+/// eth0 table local (rule 0)`: as `ip route` prints a route, with the rule
+/// that chose it.
 pub fn route_text(r: &RouteUsed) -> String {
     let dst = r
         .dst
@@ -63,7 +68,7 @@ pub fn route_text(r: &RouteUsed) -> String {
             "32" | "128" => a.to_string(),
             _ => r.dst.clone(),
         });
-    let mut s = format!("{} ", table_name(r.table));
+    let mut s = String::new();
     if r.kind != "unicast" {
         s.push_str(&r.kind);
         s.push(' ');
@@ -74,6 +79,9 @@ pub fn route_text(r: &RouteUsed) -> String {
     }
     if let Some(dev) = &r.dev {
         s.push_str(&format!(" dev {}", dev.name_or_index()));
+    }
+    if r.table != crate::snapshot::l3::TABLE_MAIN {
+        s.push_str(&format!(" table {}", table_name(r.table)));
     }
     if r.nexthops.len() > 1 {
         s.push_str(&format!(" (1 of {} next hops)", r.nexthops.len()));

@@ -74,17 +74,23 @@ pub fn table_name(table: u32) -> String {
     }
 }
 
+/// `--table T` as parsed: one table, or None for every table (a newtype:
+/// clap reads a bare `Option` as "the argument may be absent").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableArg(pub Option<u32>);
+
 /// `--table T`: a name or a number; `all` is every table.
-pub fn parse_table(text: &str) -> Result<Option<u32>, String> {
-    match text {
-        "all" => Ok(None),
-        "main" => Ok(Some(TABLE_MAIN)),
-        "local" => Ok(Some(TABLE_LOCAL)),
-        "default" => Ok(Some(TABLE_DEFAULT)),
-        other => other.parse().map(Some).map_err(|_| {
+pub fn parse_table(text: &str) -> Result<TableArg, String> {
+    let table = match text {
+        "all" => None,
+        "main" => Some(TABLE_MAIN),
+        "local" => Some(TABLE_LOCAL),
+        "default" => Some(TABLE_DEFAULT),
+        other => Some(other.parse().map_err(|_| {
             format!("'{other}' is not a table: use main, local, default, all or a number")
-        }),
-    }
+        })?),
+    };
+    Ok(TableArg(table))
 }
 
 /// `0.0.0.0/0` as `default`, host routes without `/32`: how `ip route`
@@ -167,9 +173,9 @@ mod tests {
 
     #[test]
     fn tables_parse_by_name_and_number() {
-        assert_eq!(parse_table("main"), Ok(Some(254)));
-        assert_eq!(parse_table("100"), Ok(Some(100)));
-        assert_eq!(parse_table("all"), Ok(None));
+        assert_eq!(parse_table("main"), Ok(TableArg(Some(254))));
+        assert_eq!(parse_table("100"), Ok(TableArg(Some(100))));
+        assert_eq!(parse_table("all"), Ok(TableArg(None)));
         assert!(parse_table("nope").is_err());
         assert_eq!(table_name(253), "default");
     }
