@@ -1,0 +1,379 @@
+//! One consistent read of a namespace's nftables ruleset: tables, their
+//! chains, and how many rules each chain holds.
+//!
+//! Three dumps cannot be one transaction, so each read is bracketed by the
+//! generation ([`super::generation`]): `[GETGEN, GETTABLE]` in one datagram, then
+//! `GETCHAIN`, then `[GETRULE, GETGEN]`. The read is consistent when both
+//! generations agree, no dump part was flagged NLM_F_DUMP_INTR, every
+//! reply's `res_id` fits the generation and every chain and rule names a
+//! table (and chain) already seen; otherwise it is redone, at most
+//! [`ATTEMPTS`] times, and the last attempt is returned marked
+//! inconsistent. The check is conservative: netlink_dump runs
+//! nl_dump_check_consistent on NLMSG_DONE too, so a commit that lands
+//! after a dump's last data but before its end flags the dump, and it is
+//! redone although what it sent was whole. With no tables the read stops after its first datagram:
+//! most namespaces have no firewall, and that costs one send.
+
+use super::chain;
+use super::rule;
+use super::socket::{NFT_MSG_NEWCHAIN, NFT_MSG_NEWGEN, NFT_MSG_NEWRULE, NFT_MSG_NEWTABLE};
+use super::socket::{NfSocket, Reply, Request};
+use super::{generation, table};
+use crate::raw::l3::RawNftTable;
+use crate::sys::netlink::NlError;
+
+/// Reads of the whole ruleset before settling for an inconsistent one.
+pub const ATTEMPTS: usize = 3;
+
+/// What a read found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Ruleset {
+    pub tables: Vec<RawNftTable>,
+    /// The generation before the dumps (None if the kernel sent none).
+    pub generation: Option<u32>,
+    /// Set when every attempt saw the ruleset change: (the generation
+    /// before, the generation after) of the last attempt.
+    pub changed: Option<(Option<u32>, Option<u32>)>,
+}
+
+/// Reads the ruleset of the socket's namespace.
+pub fn read(socket: &mut NfSocket, buf: &mut [u8]) -> Result<Ruleset, NlError> {
+    let mut last = Ruleset::default();
+    for _ in 0..ATTEMPTS {
+        let (ruleset, consistent) = attempt(socket, buf)?;
+        if consistent {
+            return Ok(ruleset);
+        }
+        last = ruleset;
+    }
+    Ok(last)
+}
+
+/// One attempt; the flag says whether it was consistent.
+fn attempt(socket: &mut NfSocket, buf: &mut [u8]) -> Result<(Ruleset, bool), NlError> {
+    let mut read = Reader::default();
+    let first = socket.exchange(&[Request::GETGEN, Request::TABLES], buf, |_, reply| {
+        read.take(&reply)
+    })?;
+    read.interrupted |= first.interrupted;
+    read.before = read.after.take();
+    if !read.tables.is_empty() {
+        let chains = socket.exchange(&[Request::CHAINS], buf, |_, reply| read.take(&reply))?;
+        read.interrupted |= chains.interrupted;
+        let rules = socket.exchange(&[Request::RULES, Request::GETGEN], buf, |_, reply| {
+            read.take(&reply)
+        })?;
+        read.interrupted |= rules.interrupted;
+    } else {
+        // Nothing after the table dump to be inconsistent with.
+        read.after = read.before;
+    }
+    Ok(read.finish())
+}
+
+/// The state of one attempt while replies come in.
+#[derive(Default)]
+struct Reader {
+    tables: Vec<Table>,
+    /// The last NEWGEN seen (moved to `before` after the first datagram).
+    after: Option<u32>,
+    before: Option<u32>,
+    /// res_id of every reply so far, once it differs from the first one.
+    res_ids: ResIds,
+    /// A dump flagged NLM_F_DUMP_INTR, or a chain or rule that named a
+    /// table or chain the earlier dump did not have: either way the
+    /// ruleset changed while it was read.
+    interrupted: bool,
+    /// Where the previous rule went: rules come chain by chain.
+    cursor: (usize, usize),
+}
+
+/// A table with the kernel bytes of its name and its chains' names.
+struct Table {
+    name: Vec<u8>,
+    chain_names: Vec<Vec<u8>>,
+    raw: RawNftTable,
+}
+
+/// The res_id values of an attempt's dump replies: one value, or several.
+#[derive(Default, Clone, Copy)]
+enum ResIds {
+    #[default]
+    None,
+    One(u16),
+    Several,
+}
+
+impl Reader {
+    fn take(&mut self, reply: &Reply<'_>) {
+        if reply.msg != NFT_MSG_NEWGEN {
+            self.res_ids = match self.res_ids {
+                ResIds::None => ResIds::One(reply.res_id),
+                ResIds::One(r) if r == reply.res_id => ResIds::One(r),
+                _ => ResIds::Several,
+            };
+        }
+        match reply.msg {
+            NFT_MSG_NEWGEN => self.after = generation::parse(reply.attrs),
+            NFT_MSG_NEWTABLE => {
+                if let Some((name, raw)) = table::parse(reply) {
+                    self.tables.push(Table {
+                        name,
+                        chain_names: Vec::new(),
+                        raw,
+                    });
+                }
+            }
+            NFT_MSG_NEWCHAIN => {
+                if let Some((table, name, raw)) = chain::parse(reply) {
+                    match self.table(reply.family, &table) {
+                        Some(t) => {
+                            self.tables[t].chain_names.push(name);
+                            self.tables[t].raw.chains.push(raw);
+                        }
+                        None => self.interrupted = true,
+                    }
+                }
+            }
+            NFT_MSG_NEWRULE => {
+                if let Some(r) = rule::parse(reply) {
+                    self.count(&r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The index of a table, by family and name bytes.
+    fn table(&self, family: u8, name: &[u8]) -> Option<usize> {
+        self.tables
+            .iter()
+            .position(|t| t.raw.family == family && t.name == name)
+    }
+
+    /// Counts one rule for its chain, trying the previous rule's first.
+    fn count(&mut self, r: &rule::Rule<'_>) {
+        let (t, c) = self.cursor;
+        let here = self.tables.get(t).is_some_and(|table| {
+            table.raw.family == r.family
+                && table.name == r.table
+                && table.chain_names.get(c).is_some_and(|n| n == r.chain)
+        });
+        let found = if here {
+            Some((t, c))
+        } else {
+            self.table(r.family, r.table).and_then(|t| {
+                self.tables[t]
+                    .chain_names
+                    .iter()
+                    .position(|n| n == r.chain)
+                    .map(|c| (t, c))
+            })
+        };
+        match found {
+            Some((t, c)) => {
+                self.cursor = (t, c);
+                let chain = &mut self.tables[t].raw.chains[c];
+                chain.rules = chain.rules.saturating_add(1);
+            }
+            None => self.interrupted = true,
+        }
+    }
+
+    fn finish(self) -> (Ruleset, bool) {
+        let fits = match (self.res_ids, self.before) {
+            (ResIds::Several, _) => false,
+            (ResIds::One(r), Some(g)) => generation::res_id_fits(r, g),
+            _ => true,
+        };
+        let consistent = !self.interrupted && fits && self.before == self.after;
+        let ruleset = Ruleset {
+            tables: self.tables.into_iter().map(|t| t.raw).collect(),
+            generation: self.before,
+            changed: (!consistent).then_some((self.before, self.after)),
+        };
+        (ruleset, consistent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(msg: u8, family: u8, res_id: u16, attrs: &[u8]) -> Reply<'_> {
+        Reply {
+            msg,
+            family,
+            res_id,
+            attrs,
+        }
+    }
+
+    /// Attributes from (type, value) pairs, padded like the kernel's.
+    fn nla(list: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (kind, value) in list {
+            out.extend(((4 + value.len()) as u16).to_ne_bytes());
+            out.extend(kind.to_ne_bytes());
+            out.extend(*value);
+            out.resize(out.len().next_multiple_of(4), 0);
+        }
+        out
+    }
+
+    #[test]
+    fn rules_are_counted_per_chain_and_strays_mean_a_change() {
+        let mut read = Reader::default();
+        let gen2 = nla(&[(1, &2u32.to_be_bytes())]);
+        read.take(&reply(NFT_MSG_NEWGEN, 0, 2, &gen2));
+        read.before = read.after.take();
+        let t = nla(&[(1, b"filter\0")]);
+        read.take(&reply(NFT_MSG_NEWTABLE, 1, 2, &t));
+        for name in [&b"input\0"[..], b"common\0"] {
+            let c = nla(&[(1, b"filter\0"), (3, name)]);
+            read.take(&reply(NFT_MSG_NEWCHAIN, 1, 2, &c));
+        }
+        for chain in [&b"input\0"[..], b"input\0", b"common\0", b"input\0"] {
+            let r = nla(&[(1, b"filter\0"), (2, chain)]);
+            read.take(&reply(NFT_MSG_NEWRULE, 1, 2, &r));
+        }
+        read.take(&reply(NFT_MSG_NEWGEN, 0, 2, &gen2));
+        let (ruleset, consistent) = read.finish();
+        assert!(consistent);
+        assert_eq!(ruleset.generation, Some(2));
+        let counts: Vec<u32> = ruleset.tables[0].chains.iter().map(|c| c.rules).collect();
+        assert_eq!(counts, vec![3, 1]);
+
+        // A rule of a chain the chain dump did not show.
+        let mut read = Reader::default();
+        read.take(&reply(NFT_MSG_NEWTABLE, 1, 0, &t));
+        let r = nla(&[(1, b"filter\0"), (2, b"gone\0")]);
+        read.take(&reply(NFT_MSG_NEWRULE, 1, 0, &r));
+        assert!(!read.finish().1);
+        // The same table name in another family is another table.
+        let mut read = Reader::default();
+        read.take(&reply(NFT_MSG_NEWTABLE, 1, 0, &t));
+        let c = nla(&[(1, b"filter\0"), (3, b"input\0")]);
+        read.take(&reply(NFT_MSG_NEWCHAIN, 2, 0, &c));
+        assert!(!read.finish().1);
+    }
+
+    #[test]
+    fn a_generation_change_is_seen_in_gen_or_res_id() {
+        let t = nla(&[(1, b"t\0")]);
+        // GETGEN before and after disagree.
+        let mut read = Reader {
+            before: Some(2),
+            after: Some(3),
+            ..Reader::default()
+        };
+        read.take(&reply(NFT_MSG_NEWTABLE, 1, 2, &t));
+        let (ruleset, consistent) = read.finish();
+        assert!(!consistent);
+        assert_eq!(ruleset.changed, Some((Some(2), Some(3))));
+        // Replies filled at two generations.
+        let mut read = Reader {
+            before: Some(2),
+            after: Some(2),
+            ..Reader::default()
+        };
+        read.take(&reply(NFT_MSG_NEWTABLE, 1, 2, &t));
+        read.take(&reply(NFT_MSG_NEWTABLE, 2, 3, &t));
+        assert!(!read.finish().1);
+        // One res_id, but not the generation's.
+        let mut read = Reader {
+            before: Some(2),
+            after: Some(2),
+            ..Reader::default()
+        };
+        read.take(&reply(NFT_MSG_NEWTABLE, 1, 5, &t));
+        assert!(!read.finish().1);
+    }
+
+    #[test]
+    fn the_captured_ruleset_counts_like_nft() {
+        use crate::sys::netfilter::captures::*;
+        let messages = [
+            (NFT_MSG_NEWGEN, NEWGEN),
+            (NFT_MSG_NEWTABLE, TABLE_INET_FILTER),
+            (NFT_MSG_NEWTABLE, TABLE_NETDEV_ING),
+            (NFT_MSG_NEWCHAIN, CHAIN_INPUT),
+            (NFT_MSG_NEWCHAIN, CHAIN_COMMON),
+            (NFT_MSG_NEWCHAIN, CHAIN_INLINE),
+            (NFT_MSG_NEWCHAIN, CHAIN_BINDING),
+            (NFT_MSG_NEWCHAIN, CHAIN_NETDEV_INGRESS),
+            (NFT_MSG_NEWRULE, RULE_IIFNAME_LO),
+            (NFT_MSG_NEWRULE, RULE_JUMP_COMMON),
+            (NFT_MSG_NEWRULE, RULE_TCP_22),
+            (NFT_MSG_NEWRULE, RULE_JUMP_ANONYMOUS),
+            (NFT_MSG_NEWRULE, RULE_IN_BINDING),
+        ];
+        let mut read = Reader::default();
+        for (i, (msg, hex)) in messages.iter().enumerate() {
+            let payload = unhex(hex);
+            read.take(&reply(*msg, &payload));
+            if i == 0 {
+                read.before = read.after.take();
+            }
+        }
+        read.take(&reply(NFT_MSG_NEWGEN, &unhex(NEWGEN)));
+        let (ruleset, consistent) = read.finish();
+        assert!(consistent);
+        assert_eq!(ruleset.generation, Some(2));
+        let counts: Vec<(u8, &str, &str, u32)> = ruleset
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.chains
+                    .iter()
+                    .map(move |c| (t.family, t.name.as_str(), c.name.as_str(), c.rules))
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                (1, "filter", "input", 2),
+                (1, "filter", "common", 1),
+                (1, "filter", "inline", 1),
+                (1, "filter", "__chain2", 1),
+                (5, "ing", "in0", 0),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn garbage_replies_never_panic(
+            msg in 0u8..20,
+            family in proptest::num::u8::ANY,
+            res_id in proptest::num::u16::ANY,
+            attrs in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+        ) {
+            let mut read = Reader::default();
+            // A table first, so chains and rules get as far as the lookup.
+            let t = nla(&[(1, b"filter\0")]);
+            read.take(&reply(NFT_MSG_NEWTABLE, family, res_id, &t));
+            read.take(&reply(msg, family, res_id, &attrs));
+            let _ = super::rule::parse(&reply(msg, family, res_id, &attrs))
+                .map(|r| super::rule::expressions(r.expressions).count());
+            let _ = read.finish();
+        }
+    }
+
+    #[test]
+    fn truncated_captures_never_panic() {
+        use crate::sys::netfilter::captures::*;
+        for (msg, hex) in [
+            (NFT_MSG_NEWCHAIN, CHAIN_NETDEV_INGRESS),
+            (NFT_MSG_NEWRULE, RULE_JUMP_ANONYMOUS),
+            (NFT_MSG_NEWTABLE, TABLE_INET_FILTER),
+        ] {
+            let payload = unhex(hex);
+            for cut in 4..payload.len() {
+                let mut read = Reader::default();
+                read.take(&reply(msg, &payload[..cut]));
+                let _ = read.finish();
+            }
+        }
+    }
+}
