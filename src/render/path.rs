@@ -17,12 +17,14 @@ pub fn wire_line(hops: &[Hop]) -> String {
     let mut last: Option<(Option<u64>, u32)> = None;
     for hop in hops {
         let mut devices: Vec<&LinkRef> = Vec::new();
+        // `via` runs from the device it arrived by to the one it left by;
+        // without it (it stopped before the wire), `in` and `out`.
         if hop.via.is_empty() {
             devices.extend(hop.in_.iter());
+            devices.extend(hop.out.iter());
         } else {
             devices.extend(hop.via.iter());
         }
-        devices.extend(hop.out.iter());
         let mut first_here = true;
         for d in devices {
             let key = (d.netns, d.ifindex);
