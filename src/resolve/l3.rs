@@ -565,6 +565,9 @@ fn verdict(policy: u32) -> String {
     .to_string()
 }
 
+/// `NFT_CHAIN_BINDING` of `NFTA_CHAIN_FLAGS` (nf_tables.h).
+const NFT_CHAIN_BINDING: u32 = 0x4;
+
 fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
     Firewall {
         nftables: f.nftables.as_ref().map(|tables| {
@@ -579,9 +582,13 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
                         .filter(|(bit, _)| t.flags & bit != 0)
                         .map(|(_, n)| (*n).to_string())
                         .collect(),
+                    // An inline `jump { … }` makes an anonymous chain
+                    // bound to its rule (NFT_CHAIN_BINDING): part of that
+                    // rule, as `nft list ruleset` shows it, not a chain.
                     chains: t
                         .chains
                         .iter()
+                        .filter(|c| c.flags & NFT_CHAIN_BINDING == 0)
                         .map(|c| NftChain {
                             name: c.name.clone(),
                             handle: c.handle,
