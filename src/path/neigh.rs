@@ -41,6 +41,8 @@ use crate::snapshot::l3::Family;
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Answer {
     Yes,
+    /// Yes, given an assumption the trace states.
+    Assuming(String),
     No(String),
     Unknown(String),
 }
@@ -144,6 +146,12 @@ pub fn resolve<'a>(
         };
         match answer {
             Answer::Yes => yes.push(e),
+            Answer::Assuming(note) => {
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                yes.push(e);
+            }
             Answer::No(why) if !why.is_empty() => refused.push(why),
             Answer::No(_) => {}
             Answer::Unknown(why) => unknown.push((e, Code::Unsupported, why)),
@@ -234,8 +242,14 @@ fn could_answer(ns: &crate::snapshot::Namespace, iface: &Interface, target: IpAd
 }
 
 fn combine(answers: Vec<Answer>) -> Answer {
-    if answers.iter().all(|a| *a == Answer::Yes) {
-        return Answer::Yes;
+    if answers
+        .iter()
+        .all(|a| matches!(a, Answer::Yes | Answer::Assuming(_)))
+    {
+        return answers
+            .into_iter()
+            .find(|a| matches!(a, Answer::Assuming(_)))
+            .unwrap_or(Answer::Yes);
     }
     if let Some(Answer::No(why)) = answers.iter().find(|a| matches!(a, Answer::No(_)))
         && answers.iter().all(|a| matches!(a, Answer::No(_)))
@@ -335,21 +349,35 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
                     .iter()
                     .any(|a| a.local == tip && a.family == Family::Inet)
             };
-            match view.arp_ignore(iface.ifindex) {
-                None => {
+            // IN_DEV_ARP_IGNORE is max(all, device). `all` is read only
+            // where it can matter (several addressed devices, a service
+            // address on lo); elsewhere the device's value is taken, and
+            // the trace says so.
+            let mut assumed = None;
+            let ignore = match view.arp_ignore_parts(iface.ifindex) {
+                (Some(d), Some(a)) => d.max(a),
+                (Some(d), None) => {
+                    assumed = Some(format!(
+                        "takes arp_ignore={d} of {name}@{label} (net.ipv4.conf.all.arp_ignore was not read there)"
+                    ));
+                    d
+                }
+                _ => {
                     return Answer::Unknown(format!(
                         "nsmap does not know arp_ignore for {name} in {label}"
                     ));
                 }
-                Some(0) | Some(4..=7) => {}
-                Some(1) => {
+            };
+            match ignore {
+                0 | 4..=7 => {}
+                1 => {
                     if !configured_here() {
                         return Answer::No(format!(
                             "{name}@{label} has {tip} on another interface and arp_ignore=1"
                         ));
                     }
                 }
-                Some(2) => {
+                2 => {
                     let same_subnet = iface_addrs(iface).iter().any(|a| {
                         a.local == tip
                             && super::net::Prefix {
@@ -364,32 +392,49 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
                         ));
                     }
                 }
-                Some(8) => {
+                8 => {
                     return Answer::No(format!("{name}@{label} has arp_ignore=8 (never answers)"));
                 }
-                Some(other) => {
+                other => {
                     return Answer::Unknown(format!(
                         "{name}@{label} has arp_ignore={other}, which nsmap does not model"
                     ));
                 }
             }
-            match view.arp_filter(iface.ifindex) {
-                None => Answer::Unknown(format!(
-                    "nsmap does not know arp_filter for {name} in {label}"
-                )),
-                Some(false) => Answer::Yes,
-                Some(true) => {
-                    let back = fib::output_flow(Family::Inet, sip, Some(tip), None, 0, 0);
-                    match fib::lookup(view, &back, Opts::default()) {
-                        Ok(Fib::Route(m)) if m.paths.iter().any(|p| p.dev == iface.ifindex) => {
-                            Answer::Yes
-                        }
-                        Ok(_) => Answer::No(format!(
-                            "{name}@{label} has arp_filter on and would not reply through {name}"
-                        )),
-                        Err(e) => Answer::Unknown(e),
-                    }
+            // IN_DEV_ARPFILTER is all || device: when it might be on, the
+            // reply must leave by this interface (arp_filter()); if it
+            // would, the knob cannot change the answer.
+            let filter_on = match view.arp_filter_parts(iface.ifindex) {
+                (Some(d), Some(a)) => Some(d != 0 || a != 0),
+                (Some(d), None) if d != 0 => Some(true),
+                (Some(_), None) => None,
+                _ => {
+                    return Answer::Unknown(format!(
+                        "nsmap does not know arp_filter for {name} in {label}"
+                    ));
                 }
+            };
+            let yes = || match assumed.clone() {
+                Some(note) => Answer::Assuming(note),
+                None => Answer::Yes,
+            };
+            if filter_on == Some(false) {
+                return yes();
+            }
+            let back = fib::output_flow(Family::Inet, sip, Some(tip), None, 0, 0);
+            let passes = match fib::lookup(view, &back, Opts::default()) {
+                Ok(Fib::Route(m)) => m.paths.iter().any(|p| p.dev == iface.ifindex),
+                Ok(_) => false,
+                Err(e) => return Answer::Unknown(e),
+            };
+            match (passes, filter_on) {
+                (true, _) => yes(),
+                (false, Some(true)) => Answer::No(format!(
+                    "{name}@{label} has arp_filter on and would not reply through {name}"
+                )),
+                (false, _) => Answer::Unknown(format!(
+                    "{name}@{label} answers only if net.ipv4.conf.all.arp_filter is off, and it was not read"
+                )),
             }
         }
         "unicast" => {

@@ -83,11 +83,9 @@ pub fn validate(view: &NsView<'_>, src: IpAddr, dst: IpAddr, oif: Option<u32>, d
             "nsmap does not know rp_filter for {dev_name} in {label}"
         ));
     };
-    let Some(accept_local) = view.accept_local(dev) else {
-        return Check::Unknown(format!(
-            "nsmap does not know accept_local for {dev_name} in {label}"
-        ));
-    };
+    // accept_local decides only for a source that is the namespace's own
+    // (or routed as local): `all` is not read everywhere (see the scan).
+    let accept_local = || view.accept_local(dev);
     let full = || {
         full_check(
             view,
@@ -96,19 +94,25 @@ pub fn validate(view: &NsView<'_>, src: IpAddr, dst: IpAddr, oif: Option<u32>, d
             oif,
             dev,
             rpf,
-            accept_local,
+            &accept_local,
             &label,
             &dev_name,
         )
     };
     if rpf == 0 {
-        if accept_local {
+        if accept_local() == Some(true) {
             return Check::Pass;
         }
         let quick = if view.owners(src).is_empty() {
             Check::Pass
         } else {
-            Check::Martian(format!("{src} is one of {label}'s own addresses"))
+            match accept_local() {
+                Some(true) => Check::Pass,
+                Some(false) => Check::Martian(format!("{src} is one of {label}'s own addresses")),
+                None => Check::Unknown(format!(
+                    "{src} is one of {label}'s own addresses: whether it is taken depends on accept_local, which was not read"
+                )),
+            }
         };
         if default_rules(view) && !custom_local_routes(view) {
             // Rules that were changed and changed back still count as
@@ -135,7 +139,7 @@ fn full_check(
     oif: Option<u32>,
     dev: u32,
     rpf: i32,
-    accept_local: bool,
+    accept_local: &dyn Fn() -> Option<bool>,
     label: &str,
     dev_name: &str,
 ) -> Check {
@@ -163,10 +167,21 @@ fn full_check(
         Ok(Fib::Route(m)) => m,
     };
     let kind = m.route.kind.as_str();
-    if kind != "unicast" && !(kind == "local" && accept_local) {
-        return Check::Martian(format!(
-            "{label} routes {src} as {kind}: the source is a martian"
-        ));
+    if kind != "unicast" {
+        let accepted = kind == "local"
+            && match accept_local() {
+                Some(v) => v,
+                None => {
+                    return Check::Unknown(format!(
+                        "{label} routes {src} as local: whether it is taken depends on accept_local, which was not read"
+                    ));
+                }
+            };
+        if !accepted {
+            return Check::Martian(format!(
+                "{label} routes {src} as {kind}: the source is a martian"
+            ));
+        }
     }
     let uses_dev = if m.route.nexthops.is_empty() {
         m.route.dev.as_ref().is_some_and(|d| d.ifindex == dev)

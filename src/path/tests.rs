@@ -512,3 +512,33 @@ proptest::proptest! {
         proptest::prop_assert!(t.forward.len() <= 80);
     }
 }
+
+#[test]
+fn knobs_of_all_that_were_not_read_are_said_not_guessed() {
+    let (mut h, _, a, b) = bridged();
+    for ns in [a, b] {
+        if let Some(all) = h.snapshot.namespaces[ns.0]
+            .netconf
+            .as_mut()
+            .and_then(|c| c.ipv4.all.as_mut())
+        {
+            all.arp_ignore = None;
+            all.arp_filter = None;
+            all.accept_local = None;
+            all.route_localnet = None;
+        }
+    }
+    let t = run(&h, a, "10.0.0.2");
+    assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("all.arp_ignore was not read")),
+        "{:?}",
+        t.notes
+    );
+    // A packet whose source is the receiver's own address: accept_local
+    // decides, and it was not read.
+    let t = run_from(&h, a, "10.0.0.1", "10.0.0.2");
+    assert_eq!(t.verdict, Verdict::Reachable);
+}

@@ -228,12 +228,25 @@ impl<'a> NsView<'a> {
         self.or_conf(ifindex, |c| c.route_localnet)
     }
 
-    pub fn arp_ignore(&self, ifindex: u32) -> Option<i32> {
-        self.max_conf(ifindex, |c| c.arp_ignore)
+    /// `arp_ignore` as (device, `all`): the scan reads `all` only where
+    /// it can matter (a multi-homed namespace, a service address on lo),
+    /// so its `None` often means "not read", and the caller decides what
+    /// that leaves open.
+    pub fn arp_ignore_parts(&self, ifindex: u32) -> (Option<i32>, Option<i32>) {
+        (
+            self.dev_conf(ifindex, Family::Inet)
+                .and_then(|c| c.arp_ignore),
+            self.all_conf(Family::Inet).and_then(|c| c.arp_ignore),
+        )
     }
 
-    pub fn arp_filter(&self, ifindex: u32) -> Option<bool> {
-        self.or_conf(ifindex, |c| c.arp_filter)
+    /// `arp_filter` as (device, `all`), like [`Self::arp_ignore_parts`].
+    pub fn arp_filter_parts(&self, ifindex: u32) -> (Option<i32>, Option<i32>) {
+        (
+            self.dev_conf(ifindex, Family::Inet)
+                .and_then(|c| c.arp_filter),
+            self.all_conf(Family::Inet).and_then(|c| c.arp_filter),
+        )
     }
 
     pub fn proxy_arp(&self, ifindex: u32) -> Option<bool> {
