@@ -138,6 +138,28 @@ fn name(ctx: &Ctx<'_>, netns: u64, ifindex: u32) -> String {
     ctx.describe(netns, ifindex)
 }
 
+/// `ifname@label` written only when a message needs it: the walk visits
+/// every port of a bridge, and most visits need no words.
+struct Named<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    netns: u64,
+    ifindex: u32,
+}
+
+impl std::fmt::Display for Named<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&name(self.ctx, self.netns, self.ifindex))
+    }
+}
+
+fn named<'c, 'a>(ctx: &'c Ctx<'a>, netns: u64, ifindex: u32) -> Named<'c, 'a> {
+    Named {
+        ctx,
+        netns,
+        ifindex,
+    }
+}
+
 fn up_hint(ns: &Namespace, iface: &Interface) -> Option<String> {
     fix::ip(
         ns,
@@ -183,7 +205,7 @@ fn transmit<'a>(
     queue: &mut VecDeque<State>,
     seg: &mut Segment<'a>,
 ) {
-    let here = name(ctx, ns.inode, iface.ifindex);
+    let here = named(ctx, ns.inode, iface.ifindex);
     let kind = iface.kind.as_deref().unwrap_or("");
     let is_loopback = iface.flags.iter().any(|f| f == "LOOPBACK");
     match kind {
@@ -398,7 +420,7 @@ fn egress_block(
     bridge: &Interface,
     port: &Interface,
 ) -> Option<Block> {
-    let port_name = name(ctx, ns.inode, port.ifindex);
+    let port_name = named(ctx, ns.inode, port.ifindex);
     if !is_up(port) {
         return Some(Block {
             code: Code::LinkDown,
@@ -414,7 +436,7 @@ fn port_state_block(
     ns: &Namespace,
     bridge: &Interface,
     port: &Interface,
-    port_name: &str,
+    port_name: &dyn std::fmt::Display,
 ) -> Option<Block> {
     match port.port_state.as_deref() {
         Some("forwarding") => None,
@@ -445,7 +467,7 @@ fn receive<'a>(
     queue: &mut VecDeque<State>,
     seg: &mut Segment<'a>,
 ) {
-    let here = name(ctx, ns.inode, iface.ifindex);
+    let here = named(ctx, ns.inode, iface.ifindex);
     if !ns.scanned {
         open(
             seg,
@@ -474,7 +496,7 @@ fn receive<'a>(
             );
             return;
         }
-        let bridge_name = name(ctx, ns.inode, bridge.ifindex);
+        let bridge_name = named(ctx, ns.inode, bridge.ifindex);
         let mut block = None;
         if !is_up(bridge) {
             block = Some(Block {
