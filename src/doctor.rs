@@ -1,8 +1,11 @@
 //! `nsmap doctor`: what is broken in the wiring, as data.
 //!
 //! [`findings`] is a pure function of a [`Snapshot`]: every check is a small
-//! function in one of the files below (`veth`, `bridge`, `netns`, `names`)
-//! that looks at the snapshot and returns [`Finding`]s. A finding names the
+//! function in one of the files below (`veth`, `bridge`, `netns`, `names`;
+//! for layer 3 `routes`, `gateways`, `forwarding`, `subnets`, `firewall`,
+//! which share `l3` and ask the path engine where frames go and who
+//! answers for an address) that looks at the snapshot and returns
+//! [`Finding`]s. A finding names the
 //! namespace and the interfaces it is about as [`LinkRef`]s, so a caller
 //! (the CLI, the TUI's findings list) can jump to them, and carries a fix
 //! hint: the `ip`/`bridge` command that would fix it, quoted for a shell.
@@ -15,11 +18,17 @@
 //! than guess: a doctor that cries wolf gets switched off.
 
 pub mod bridge;
+pub mod firewall;
 pub mod fix;
+pub mod forwarding;
+pub mod gateways;
 pub mod ipv4;
+pub mod l3;
 pub mod names;
 pub mod netns;
 pub mod report;
+pub mod routes;
+pub mod subnets;
 pub mod veth;
 
 #[cfg(test)]
@@ -92,11 +101,23 @@ pub enum Code {
     NetnsOnlyMounted,
     NetnsOnlyLoopback,
     ControlCharsInName,
+    DefaultRouteMissing,
+    GatewayOffLink,
+    GatewayUnanswered,
+    GatewayIsOwnAddress,
+    RouteLinkDown,
+    ForwardingOff,
+    RpFilterDropsTransit,
+    SubnetOverlap,
+    DuplicateDefaultRoute,
+    FirewallDropsAll,
+    FirewallPolicyDrop,
+    RuleDeviceMissing,
 }
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 31] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -116,6 +137,18 @@ impl Code {
         Code::NetnsOnlyMounted,
         Code::NetnsOnlyLoopback,
         Code::ControlCharsInName,
+        Code::DefaultRouteMissing,
+        Code::GatewayOffLink,
+        Code::GatewayUnanswered,
+        Code::GatewayIsOwnAddress,
+        Code::RouteLinkDown,
+        Code::ForwardingOff,
+        Code::RpFilterDropsTransit,
+        Code::SubnetOverlap,
+        Code::DuplicateDefaultRoute,
+        Code::FirewallDropsAll,
+        Code::FirewallPolicyDrop,
+        Code::RuleDeviceMissing,
     ];
 
     /// `NSM001`, `NSM002`, …: the variant's position, counted from 1.
@@ -140,6 +173,18 @@ impl Code {
             Code::NetnsOnlyMounted => "NSM017",
             Code::NetnsOnlyLoopback => "NSM018",
             Code::ControlCharsInName => "NSM019",
+            Code::DefaultRouteMissing => "NSM020",
+            Code::GatewayOffLink => "NSM021",
+            Code::GatewayUnanswered => "NSM022",
+            Code::GatewayIsOwnAddress => "NSM023",
+            Code::RouteLinkDown => "NSM024",
+            Code::ForwardingOff => "NSM025",
+            Code::RpFilterDropsTransit => "NSM026",
+            Code::SubnetOverlap => "NSM027",
+            Code::DuplicateDefaultRoute => "NSM028",
+            Code::FirewallDropsAll => "NSM029",
+            Code::FirewallPolicyDrop => "NSM030",
+            Code::RuleDeviceMissing => "NSM031",
         }
     }
 
@@ -149,7 +194,11 @@ impl Code {
             Code::VethPeerMissing
             | Code::VethOneEndDown
             | Code::VethMtuMismatch
-            | Code::DuplicateIpv4OnSegment => Severity::Error,
+            | Code::DuplicateIpv4OnSegment
+            | Code::GatewayUnanswered
+            | Code::GatewayIsOwnAddress
+            | Code::ForwardingOff
+            | Code::FirewallDropsAll => Severity::Error,
             Code::VethPeerUnresolved
             | Code::VethPeerAsymmetric
             | Code::BridgeMtuMismatch
@@ -160,11 +209,19 @@ impl Code {
             | Code::NoAddresses
             | Code::VethSubnetMismatch
             | Code::StaleNetnsEntry
-            | Code::ControlCharsInName => Severity::Warning,
+            | Code::ControlCharsInName
+            | Code::DefaultRouteMissing
+            | Code::GatewayOffLink
+            | Code::RouteLinkDown
+            | Code::RpFilterDropsTransit
+            | Code::SubnetOverlap
+            | Code::DuplicateDefaultRoute
+            | Code::FirewallPolicyDrop => Severity::Warning,
             Code::BridgeNoPorts
             | Code::BridgePortStpTransition
             | Code::NetnsOnlyMounted
-            | Code::NetnsOnlyLoopback => Severity::Info,
+            | Code::NetnsOnlyLoopback
+            | Code::RuleDeviceMissing => Severity::Info,
         }
     }
 
@@ -190,6 +247,20 @@ impl Code {
             Code::NetnsOnlyMounted => "namespace held only by a bind mount",
             Code::NetnsOnlyLoopback => "namespace with only lo",
             Code::ControlCharsInName => "name with control characters",
+            Code::DefaultRouteMissing => "no default route though a gateway is on the link",
+            Code::GatewayOffLink => "route gateway outside its device's subnets, without onlink",
+            Code::GatewayUnanswered => "nobody on the link answers for a route's gateway",
+            Code::GatewayIsOwnAddress => "route via the namespace's own address",
+            Code::RouteLinkDown => "routes via a device without carrier, or down",
+            Code::ForwardingOff => "forwarding off in a namespace others route through",
+            Code::RpFilterDropsTransit => "strict rp_filter drops what a neighbour forwards",
+            Code::SubnetOverlap => "overlapping subnets on two interfaces of one namespace",
+            Code::DuplicateDefaultRoute => "default routes with the same metric in one table",
+            Code::FirewallDropsAll => "firewall chain on a router's path drops everything",
+            Code::FirewallPolicyDrop => {
+                "firewall chain on a router's path with policy drop and rules"
+            }
+            Code::RuleDeviceMissing => "policy rule names a device that does not exist",
         }
     }
 }
@@ -290,6 +361,19 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(netns::only_mounted(snapshot));
     out.extend(netns::only_loopback(snapshot));
     out.extend(names::control_chars(snapshot));
+    // Layer 3: silent for every namespace whose routes nsmap did not read.
+    let l3 = l3::L3::new(snapshot);
+    out.extend(routes::default_route_missing(&l3));
+    out.extend(gateways::gateway_off_link(&l3));
+    out.extend(gateways::gateway_unanswered(&l3));
+    out.extend(gateways::gateway_is_own_address(&l3));
+    out.extend(routes::route_link_down(&l3));
+    out.extend(forwarding::forwarding_off(&l3));
+    out.extend(forwarding::rp_filter_drops_transit(&l3));
+    out.extend(subnets::subnet_overlap(&l3));
+    out.extend(routes::duplicate_default(&l3));
+    out.extend(firewall::policy_drop(&l3));
+    out.extend(routes::rule_device_missing(&l3));
     sort(&mut out);
     out
 }
@@ -492,10 +576,119 @@ mod tests {
         s
     }
 
+    /// A host with every layer-3 problem once: h1 does not forward for
+    /// the containers on its cni0 (c1 routes through it, c2 has no default
+    /// route, c3's gateway is nobody's, c4's is its own address) and drops
+    /// at its forward and input hooks; r2 filters strictly what a2
+    /// forwards from its lan0 (b2, which r2 sends it back through,
+    /// forwards); m has two equal default routes, a tap
+    /// without carrier, docker0 inside tun0's range, a gateway off its
+    /// link and a rule for a gone device.
+    fn l3_wrong() -> Snapshot {
+        use crate::path::testing::{Host, rule};
+        use crate::snapshot::l3::Family;
+        let mut h = Host::new();
+        let h1 = h.ns("h1");
+        let cni0 = h.bridge(h1, "cni0");
+        h.addr(h1, cni0, "10.88.0.1/16");
+        h.nft_chain(h1, "inet", "forward", "drop", 0);
+        h.nft_chain(h1, "inet", "input", "drop", 2);
+        for (name, addr, gw) in [
+            ("c1", "10.88.0.2/16", Some("10.88.0.1")),
+            ("c2", "10.88.0.3/16", None),
+            ("c3", "10.88.0.5/16", Some("10.88.0.254")),
+            ("c4", "10.88.0.4/16", Some("10.88.0.4")),
+        ] {
+            let c = h.ns(name);
+            let (port, eth) = h.veth(h1, &format!("v{name}"), c, "eth0");
+            h.enslave(h1, port, cni0);
+            h.addr(c, eth, addr);
+            if let Some(gw) = gw {
+                h.route(c, "0.0.0.0/0", Some(gw), eth);
+            }
+        }
+        let a2 = h.ns("a2");
+        let r2 = h.ns("r2");
+        let b2 = h.ns("b2");
+        let (ea, ra) = h.veth(a2, "eth0", r2, "ra");
+        let (rb, eb) = h.veth(r2, "rb", b2, "eth0");
+        let lan = h.iface(a2, "lan0", Some("bridge"));
+        h.addr(a2, ea, "10.1.0.2/24");
+        h.addr(a2, lan, "10.3.0.1/24");
+        h.addr(r2, ra, "10.1.0.1/24");
+        h.addr(r2, rb, "10.2.0.1/24");
+        h.addr(b2, eb, "10.2.0.2/24");
+        h.route(a2, "0.0.0.0/0", Some("10.1.0.1"), ea);
+        h.route(r2, "10.3.0.0/24", Some("10.2.0.2"), rb);
+        h.route(b2, "0.0.0.0/0", Some("10.2.0.1"), eb);
+        h.forwarding(a2, true);
+        h.forwarding(r2, true);
+        h.forwarding(b2, true);
+        h.rp_filter_all(r2, 1);
+        let m = h.ns("m");
+        let eth0 = h.iface(m, "eth0", None);
+        let eth1 = h.iface(m, "eth1", None);
+        let tap = h.iface(m, "tap0", Some("tun"));
+        let docker = h.bridge(m, "docker0");
+        let tun = h.iface(m, "tun0", Some("tun"));
+        h.addr(m, eth0, "192.0.2.2/24");
+        h.addr(m, eth1, "198.51.100.2/24");
+        h.addr(m, tap, "192.168.50.1/24");
+        h.addr(m, docker, "172.17.0.1/16");
+        h.addr(m, tun, "172.17.5.2/24");
+        h.route(m, "0.0.0.0/0", Some("192.0.2.1"), eth0);
+        h.route(m, "0.0.0.0/0", Some("198.51.100.1"), eth1);
+        h.route(m, "10.99.0.0/16", Some("10.98.0.1"), eth0);
+        h.no_carrier(m, tap);
+        let mut gone = rule(Family::Inet, 100, 100);
+        gone.iif = Some(crate::name::Name::from("vethgone"));
+        gone.iif_detached = true;
+        h.push_rule(m, gone);
+        h.build()
+    }
+
+    #[test]
+    fn each_layer3_check_fires_exactly_where_it_should() {
+        // No check may fire where another one owns the cause.
+        let found = findings(&l3_wrong());
+        let l3: Vec<(&str, String)> = found
+            .iter()
+            .filter(|f| f.code >= Code::DefaultRouteMissing)
+            .map(|f| {
+                (
+                    f.code.id(),
+                    f.message.split(' ').next().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let mut got: Vec<String> = l3.iter().map(|(c, w)| format!("{c} {w}")).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "NSM020 c2",
+                "NSM021 the",
+                "NSM022 nobody",
+                "NSM023 c4",
+                "NSM024 tap0@m",
+                "NSM025 h1",
+                "NSM026 strict",
+                "NSM027 172.17.0.0/16",
+                "NSM028 m",
+                "NSM029 chain",
+                "NSM030 chain",
+                "NSM031 rule",
+            ],
+            "{found:#?}"
+        );
+    }
+
     #[test]
     fn findings_runs_every_check() {
         // Regression: a check written but not called from findings().
-        let found = findings(&everything_wrong());
+        let mut s = everything_wrong();
+        s.namespaces.extend(l3_wrong().namespaces);
+        let found = findings(&s);
         for code in Code::ALL {
             assert!(
                 found.iter().any(|f| f.code == code),

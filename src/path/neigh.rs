@@ -322,11 +322,18 @@ fn finish<'a>(e: &Endpoint<'a>, notes: Vec<String>) -> Result<(Endpoint<'a>, Vec
 
 /// Whether `iface` of `view` answers an ARP request for `tip` from `sip`.
 fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -> Answer {
-    let label = view.label();
-    let name = iface.ifname.as_str();
     if has_flag(iface, "NOARP") {
         return Answer::No(String::new());
     }
+    // Only a local route makes it answer for itself, and only a forwarding
+    // interface answers for others (proxy ARP): without either it refuses,
+    // whatever its rules would do. Cheap, so a segment of a thousand
+    // ports costs a thousand table scans, not a thousand lookups.
+    if !view.has_local_route(tip) && view.forwarding4(iface.ifindex) != Some(true) {
+        return Answer::No(String::new());
+    }
+    let label = view.label();
+    let name = iface.ifname.as_str();
     let flow = fib::input_flow(Family::Inet, tip, sip, iface.ifindex, 0, 0);
     let route = match fib::lookup(view, &flow, Opts::default()) {
         Err(e) => return Answer::Unknown(e),

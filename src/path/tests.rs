@@ -542,3 +542,46 @@ fn knobs_of_all_that_were_not_read_are_said_not_guessed() {
     let t = run_from(&h, a, "10.0.0.1", "10.0.0.2");
     assert_eq!(t.verdict, Verdict::Reachable);
 }
+
+#[test]
+fn has_local_route_sees_local_routes_of_every_table() {
+    let (mut h, _, a, _) = bridged();
+    let s = h.build();
+    let ctx = super::ctx::Ctx::new(&s);
+    let view = ctx.view(h.inode(a)).expect("view");
+    assert!(view.has_local_route(ip("10.0.0.1")));
+    assert!(
+        view.has_local_route(ip("127.0.0.9")),
+        "127/8 is one local route"
+    );
+    assert!(!view.has_local_route(ip("10.0.0.2")));
+    assert!(!view.has_local_route(ip("::2")));
+    // AnyIP: a local prefix in a table of its own counts too.
+    let dev = h.at(a, 2);
+    h.push_route(
+        a,
+        route(Family::Inet, 100, "local", "192.0.2.0/24", Some(dev)),
+    );
+    let s = h.build();
+    let ctx = super::ctx::Ctx::new(&s);
+    let view = ctx.view(h.inode(a)).expect("view");
+    assert!(view.has_local_route(ip("192.0.2.77")));
+}
+
+#[test]
+fn a_neighbour_whose_rules_nsmap_cannot_read_does_not_hide_the_gateway() {
+    // b has a rule nsmap does not model, but neither a local route for
+    // 10.0.0.3 nor forwarding: it cannot answer ARP for it, whatever the
+    // rule says, so x's answer stands.
+    let (mut h, host, a, b) = bridged();
+    let mut odd = rule(Family::Inet, 10, 100);
+    odd.action = "nat".into();
+    h.push_rule(b, odd);
+    let x = h.ns("x");
+    let (vx, ex) = h.veth(host, "vx", x, "eth0");
+    let br0 = 2;
+    h.enslave(host, vx, br0);
+    h.addr(x, ex, "10.0.0.3/24");
+    let t = run(&h, a, "10.0.0.3");
+    assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
+}

@@ -141,6 +141,19 @@ impl<'a> NsView<'a> {
             .is_some_and(|r| r.route.kind == "local")
     }
 
+    /// Whether any table holds a `local` route covering `addr`. Without
+    /// one no lookup, whatever the rules, can deliver `addr` here: a quick
+    /// "certainly not ours" before a full lookup.
+    pub fn has_local_route(&self, addr: IpAddr) -> bool {
+        let family = Family::of(addr);
+        self.tables.iter().any(|((f, _), routes)| {
+            *f == family
+                && routes
+                    .iter()
+                    .any(|r| r.route.kind == "local" && r.dst.contains(addr))
+        })
+    }
+
     /// The interfaces that hold `addr` (usable addresses only: IPv6
     /// tentative or failed ones do not count).
     pub fn owners(&self, addr: IpAddr) -> Vec<&'a Interface> {
