@@ -117,6 +117,9 @@ fn main() {
     case("trace container → outside", None, || {
         trace(black_box(&snapshot), black_box(&outside))
     });
+    case("doctor (every check, layer 3 included)", None, || {
+        nsmap::doctor::findings(black_box(&snapshot))
+    });
     let total = load + traced;
     println!(
         "{:<40} median {:>8.3} ms  (target 20 ms: {})",

@@ -4,11 +4,13 @@
 //! the whole host — which macvlan/macvtap devices sit on which lower
 //! device, across namespaces — built once, when a wire first needs it.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
 
 use foldhash::{HashMap, HashMapExt};
 
 use super::view::NsView;
+use super::wire::Fanout;
 use crate::snapshot::{Index, Interface, LinkRef, Namespace, Snapshot};
 
 /// Lower device (netns, ifindex) → the devices stacked on it.
@@ -20,6 +22,10 @@ pub struct Ctx<'a> {
     position: HashMap<u64, usize>,
     views: Vec<OnceCell<NsView<'a>>>,
     uppers: OnceCell<Uppers>,
+    /// What lies behind each port of a bridge, per bridge (netns, ifindex),
+    /// built the first time a walk crosses it: a host bridge with a
+    /// thousand ports is walked once, not once per question.
+    fanouts: RefCell<HashMap<(u64, u32), Rc<Fanout<'a>>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -36,6 +42,7 @@ impl<'a> Ctx<'a> {
                 .map(|_| OnceCell::new())
                 .collect(),
             uppers: OnceCell::new(),
+            fanouts: RefCell::new(HashMap::new()),
         }
     }
 
@@ -74,6 +81,15 @@ impl<'a> Ctx<'a> {
                 .and_then(|n| n.interface(ifindex))
                 .map(|i| i.ifname.clone()),
         }
+    }
+
+    /// The cached fan-out of a bridge, or None before it is built.
+    pub fn fanout(&self, netns: u64, bridge: u32) -> Option<Rc<Fanout<'a>>> {
+        self.fanouts.borrow().get(&(netns, bridge)).cloned()
+    }
+
+    pub fn keep_fanout(&self, netns: u64, bridge: u32, fanout: Rc<Fanout<'a>>) {
+        self.fanouts.borrow_mut().insert((netns, bridge), fanout);
     }
 
     /// Devices stacked on (netns, ifindex) through their `link`: macvlan,

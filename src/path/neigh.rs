@@ -31,7 +31,7 @@ use super::fib::{self, Fib, Opts};
 use super::rpf::{self, Check};
 use super::source;
 use super::view::{NsView, has_flag, iface_addrs, usable};
-use super::wire::{Endpoint, Segment, segment};
+use super::wire::{Endpoint, Segment, Want, candidates};
 use super::{Code, Stop};
 use crate::resolve::format_mac;
 use crate::snapshot::Interface;
@@ -56,10 +56,18 @@ pub fn resolve<'a>(
     pkt_src: Option<IpAddr>,
 ) -> Result<(Endpoint<'a>, Vec<String>), Stop> {
     let family = Family::of(target);
-    let seg = segment(ctx, sender.inode(), dev.ifindex);
     let dev_name = ctx.describe(sender.inode(), dev.ifindex);
     let mut notes = Vec::new();
     let entry = sender.neighbour(dev.ifindex, target);
+    let seg = candidates(
+        ctx,
+        sender.inode(),
+        dev.ifindex,
+        Want {
+            addr: target,
+            mac: entry.and_then(|n| n.lladdr.as_deref()),
+        },
+    );
     let fixed = entry
         .filter(|n| n.state.iter().any(|s| s == "PERMANENT" || s == "NOARP") && n.lladdr.is_some());
     if let Some(entry) = fixed {
@@ -197,47 +205,59 @@ pub fn resolve<'a>(
 }
 
 /// Whether an endpoint might answer for `target` at all: its namespace has
-/// the address, or it might proxy (proxy_arp / proxy_ndp not known to be
-/// off, proxy entries, local routes someone added — AnyIP). Cheap: no
-/// routing view, no allocation.
+/// the address, or it might answer for others' ([`may_answer_for_others`]).
+/// Cheap: no routing view, no allocation.
 fn could_answer(ns: &crate::snapshot::Namespace, iface: &Interface, target: IpAddr) -> bool {
-    let owns = ns.interfaces.iter().any(|i| match &i.addr_info {
+    owns_address(ns, target) || may_answer_for_others(ns, iface, Family::of(target))
+}
+
+/// Whether any interface of the namespace holds `target`.
+pub fn owns_address(ns: &crate::snapshot::Namespace, target: IpAddr) -> bool {
+    ns.interfaces.iter().any(|i| match &i.addr_info {
         Some(info) => info.iter().any(|a| a.local == target),
         None => i
             .addresses
             .iter()
             .any(|a| a.split('/').next().and_then(|x| x.parse::<IpAddr>().ok()) == Some(target)),
-    });
-    if owns {
-        return true;
-    }
-    let family = Family::of(target);
-    let dev_proxy = iface.netconf.as_ref().and_then(|c| match family {
+    })
+}
+
+/// Whether `iface` might answer ARP/NDP for addresses its namespace does
+/// not hold: as a proxy (forwarding not known off, and proxy_arp /
+/// proxy_ndp not known off or a proxy entry), or through a local route
+/// someone added (AnyIP), or because the snapshot has no layer 3 for it.
+pub fn may_answer_for_others(
+    ns: &crate::snapshot::Namespace,
+    iface: &Interface,
+    family: Family,
+) -> bool {
+    let dev = iface.netconf.as_ref().and_then(|c| match family {
         Family::Inet => c.ipv4.as_ref(),
         Family::Inet6 => c.ipv6.as_ref(),
     });
-    let all_proxy = ns.netconf.as_ref().and_then(|c| match family {
+    let all = ns.netconf.as_ref().and_then(|c| match family {
         Family::Inet => c.ipv4.all.as_ref(),
         Family::Inet6 => c.ipv6.all.as_ref(),
     });
-    if dev_proxy.and_then(|c| c.proxy_neigh) != Some(0)
-        || all_proxy.and_then(|c| c.proxy_neigh) != Some(0)
-    {
-        return true;
-    }
-    if ns
-        .neighbours
-        .as_ref()
-        .is_none_or(|n| n.iter().any(|n| n.proxy))
-    {
-        return true;
+    // Proxies answer only where the device forwards (arp_process checks
+    // IN_DEV_FORWARD; ndisc_recv_ns the device's forwarding).
+    let forwards = dev.and_then(|c| c.forwarding) != Some(0);
+    if forwards {
+        let proxy_on = dev.and_then(|c| c.proxy_neigh) != Some(0)
+            || all.and_then(|c| c.proxy_neigh) != Some(0);
+        if proxy_on
+            || ns
+                .neighbours
+                .as_ref()
+                .is_none_or(|n| n.iter().any(|n| n.proxy))
+        {
+            return true;
+        }
     }
     ns.routes.as_ref().is_none_or(|routes| {
-        routes.iter().any(|r| {
-            r.table == crate::snapshot::l3::TABLE_LOCAL
-                && r.kind == "local"
-                && r.protocol != "kernel"
-        })
+        routes
+            .iter()
+            .any(|r| r.kind == "local" && r.protocol != "kernel")
     })
 }
 

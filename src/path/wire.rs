@@ -24,13 +24,17 @@
 //! reached.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::rc::Rc;
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::Code;
 use super::ctx::Ctx;
+use super::neigh;
 use super::view::is_up;
 use crate::doctor::fix;
+use crate::snapshot::l3::Family;
 use crate::snapshot::{Interface, Namespace};
 
 /// One device a frame crosses.
@@ -90,30 +94,91 @@ struct State {
     blocked: Option<Block>,
 }
 
+/// What a neighbour lookup is after: the endpoints that might answer for
+/// `addr`, or that have the link-layer address `mac`.
+#[derive(Clone, Copy, Debug)]
+pub struct Want<'w> {
+    pub addr: IpAddr,
+    pub mac: Option<&'w str>,
+}
+
+/// How a walk runs.
+#[derive(Clone, Copy)]
+struct Opts<'w> {
+    /// Only endpoints that may matter for this (None: every endpoint).
+    want: Option<Want<'w>>,
+    /// Cross bridges through their cached fan-out.
+    fanouts: bool,
+    /// A bridge whose fan-out is being built: reaching it (or one of its
+    /// ports) again means its ports are not independent.
+    boundary: Option<(u64, u32)>,
+}
+
 /// Every endpoint and opening the frames of `dev` (in `netns`) reach.
 pub fn segment<'a>(ctx: &Ctx<'a>, netns: u64, dev: u32) -> Segment<'a> {
+    let opts = Opts {
+        want: None,
+        fanouts: true,
+        boundary: None,
+    };
+    walk(
+        ctx,
+        start(netns, dev),
+        Step {
+            netns,
+            ifindex: dev,
+        },
+        opts,
+    )
+    .0
+}
+
+/// The endpoints of `dev`'s segment that may answer for `want` (they hold
+/// the address or the MAC, or might answer for others: proxies, AnyIP,
+/// namespaces without layer-3 data), and every opening. What the kernel
+/// does is the same as [`segment`]; this only skips, on a big bridge, the
+/// ports whose far ends cannot be the answer.
+pub fn candidates<'a>(ctx: &Ctx<'a>, netns: u64, dev: u32, want: Want<'_>) -> Segment<'a> {
+    let opts = Opts {
+        want: Some(want),
+        fanouts: true,
+        boundary: None,
+    };
+    walk(
+        ctx,
+        start(netns, dev),
+        Step {
+            netns,
+            ifindex: dev,
+        },
+        opts,
+    )
+    .0
+}
+
+fn start(netns: u64, ifindex: u32) -> State {
+    State {
+        dir: Dir::Tx,
+        netns,
+        ifindex,
+        path: vec![Step { netns, ifindex }],
+        blocked: None,
+    }
+}
+
+/// The breadth-first walk: each (direction, device) once, so it ends on
+/// any wiring. Returns the segment and whether it crossed `boundary`.
+fn walk<'a>(ctx: &Ctx<'a>, first: State, sender: Step, opts: Opts<'_>) -> (Segment<'a>, bool) {
     let mut seg = Segment::default();
     let mut seen: HashSet<(Dir, u64, u32)> = HashSet::new();
     let mut queue = VecDeque::new();
-    queue.push_back(State {
-        dir: Dir::Tx,
-        netns,
-        ifindex: dev,
-        path: vec![Step {
-            netns,
-            ifindex: dev,
-        }],
-        blocked: None,
-    });
-    let sender = Step {
-        netns,
-        ifindex: dev,
-    };
+    let mut crossed = false;
+    let origin = (first.dir, first.netns, first.ifindex);
+    queue.push_back(first);
     while let Some(state) = queue.pop_front() {
         if !seen.insert((state.dir, state.netns, state.ifindex)) {
             continue;
         }
-        // Bounded by the host's interfaces: each (dir, device) once.
         let Some(ns) = ctx.namespace(state.netns) else {
             seg.openings.push(Opening {
                 code: Code::NotScanned,
@@ -126,12 +191,193 @@ pub fn segment<'a>(ctx: &Ctx<'a>, netns: u64, dev: u32) -> Segment<'a> {
         let Some(iface) = ns.interface(state.ifindex) else {
             continue;
         };
+        if let Some((bns, bridge)) = opts.boundary
+            && (state.dir, state.netns, state.ifindex) != origin
+            && state.netns == bns
+            && (state.ifindex == bridge
+                || iface.master.as_ref().is_some_and(|m| m.ifindex == bridge))
+        {
+            crossed = true;
+            continue;
+        }
         match state.dir {
-            Dir::Tx => transmit(ctx, ns, iface, state, sender, &mut queue, &mut seg),
-            Dir::Rx => receive(ctx, ns, iface, state, &mut queue, &mut seg),
+            Dir::Tx => transmit(ctx, ns, iface, state, sender, opts, &mut queue, &mut seg),
+            Dir::Rx => receive(ctx, ns, iface, state, opts, &mut queue, &mut seg),
         }
     }
-    seg
+    // Two ways to one endpoint (a loop on the sending side): the first,
+    // the shortest, counts.
+    let mut kept: HashSet<(u64, u32)> = HashSet::new();
+    seg.endpoints
+        .retain(|e| kept.insert((e.netns, e.iface.ifindex)));
+    (seg, crossed)
+}
+
+/// What lies behind each port of a bridge, walked once per bridge and
+/// kept in the trace's context, with indexes by the addresses of the
+/// namespaces behind the ports and by MAC, so that a question about one
+/// next hop on a thousand-port bridge looks at the few ports that matter.
+#[derive(Debug)]
+pub struct Fanout<'a> {
+    /// The ports lead apart (no port's wire comes back into the bridge);
+    /// otherwise the walk goes port by port.
+    tree: bool,
+    ports: Vec<PortReach<'a>>,
+    by_addr: HashMap<IpAddr, Vec<(usize, usize)>>,
+    by_mac: HashMap<&'a str, Vec<(usize, usize)>>,
+    /// Endpoints that might answer for addresses they do not hold.
+    others4: Vec<(usize, usize)>,
+    others6: Vec<(usize, usize)>,
+}
+
+#[derive(Debug)]
+struct PortReach<'a> {
+    port: &'a Interface,
+    /// Why the bridge would not send out of this port.
+    block: Option<Block>,
+    /// What the port reaches, paths starting at the port.
+    reach: Segment<'a>,
+}
+
+fn fanout<'a>(ctx: &Ctx<'a>, ns: &'a Namespace, bridge: &'a Interface) -> Rc<Fanout<'a>> {
+    if let Some(f) = ctx.fanout(ns.inode, bridge.ifindex) {
+        return f;
+    }
+    let opts = Opts {
+        want: None,
+        fanouts: false,
+        boundary: Some((ns.inode, bridge.ifindex)),
+    };
+    let mut f = Fanout {
+        tree: true,
+        ports: Vec::new(),
+        by_addr: HashMap::new(),
+        by_mac: HashMap::new(),
+        others4: Vec::new(),
+        others6: Vec::new(),
+    };
+    // Nobody is the direct sender behind a port: a far end that is down
+    // reads as down, not as the sender's missing carrier.
+    let nobody = Step {
+        netns: 0,
+        ifindex: 0,
+    };
+    for port in ctx.index.ports(ns, bridge.ifindex) {
+        let (reach, crossed) = walk(ctx, start(ns.inode, port.ifindex), nobody, opts);
+        f.tree &= !crossed;
+        let pi = f.ports.len();
+        for (ei, e) in reach.endpoints.iter().enumerate() {
+            if let Some(behind) = ctx.namespace(e.netns) {
+                for iface in &behind.interfaces {
+                    for a in super::view::iface_addrs(iface) {
+                        f.by_addr.entry(a.local).or_default().push((pi, ei));
+                    }
+                }
+                if neigh::may_answer_for_others(behind, e.iface, Family::Inet) {
+                    f.others4.push((pi, ei));
+                }
+                if neigh::may_answer_for_others(behind, e.iface, Family::Inet6) {
+                    f.others6.push((pi, ei));
+                }
+            }
+            if let Some(mac) = e.iface.address.as_deref() {
+                f.by_mac.entry(mac).or_default().push((pi, ei));
+            }
+        }
+        f.ports.push(PortReach {
+            port,
+            block: egress_block(ctx, ns, bridge, port),
+            reach,
+        });
+    }
+    let f = Rc::new(f);
+    ctx.keep_fanout(ns.inode, bridge.ifindex, Rc::clone(&f));
+    f
+}
+
+impl<'a> Fanout<'a> {
+    /// Adds what the bridge reaches out of its ports (all but `ingress`)
+    /// to `seg`, after `via` (the state at the bridge).
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &self,
+        ctx: &Ctx<'a>,
+        ns: &Namespace,
+        bridge: &Interface,
+        ingress: Option<&Interface>,
+        via: &State,
+        want: Option<Want<'_>>,
+        seg: &mut Segment<'a>,
+    ) {
+        let mut picked: Vec<(usize, usize)> = match want {
+            None => self
+                .ports
+                .iter()
+                .enumerate()
+                .flat_map(|(pi, p)| (0..p.reach.endpoints.len()).map(move |ei| (pi, ei)))
+                .collect(),
+            Some(w) => {
+                let mut v: Vec<(usize, usize)> =
+                    self.by_addr.get(&w.addr).cloned().unwrap_or_default();
+                if let Some(mac) = w.mac {
+                    v.extend(self.by_mac.get(mac).into_iter().flatten().copied());
+                }
+                v.extend(match Family::of(w.addr) {
+                    Family::Inet => &self.others4,
+                    Family::Inet6 => &self.others6,
+                });
+                v
+            }
+        };
+        picked.sort_unstable();
+        picked.dedup();
+        let isolated_in = ingress.is_some_and(|i| i.port_isolated == Some(true));
+        let from = |p: &PortReach<'a>| ingress.is_some_and(|i| i.ifindex == p.port.ifindex);
+        let joined = |rest: &[Step]| {
+            let mut path = via.path.clone();
+            path.extend_from_slice(rest);
+            path
+        };
+        for (pi, ei) in picked {
+            let p = &self.ports[pi];
+            if from(p) {
+                continue;
+            }
+            let e = &p.reach.endpoints[ei];
+            let isolated = (isolated_in && p.port.port_isolated == Some(true)).then(|| Block {
+                code: Code::PortIsolated,
+                netns: ns.inode,
+                reason: format!(
+                    "{} and {} are isolated ports of {}: they never forward to each other",
+                    ingress.map_or_else(String::new, |i| name(ctx, ns.inode, i.ifindex)),
+                    name(ctx, ns.inode, p.port.ifindex),
+                    name(ctx, ns.inode, bridge.ifindex)
+                ),
+                hint: None,
+            });
+            seg.endpoints.push(Endpoint {
+                netns: e.netns,
+                iface: e.iface,
+                path: joined(&e.path),
+                blocked: via
+                    .blocked
+                    .clone()
+                    .or(isolated)
+                    .or_else(|| p.block.clone())
+                    .or_else(|| e.blocked.clone()),
+            });
+        }
+        for p in self.ports.iter().filter(|p| !from(p)) {
+            for o in &p.reach.openings {
+                seg.openings.push(Opening {
+                    code: o.code,
+                    netns: o.netns,
+                    reason: o.reason.clone(),
+                    path: joined(&o.path),
+                });
+            }
+        }
+    }
 }
 
 fn name(ctx: &Ctx<'_>, netns: u64, ifindex: u32) -> String {
@@ -197,12 +443,14 @@ fn open(seg: &mut Segment<'_>, state: &State, code: Code, netns: u64, reason: St
 }
 
 /// A device sends a frame onto its wire.
+#[allow(clippy::too_many_arguments)]
 fn transmit<'a>(
     ctx: &Ctx<'a>,
     ns: &'a Namespace,
     iface: &'a Interface,
     state: State,
     sender: Step,
+    opts: Opts<'_>,
     queue: &mut VecDeque<State>,
     seg: &mut Segment<'a>,
 ) {
@@ -271,6 +519,13 @@ fn transmit<'a>(
         }
         "bridge" => {
             // The bridge's own stack sends: br_dev_xmit forwards to ports.
+            if opts.fanouts {
+                let f = fanout(ctx, ns, iface);
+                if f.tree {
+                    f.emit(ctx, ns, iface, None, &state, opts.want, seg);
+                    return;
+                }
+            }
             for port in ctx.index.ports(ns, iface.ifindex) {
                 let block = egress_block(ctx, ns, iface, port);
                 push(queue, &state, Dir::Tx, ns.inode, port.ifindex, block);
@@ -465,6 +720,7 @@ fn receive<'a>(
     ns: &'a Namespace,
     iface: &'a Interface,
     state: State,
+    opts: Opts<'_>,
     queue: &mut VecDeque<State>,
     seg: &mut Segment<'a>,
 ) {
@@ -542,6 +798,13 @@ fn receive<'a>(
             blocked: state.blocked.clone().or(block.clone()),
         };
         endpoint_or_uppers(ctx, ns, bridge, &bridge_state, seg);
+        if opts.fanouts {
+            let f = fanout(ctx, ns, bridge);
+            if f.tree {
+                f.emit(ctx, ns, bridge, Some(iface), &bridge_state, opts.want, seg);
+                return;
+            }
+        }
         // Every other port.
         for port in ctx.index.ports(ns, bridge.ifindex) {
             if port.ifindex == iface.ifindex {
