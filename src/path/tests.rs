@@ -585,3 +585,103 @@ fn a_neighbour_whose_rules_nsmap_cannot_read_does_not_hide_the_gateway() {
     let t = run(&h, a, "10.0.0.3");
     assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
 }
+
+#[test]
+fn a_bridge_whose_ports_loop_back_is_walked_port_by_port() {
+    // Two ports of br0 joined by a veth pair: frames come back into the
+    // bridge, so its fan-out is not a tree and the walk goes port by port.
+    let (mut h, host, a, _) = bridged();
+    let br0 = 2;
+    let (l1, l2) = h.veth(host, "loop1", host, "loop2");
+    h.enslave(host, l1, br0);
+    h.enslave(host, l2, br0);
+    let s = h.build();
+    let ctx = super::ctx::Ctx::new(&s);
+    let full = super::wire::segment(&ctx, h.inode(a), 2);
+    let names: Vec<&str> = full
+        .endpoints
+        .iter()
+        .map(|e| e.iface.ifname.as_str())
+        .collect();
+    assert!(
+        names.contains(&"br0") && names.contains(&"eth0"),
+        "{names:?}"
+    );
+    let t = run(&h, a, "10.0.0.2");
+    assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
+}
+
+#[test]
+fn isolated_ports_do_not_reach_each_other() {
+    let (mut h, host, a, _) = bridged();
+    for port in [3, 4] {
+        if let Some(i) = h.snapshot.namespaces[host.0]
+            .interfaces
+            .iter_mut()
+            .find(|i| i.ifindex == port)
+        {
+            i.port_isolated = Some(true);
+        }
+    }
+    let t = run(&h, a, "10.0.0.2");
+    assert_eq!(
+        (t.verdict, t.code),
+        (Verdict::Unreachable, Some(Code::PortIsolated)),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn a_big_bridge_answers_through_its_fanout_like_the_full_walk() {
+    let mut h = Host::new();
+    let host = h.ns("host");
+    let br = h.bridge(host, "br0");
+    h.addr(host, br, "10.0.0.1/16");
+    let mut nss = Vec::new();
+    for i in 0..40u32 {
+        let ns = h.ns(&format!("c{i}"));
+        let (v, e) = h.veth(host, &format!("v{i}"), ns, "eth0");
+        h.enslave(host, v, br);
+        h.addr(ns, e, &format!("10.0.{}.{}/16", i / 200, i % 200 + 2));
+        h.route(ns, "0.0.0.0/0", Some("10.0.0.1"), e);
+        nss.push(ns);
+    }
+    // One container down, one port blocked.
+    h.down(nss[7], 2);
+    if let Some(p) = h.snapshot.namespaces[host.0]
+        .interfaces
+        .iter_mut()
+        .find(|i| i.ifname.as_str() == "v9")
+    {
+        p.port_state = Some(std::borrow::Cow::Borrowed("blocking"));
+    }
+    let s = h.build();
+    for (i, &ns) in nss.iter().enumerate().take(12) {
+        let t = trace(
+            &s,
+            &Query {
+                netns: h.inode(nss[0]),
+                oif: None,
+                from: None,
+                dst: ip(&format!("10.0.0.{}", i + 2)),
+                proto: Proto::Icmp,
+                dport: None,
+            },
+        );
+        let expected = match i {
+            7 => Some(Code::LinkDown),
+            9 => Some(Code::BridgePortBlocked),
+            _ => None,
+        };
+        assert_eq!(t.code, expected, "to c{i}: {t:#?}");
+        if expected.is_none() {
+            assert_eq!(t.dst.netns, Some(h.inode(ns)));
+        }
+    }
+    // The bridge's own address, and from the host to a container.
+    let t = run(&h, nss[3], "10.0.0.1");
+    assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
+    let t = run(&h, host, "10.0.0.5");
+    assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
+    assert_eq!(t.dst.netns, Some(h.inode(nss[3])));
+}
