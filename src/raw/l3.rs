@@ -184,8 +184,9 @@ pub struct RawNexthop {
     pub gateway: Option<IpAddr>,
     pub blackhole: bool,
     pub fdb: bool,
-    /// `NHA_GROUP`: (id, weight as the kernel's weight minus one).
-    pub group: Vec<(u32, u8)>,
+    /// `NHA_GROUP`: (id, the kernel's weight minus one). 16 bits since
+    /// Linux 6.12 (`weight_high` carries the high byte).
+    pub group: Vec<(u32, u16)>,
 }
 
 /// One RTM_NEWNETCONF answer. Values absent from the message are None.

@@ -20,6 +20,11 @@
 
 pub mod addr;
 pub mod link;
+pub mod neigh;
+pub mod netconf;
+pub mod nexthop;
+pub mod route;
+pub mod rule;
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
