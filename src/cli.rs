@@ -115,6 +115,11 @@ pub enum CommandArgs {
         /// One line instead of indented JSON.
         #[arg(long)]
         compact: bool,
+        /// Also read layer 3 (routes, rules, neighbours, netconf): hidden,
+        /// for the scale bench and the fixture recorder, until the
+        /// commands that need layer 3 read it by themselves.
+        #[arg(long, hide = true)]
+        layer3: bool,
     },
     /// Check the wiring: findings most severe first, each with a fix (codes in DOCTOR.md).
     Doctor {
@@ -174,6 +179,8 @@ pub enum Command {
     Snapshot {
         raw: bool,
         compact: bool,
+        /// Read layer 3 too (hidden `--layer3`).
+        layer3: bool,
     },
     Doctor {
         fail_on: Severity,
@@ -239,7 +246,15 @@ impl Options {
                 bridge: bridge.as_ref().map(name),
                 ns: selector(ns),
             },
-            Some(CommandArgs::Snapshot { raw, compact }) => Command::Snapshot { raw, compact },
+            Some(CommandArgs::Snapshot {
+                raw,
+                compact,
+                layer3,
+            }) => Command::Snapshot {
+                raw,
+                compact,
+                layer3,
+            },
             Some(CommandArgs::Doctor { fail_on, ns }) => Command::Doctor {
                 fail_on,
                 ns: selector(ns),
@@ -352,10 +367,18 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         )
         .into());
     }
-    if let (Source::Live, Command::Snapshot { raw: true, compact }) =
-        (&options.source, &options.command)
+    let layer3 = matches!(options.command, Command::Snapshot { layer3: true, .. });
+    if let (
+        Source::Live,
+        Command::Snapshot {
+            raw: true, compact, ..
+        },
+    ) = (&options.source, &options.command)
     {
-        let raw = sys::scan(&sys::ScanOptions::default())?;
+        let raw = sys::scan(&sys::ScanOptions {
+            layer3,
+            ..sys::ScanOptions::default()
+        })?;
         report(&resolve(&raw), options);
         write_json(&raw, *compact, &mut out)?;
         out.flush()?;
@@ -365,6 +388,7 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         Source::Live => {
             let raw = sys::scan(&sys::ScanOptions {
                 close_later: true,
+                layer3,
                 ..sys::ScanOptions::default()
             })?;
             let snapshot = resolve(&raw);
