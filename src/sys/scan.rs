@@ -1,6 +1,7 @@
-//! One scan: discover namespaces, dump each one's links and addresses on
-//! its own rtnetlink socket, then ask the few RTM_GETNSID questions that
-//! resolving peers needs.
+//! One scan: discover namespaces, dump each one's links and addresses (and,
+//! with [`ScanOptions::layer3`], its routes, rules, neighbours, FDB,
+//! nexthops, netconf and sysctls) on its own rtnetlink socket, then ask the
+//! few RTM_GETNSID questions that resolving peers needs.
 //!
 //! The steps overlap: a namespace is dumped as soon as discovery has it
 //! open, processes are attributed while the dumps run, and each namespace
@@ -500,7 +501,7 @@ fn dump_here(
         }
         Err(e) => {
             problems.push((
-                WarningCode::ScanFailed,
+                WarningCode::Interrupted,
                 format!("cannot list its addresses: {e}"),
             ));
             Vec::new()
@@ -526,7 +527,19 @@ fn dump_here(
             .any(|l| l.kind.as_deref() == Some("bridge"));
         let ipv4 = crate::sys::sysctl::worth_reading(current, &all.links.items, &addrs);
         l3.sysctl = crate::sys::sysctl::read(ipv4, bridged);
-        l3.firewall = Some(crate::sys::netfilter::read(buf));
+        let firewall = crate::sys::netfilter::read(buf);
+        // The reader's problems say what it could not read; the snapshot's
+        // firewall has no room for them, so they become the warning.
+        if !firewall.problems.is_empty() {
+            problems.push((
+                WarningCode::ScanFailed,
+                format!(
+                    "cannot read its firewall ({})",
+                    firewall.problems.join("; ")
+                ),
+            ));
+        }
+        l3.firewall = Some(firewall);
         l3
     });
     Ok(Dumped {
