@@ -115,4 +115,11 @@ mod tests {
         }
         assert_eq!(parse(&bytes[..4]), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_payload_parses_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse(&bytes);
+        }
+    }
 }
