@@ -8,12 +8,14 @@
 #   nsmap snapshot --layer3                        (full map with layer 3:
 #                                                   routes, rules, neighbours,
 #                                                   netconf, sysctls)
-#   nsmap snapshot                                 (full map, wiring only:
-#                                                   discovery, links, addresses,
-#                                                   peers resolved, processes
-#                                                   and containers named)
-#   $BASELINE snapshot                             (the same with another build,
-#                                                   when BASELINE is set)
+#   nsmap links --json                             (wiring only: discovery,
+#                                                   links, addresses, peers
+#                                                   resolved, processes and
+#                                                   containers named)
+#   $BASELINE links --json, $BASELINE snapshot     (another build, when
+#                                                   BASELINE is set: the same
+#                                                   wiring-only command, and
+#                                                   its full map)
 #   for ns in $(ip netns list); do ip -n "$ns" -j -d link; done   (iproute2)
 #   lsns -t net -J                                 (discovery only)
 # plus nsmap's CPU time, peak RSS and per-phase times (layer-3 scan), and
@@ -73,7 +75,8 @@ echo "machine: $(nproc) cores, $(uname -r), nsmap $("$nsmap" --version | cut -d'
 baseline=()
 if [ -n "${BASELINE:-}" ]; then
   [ -x "$BASELINE" ] || { echo "bench/scale.sh: BASELINE=$BASELINE is not an executable" >&2; exit 1; }
-  baseline=(-n baseline "$BASELINE snapshot --compact --quiet > /dev/null")
+  baseline=(-n baseline "$BASELINE links --json --quiet > /dev/null"
+            -n baseline-snapshot "$BASELINE snapshot --compact --quiet > /dev/null")
 fi
 
 : > "$tmp/summary"
@@ -126,7 +129,7 @@ for n in "${sizes[@]}"; do
   echo "== $n namespaces"
   hyperfine --warmup 2 --runs "$runs" --style basic --export-csv "$tmp/$n.csv" \
     -n nsmap-l3 "$nsmap snapshot --layer3 --compact --quiet > /dev/null" \
-    -n nsmap-l2 "$nsmap snapshot --compact --quiet > /dev/null" \
+    -n nsmap-l2 "$nsmap links --json --quiet > /dev/null" \
     "${baseline[@]}" \
     -n ip-loop 'for ns in $(ip netns list | cut -d" " -f1); do ip -n "$ns" -j -d link > /dev/null; done' \
     -n lsns "lsns -t net -J > /dev/null"
@@ -134,19 +137,20 @@ for n in "${sizes[@]}"; do
   phases=$(grep -o '"phases_ms":{[^}]*}' "$tmp/snap.json" | sed 's/"phases_ms"://; s/[{}"]//g; s/,/ /g')
   read -r user sys rss < "$tmp/time"
   mean() { awk -F, -v c="$1" '$1 == c { found = 1; printf "%.1f", $2 * 1000 } END { if (!found) printf "0" }' "$tmp/$n.csv"; }
-  echo "$n $(mean nsmap-l3) $(mean nsmap-l2) $(mean baseline) $(mean ip-loop) $(mean lsns) $user $sys $rss $phases" >> "$tmp/summary"
+  echo "$n $(mean nsmap-l3) $(mean nsmap-l2) $(mean baseline) $(mean ip-loop) $(mean lsns) $user $sys $rss $(mean baseline-snapshot) $phases" >> "$tmp/summary"
   echo "nsmap phases (ms): $phases"
 done
 
 echo
-echo "| N | nsmap L3 ms | nsmap L2 ms | baseline ms | L3 / L2 | L2 / baseline | ip loop ms | lsns ms | ip loop / L3 | L3 µs per ns | L3 growth | L2 growth | L3 CPU user+sys s | L3 peak RSS MiB |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| N | nsmap L3 ms | nsmap L2 ms | baseline L2 ms | baseline snapshot ms | L3 / L2 | L2 / baseline L2 | ip loop ms | lsns ms | ip loop / L3 | L3 µs per ns | L3 growth | L2 growth | L3 CPU user+sys s | L3 peak RSS MiB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 awk '{
   growth3 = (prev_n > 0) ? sprintf("%.2f× for %.1f× N", $2 / prev_3, $1 / prev_n) : "-";
   growth2 = (prev_n > 0) ? sprintf("%.2f×", $3 / prev_2) : "-";
   base = ($4 > 0) ? sprintf("%.1f", $4) : "-";
   ratio = ($4 > 0) ? sprintf("%.2f", $3 / $4) : "-";
-  printf "| %d | %.1f | %.1f | %s | %.2f | %s | %.1f | %.1f | %.0f× | %.0f | %s | %s | %.2f | %.1f |\n",
-    $1, $2, $3, base, $2 / $3, ratio, $5, $6, $5 / $2, $2 * 1000 / $1, growth3, growth2, $7 + $8, $9 / 1024;
+  basesnap = ($10 > 0) ? sprintf("%.1f", $10) : "-";
+  printf "| %d | %.1f | %.1f | %s | %s | %.2f | %s | %.1f | %.1f | %.0f× | %.0f | %s | %s | %.2f | %.1f |\n",
+    $1, $2, $3, base, basesnap, $2 / $3, ratio, $5, $6, $5 / $2, $2 * 1000 / $1, growth3, growth2, $7 + $8, $9 / 1024;
   prev_n = $1; prev_3 = $2; prev_2 = $3;
 }' "$tmp/summary"

@@ -2,10 +2,13 @@
 //!
 //! A socket belongs to the namespace of the thread that created it, for its
 //! whole life, so one socket per namespace answers every question about it
-//! (the scanner creates it after `setns`). Requests are built with
-//! netlink-packet-route; replies are walked attribute by attribute
-//! ([`link`], [`addr`]) because the crate's full parse rejects a whole
-//! message over one non-UTF-8 interface name, and costs ~5× more.
+//! (the scanner creates it after `setns`). Link, address and nsid requests
+//! are built with netlink-packet-route, the layer-3 ones by hand (fixed
+//! headers the crate has no type for, or no point in); replies are walked
+//! attribute by attribute ([`link`], [`addr`], [`route`], [`rule`],
+//! [`neigh`], [`netconf`], [`nexthop`]) because the crate's full parse
+//! rejects a whole message over one non-UTF-8 interface name, and costs ~5×
+//! more.
 //!
 //! Kernel traps handled here (net/netlink/af_netlink.c, net/core/rtnetlink.c):
 //! dump errors can arrive as `NLMSG_DONE` with a negative code;
@@ -14,9 +17,11 @@
 //! (EBUSY); dumping a link into another namespace makes the kernel assign
 //! that namespace an nsid if it had none; a blocking recv could wait
 //! forever, so every wait is bounded. `NETLINK_GET_STRICT_CHK` is not set:
-//! it would turn an unknown request attribute into an error, and the one
-//! nsmap sends (`IFLA_EXT_MASK`) is known to every kernel — not worth a
-//! syscall per namespace.
+//! it would turn an unknown request attribute into an error, and the only
+//! attributes nsmap sends (`IFLA_EXT_MASK`, `NETNSA_FD`,
+//! `NETCONFA_IFINDEX`) are known to every kernel that has their message —
+//! not worth a syscall per namespace. No dump carries a filter attribute,
+//! which a kernel without strict checking may ignore in silence.
 
 pub mod addr;
 pub mod l3;
