@@ -25,8 +25,8 @@
 #   sudo bench/scale.sh                    # N = 100 500 1000 2000
 #   sudo bench/scale.sh 300                # any sizes
 #   RUNS=20 sudo bench/scale.sh 1000       # more runs per command
-#   BASELINE=../old/target/release/nsmap sudo bench/scale.sh 1000
-#                                          # and an older build, same run
+#   BASELINE=OTHER_NSMAP sudo bench/scale.sh 1000
+#                                          # and another build's nsmap, same run
 # Needs root, iproute2, util-linux (lsns, nsenter), hyperfine and GNU time;
 # builds nsmap --release.
 set -euo pipefail
