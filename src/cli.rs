@@ -464,8 +464,12 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         )
         .into());
     }
-    if let (Source::Live, Command::Snapshot { raw: true, compact }) =
-        (&options.source, &options.command)
+    if let (
+        Source::Live,
+        Command::Snapshot {
+            raw: true, compact, ..
+        },
+    ) = (&options.source, &options.command)
     {
         let raw = sys::scan(&sys::ScanOptions {
             layer3: true,

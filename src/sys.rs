@@ -9,6 +9,7 @@ pub mod netfilter;
 pub mod netlink;
 pub mod nsfs;
 pub mod scan;
+pub mod sysctl;
 pub mod watch;
 
 pub use scan::{OpenNamespace, ScanOptions, scan, scan_visiting, scan_with_hook};

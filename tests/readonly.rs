@@ -1,7 +1,8 @@
-//! nsmap is read-only: a full scan (every command of the binary) leaves the
-//! system exactly as it was — links, addresses, nsid assignments, mounts
-//! and /run/netns. One test in its own binary, so no other test of this
-//! suite changes the system while it compares.
+//! nsmap is read-only: a full scan (every command of the binary, layer 3
+//! included) leaves the system exactly as it was — links, addresses, nsid
+//! assignments, mounts, /run/netns, routes, rules, neighbours, nexthop
+//! objects, the bridge FDB and sysctls. One test in its own binary, so no
+//! other test of this suite changes the system while it compares.
 //!
 //! One change is the kernel's, not nsmap's: *any* RTM_GETLINK dump (`ip
 //! link show` too) makes the dumping namespace assign an nsid to each
@@ -57,7 +58,58 @@ fn system_state(namespaces: &[String], pid: u32) -> Vec<(String, String)> {
             "ip",
             &["-n", ns, "-j", "netns", "list-id"],
         );
+        // Layer 3. Neighbour states age by themselves (and entries come
+        // and go with traffic): the permanent entries are what is stable.
+        for family in ["-4", "-6"] {
+            capture(
+                format!("{ns} routes {family}"),
+                "ip",
+                &[
+                    "-n", ns, family, "-j", "-d", "route", "show", "table", "all",
+                ],
+            );
+            capture(
+                format!("{ns} rules {family}"),
+                "ip",
+                &["-n", ns, family, "-j", "-d", "rule", "show"],
+            );
+            capture(
+                format!("{ns} permanent neighbours {family}"),
+                "ip",
+                &["-n", ns, family, "-j", "neigh", "show", "nud", "permanent"],
+            );
+            capture(
+                format!("{ns} proxy neighbours {family}"),
+                "ip",
+                &["-n", ns, family, "-j", "neigh", "show", "proxy"],
+            );
+        }
+        capture(
+            format!("{ns} nexthops"),
+            "ip",
+            &["-n", ns, "-j", "nexthop", "show"],
+        );
+        capture(
+            format!("{ns} fdb"),
+            "bridge",
+            &["-n", ns, "-j", "fdb", "show"],
+        );
+        capture(
+            format!("{ns} sysctls"),
+            "ip",
+            &[
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "net.ipv4.conf",
+                "net.ipv6.conf",
+                "net.ipv4.ip_forward",
+                "net.bridge",
+            ],
+        );
     }
+    capture("host rules".into(), "ip", &["-j", "-d", "rule", "show"]);
     let target = format!("--net=/proc/{pid}/ns/net");
     capture(
         "process netns links".into(),
@@ -131,7 +183,77 @@ fn a_full_scan_changes_nothing() {
         &format!("/proc/{pid}/ns/net"),
     ]);
     ip(&["-n", &b, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &b, "link", "set", "to-a", "master", "br0"]);
+    let out = Command::new("bridge")
+        .args([
+            "-n",
+            &b,
+            "fdb",
+            "add",
+            "02:00:00:00:66:aa",
+            "dev",
+            "to-a",
+            "master",
+            "static",
+        ])
+        .output()
+        .expect("run bridge");
+    assert!(out.status.success(), "bridge fdb add");
     ip(&["-n", &a, "addr", "add", "10.66.0.1/24", "dev", "eth0"]);
+    // Layer 3 for every dump a layer-3 scan makes: two addressed devices
+    // (so the `all` sysctls are read), lo up for a blackhole nexthop object
+    // and the route that names it (the nexthop dump), a rule, permanent
+    // and proxy neighbours, and in b a bridge (the FDB dump and the
+    // bridge sysctls) with a static entry.
+    ip(&["-n", &a, "addr", "add", "10.67.0.1/24", "dev", "to-b"]);
+    ip(&["-n", &a, "link", "set", "lo", "up"]);
+    ip(&["-n", &a, "nexthop", "add", "id", "66", "blackhole"]);
+    ip(&["-n", &a, "route", "add", "10.68.0.0/16", "nhid", "66"]);
+    ip(&[
+        "-n",
+        &a,
+        "route",
+        "add",
+        "blackhole",
+        "10.69.0.0/16",
+        "table",
+        "100",
+    ]);
+    ip(&[
+        "-n",
+        &a,
+        "rule",
+        "add",
+        "from",
+        "10.66.0.0/24",
+        "lookup",
+        "100",
+        "pref",
+        "100",
+    ]);
+    ip(&[
+        "-n",
+        &a,
+        "neigh",
+        "add",
+        "10.66.0.9",
+        "lladdr",
+        "02:00:00:00:66:09",
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+    ]);
+    ip(&[
+        "-n",
+        &a,
+        "neigh",
+        "add",
+        "proxy",
+        "10.66.0.77",
+        "dev",
+        "eth0",
+    ]);
     // A macvlan whose lower device is elsewhere: nsmap must ask `over`
     // which nsid candidates have (the host first), and asking must not
     // give `over` an nsid for the host.
@@ -152,6 +274,8 @@ fn a_full_scan_changes_nothing() {
         &["bridges"],
         &["snapshot"],
         &["snapshot", "--raw"],
+        &["doctor"],
+        &["routes"],
         &["links", "--json", "--ns", &namespaces[0]],
     ];
     for args in commands {
@@ -204,4 +328,36 @@ fn a_full_scan_changes_nothing() {
         "nsmap asked over about the host and got no nsid: {}",
         over_ns["nsids"]
     );
+
+    // Nor unless the layer-3 scan read every list the topology holds.
+    let raw = nsmap()
+        .args(["snapshot", "--raw"])
+        .output()
+        .expect("run nsmap");
+    let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).expect("json");
+    let l3_of = |name: &str| {
+        let inode = common::inode_of(format!("/run/netns/{name}"));
+        raw["namespaces"]
+            .as_array()
+            .expect("namespaces")
+            .iter()
+            .find(|n| n["inode"] == inode)
+            .map(|n| n["l3"].clone())
+            .expect("namespace")
+    };
+    let a = l3_of(&namespaces[0]);
+    let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+    assert!(count(&a["routes"]) > 0 && count(&a["rules"]) > 0, "{a}");
+    assert_eq!(count(&a["nexthops"]), 1, "the nexthop dump ran");
+    assert!(
+        count(&a["neighbours"]) >= 2,
+        "permanent and proxy: {}",
+        a["neighbours"]
+    );
+    assert!(
+        a["sysctl"]["arp_ignore"].is_i64(),
+        "the all sysctls were read"
+    );
+    let b = l3_of(&namespaces[1]);
+    assert!(count(&b["fdb"]) > 0, "the fdb dump ran: {}", b["fdb"]);
 }

@@ -20,10 +20,13 @@ pub struct RawL3 {
     pub rules: Option<Vec<RawRule>>,
     /// RTM_GETNEIGH (ARP, NDP; proxy entries with `proxy` set).
     pub neighbours: Option<Vec<RawNeighbour>>,
-    /// RTM_GETNEIGH on AF_BRIDGE: bridge and vxlan FDB entries (only asked
-    /// when the namespace has a bridge or vxlan device).
+    /// RTM_GETNEIGH on AF_BRIDGE: bridge and vxlan FDB entries, without
+    /// the plain devices' own unicast/multicast address lists the dump
+    /// also sends. Only asked when the namespace has a bridge or vxlan
+    /// device; empty without one (there is nothing else to list).
     pub fdb: Option<Vec<RawFdb>>,
-    /// RTM_GETNEXTHOP (only asked when a route uses a nexthop object).
+    /// RTM_GETNEXTHOP, only asked when a route names a nexthop object:
+    /// None otherwise (not read), and then no route needs one.
     pub nexthops: Option<Vec<RawNexthop>>,
     /// RTM_GETNETCONF answers for `all` (ifindex -1) and `default` (-2),
     /// both families. Per-device values come with the link dump
@@ -184,8 +187,9 @@ pub struct RawNexthop {
     pub gateway: Option<IpAddr>,
     pub blackhole: bool,
     pub fdb: bool,
-    /// `NHA_GROUP`: (id, weight as the kernel's weight minus one).
-    pub group: Vec<(u32, u8)>,
+    /// `NHA_GROUP`: (id, the kernel's weight minus one). 16 bits since
+    /// Linux 6.12 (`weight_high` carries the high byte).
+    pub group: Vec<(u32, u16)>,
 }
 
 /// One RTM_NEWNETCONF answer. Values absent from the message are None.
@@ -202,8 +206,15 @@ pub struct RawNetconf {
 }
 
 /// Namespace-wide knobs that no netlink message carries, read from
-/// /proc/sys/net by a thread inside the namespace. None: not readable
-/// (for `bridge_nf_*`: br_netfilter not loaded, which means off).
+/// /proc/sys/net by a thread inside the namespace. None: not read or not
+/// readable. The `bridge_nf_*` ones are read where there is a bridge (None
+/// there: br_netfilter not loaded, which means off). The four IPv4 ones
+/// are read only in nsmap's own namespace, in one with IPv4 addresses on
+/// two or more non-loopback devices, and in one with an IPv4 address on lo
+/// outside 127.0.0.0/8: each /proc/sys/net lookup walks past every other
+/// namespace's directory (see `sys::sysctl`), and in a namespace with one
+/// addressed device they matter only in corner cases (arp_ignore 2 or 8,
+/// a packet with a local source, 127.0.0.0/8 on the wire).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawSysctl {
     /// `net.ipv4.conf.all.arp_ignore`.

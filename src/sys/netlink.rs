@@ -2,10 +2,13 @@
 //!
 //! A socket belongs to the namespace of the thread that created it, for its
 //! whole life, so one socket per namespace answers every question about it
-//! (the scanner creates it after `setns`). Requests are built with
-//! netlink-packet-route; replies are walked attribute by attribute
-//! ([`link`], [`addr`]) because the crate's full parse rejects a whole
-//! message over one non-UTF-8 interface name, and costs ~5× more.
+//! (the scanner creates it after `setns`). Link, address and nsid requests
+//! are built with netlink-packet-route, the layer-3 ones by hand (fixed
+//! headers the crate has no type for, or no point in); replies are walked
+//! attribute by attribute ([`link`], [`addr`], [`route`], [`rule`],
+//! [`neigh`], [`netconf`], [`nexthop`]) because the crate's full parse
+//! rejects a whole message over one non-UTF-8 interface name, and costs ~5×
+//! more.
 //!
 //! Kernel traps handled here (net/netlink/af_netlink.c, net/core/rtnetlink.c):
 //! dump errors can arrive as `NLMSG_DONE` with a negative code;
@@ -14,12 +17,20 @@
 //! (EBUSY); dumping a link into another namespace makes the kernel assign
 //! that namespace an nsid if it had none; a blocking recv could wait
 //! forever, so every wait is bounded. `NETLINK_GET_STRICT_CHK` is not set:
-//! it would turn an unknown request attribute into an error, and the one
-//! nsmap sends (`IFLA_EXT_MASK`) is known to every kernel — not worth a
-//! syscall per namespace.
+//! it would turn an unknown request attribute into an error, and the only
+//! attributes nsmap sends (`IFLA_EXT_MASK`, `NETNSA_FD`,
+//! `NETCONFA_IFINDEX`) are known to every kernel that has their message —
+//! not worth a syscall per namespace. No dump carries a filter attribute,
+//! which a kernel without strict checking may ignore in silence.
 
 pub mod addr;
+pub mod l3;
 pub mod link;
+pub mod neigh;
+pub mod netconf;
+pub mod nexthop;
+pub mod route;
+pub mod rule;
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
@@ -35,21 +46,40 @@ use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::socket::{MsgFlags, recv, send};
+use nix::sys::socket::{MsgFlags, MultiHeaders, NetlinkAddr, recvmmsg, send};
+use std::io::IoSliceMut;
 
+use crate::raw::l3::RawNetconf;
 use crate::raw::{RawAddr, RawLink, RawNsid};
 
 const RTM_NEWLINK: u16 = libc::RTM_NEWLINK;
 const RTM_NEWADDR: u16 = libc::RTM_NEWADDR;
 const RTM_NEWNSID: u16 = libc::RTM_NEWNSID;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const RTM_NEWNEIGH: u16 = 28;
+const RTM_GETNEIGH: u16 = 30;
+const RTM_NEWRULE: u16 = 32;
+const RTM_GETRULE: u16 = 34;
+const RTM_NEWNETCONF: u16 = 80;
+const RTM_GETNETCONF: u16 = 82;
+const RTM_NEWNEXTHOP: u16 = 104;
+const RTM_GETNEXTHOP: u16 = 106;
 const NETNSA_NSID: u16 = 1;
 /// How long one recv may block before the namespace is reported as failed.
 const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 /// RTM_GETNSID requests per send: replies that overflow the receive queue
 /// are dropped, so batches stay small (KERNEL-NOTES: 64 works).
 const NSID_BATCH: usize = 64;
-/// Receive buffer size: larger than any single dump skb (32 KiB).
-pub const RECV_BUF: usize = 64 * 1024;
+/// One datagram's room: larger than any single dump skb (32 KiB, unless a
+/// single message needs more: netlink_dump's min_dump_alloc).
+const RECV_CHUNK: usize = 64 * 1024;
+/// Datagrams taken per recvmmsg: a dump's data, its NLMSG_DONE and the
+/// answers to the questions riding with it.
+const RECV_BATCH: usize = 8;
+/// Receive buffer size a caller provides: [`RECV_BATCH`] chunks. Only the
+/// pages datagrams land in are ever touched.
+pub const RECV_BUF: usize = RECV_CHUNK * RECV_BATCH;
 /// Redo a dump at most this often when the kernel flags it interrupted.
 const DUMP_RETRIES: usize = 5;
 
@@ -110,50 +140,55 @@ impl RtSocket {
     /// Every link of the namespace (RTM_GETLINK dump, stats skipped).
     pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Dumped<RawLink>, NlError> {
         self.dump(
-            link_request(),
-            RTM_NEWLINK,
+            &Request::links(),
             buf,
             link::parse,
-            None,
-            &mut None,
+            Vec::new(),
+            &mut Vec::new(),
         )
     }
 
     /// Every IPv4/IPv6 address of the namespace (RTM_GETADDR dump).
     pub fn dump_addrs(&mut self, buf: &mut [u8]) -> Result<Dumped<RawAddr>, NlError> {
         self.dump(
-            addr_request(),
-            RTM_NEWADDR,
+            &Request::addrs(),
             buf,
             addr::parse,
-            None,
-            &mut None,
+            Vec::new(),
+            &mut Vec::new(),
         )
     }
 
-    /// The whole namespace: its links, its addresses and, given `ask`, its
-    /// nsid for one other namespace. The question rides in the address
-    /// dump's datagram (a question needs no dump of its own), which spares
-    /// one send per namespace. It comes after the link dump, never before:
-    /// dumping a link into another namespace is what makes the kernel
-    /// assign the nsid, if nothing has yet.
+    /// The whole namespace: its links (with their devconf arrays when
+    /// `layer3`), its addresses and, given `ask`, its nsid for one other
+    /// namespace. The question rides in the address dump's datagram (a
+    /// question needs no dump of its own), which spares one send per
+    /// namespace. It comes after the link dump, never before: dumping a
+    /// link into another namespace is what makes the kernel assign the
+    /// nsid, if nothing has yet.
     pub fn dump_all(
         &mut self,
         buf: &mut [u8],
         ask: Option<(u64, BorrowedFd<'_>)>,
+        layer3: bool,
     ) -> Result<NamespaceDump, NlError> {
-        let links = self.dump_links(buf)?;
-        let mut nsid = None;
+        let parse = if layer3 { link::parse_l3 } else { link::parse };
+        let links = self.dump(&Request::links(), buf, parse, Vec::new(), &mut Vec::new())?;
+        let mut answers = Vec::new();
+        let questions = ask.map(|(netns, fd)| Question::Nsid(netns, fd));
         // Without addresses the links (and the answer) are still worth
         // showing.
         let addrs = self.dump(
-            addr_request(),
-            RTM_NEWADDR,
+            &Request::addrs(),
             buf,
             addr::parse,
-            ask,
-            &mut nsid,
+            questions.into_iter().collect(),
+            &mut answers,
         );
+        let nsid = answers.into_iter().find_map(|a| match a {
+            Answer::Nsid(n) => Some(n),
+            _ => None,
+        });
         Ok(NamespaceDump { links, addrs, nsid })
     }
 
@@ -198,8 +233,14 @@ impl RtSocket {
         let mut answers: Vec<Option<RawNsid>> = vec![None; chunk.len()];
         let mut pending = chunk.len();
         while pending > 0 {
-            let n = self.recv(buf)?;
-            for (header, payload) in messages(&buf[..n])? {
+            for (header, payload) in self
+                .recv(buf)?
+                .into_iter()
+                .map(messages)
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+            {
                 let slot = header.seq.wrapping_sub(first_seq) as usize;
                 let Some(answer) = answers.get_mut(slot) else {
                     continue;
@@ -230,58 +271,88 @@ impl RtSocket {
         Ok(answers.into_iter().flatten().collect())
     }
 
-    /// One dump, redone while the kernel flags it interrupted. Given `ask`,
-    /// an RTM_GETNSID question rides in the first attempt's datagram: the
-    /// kernel works through a datagram's messages in order, answering the
-    /// question while the dump runs (two dumps cannot share one: a dump
-    /// ends only on the recv after its data, and until then the socket
-    /// refuses another with EBUSY). The reply goes to `answer` as soon as
-    /// it comes, whatever becomes of the dump; an error reply leaves the
-    /// question to the planned rounds.
+    /// One dump, redone while the kernel flags it interrupted. Questions
+    /// ride in the first attempt's datagram: the kernel works through a
+    /// datagram's messages in order, answering each question while the
+    /// dump runs (two dumps cannot share one: a dump ends only on the recv
+    /// after its data, and until then the socket refuses another with
+    /// EBUSY). Answers go to `answers` as soon as they come, whatever
+    /// becomes of the dump; an nsid question answered with an error is
+    /// left to the planned rounds.
     fn dump<T>(
         &mut self,
-        request: RouteNetlinkMessage,
-        reply_kind: u16,
+        request: &Request,
         buf: &mut [u8],
         parse: impl Fn(&[u8]) -> Option<T>,
-        mut ask: Option<(u64, BorrowedFd<'_>)>,
-        answer: &mut Option<RawNsid>,
+        questions: Vec<Question<'_>>,
+        answers: &mut Vec<Answer>,
     ) -> Result<Dumped<T>, NlError> {
-        let what = if reply_kind == RTM_NEWLINK {
-            "RTM_GETLINK"
-        } else {
-            "RTM_GETADDR"
-        };
+        let mut questions = Some(questions);
         let mut last = Vec::new();
         for _ in 0..DUMP_RETRIES {
             self.seq = self.seq.wrapping_add(1);
             let seq = self.seq;
-            let mut datagram = encode(request.clone(), NLM_F_REQUEST | NLM_F_DUMP, seq);
-            let mut question = None;
-            if let Some((netns, fd)) = ask.take() {
+            let mut datagram = message(
+                request.kind,
+                NLM_F_REQUEST | NLM_F_DUMP,
+                seq,
+                &request.payload,
+            );
+            let mut asked: Vec<(u32, Asked)> = Vec::new();
+            for question in questions.take().unwrap_or_default() {
                 self.seq = self.seq.wrapping_add(1);
-                datagram.extend(encode(nsid_request(fd)?, NLM_F_REQUEST, self.seq));
-                question = Some((self.seq, netns));
-            }
-            self.send(&datagram)?;
-            let mut part = Part::new();
-            while part.open() || question.is_some() {
-                let n = self.recv(buf)?;
-                for (header, payload) in messages(&buf[..n])? {
-                    if header.seq == seq {
-                        part.take(header, payload, reply_kind, &parse);
-                    } else if let Some((_, netns)) = question.filter(|&(q, _)| q == header.seq) {
-                        question = None;
-                        if header.kind == RTM_NEWNSID {
-                            *answer = Some(RawNsid {
-                                netns,
-                                nsid: nsid_of(payload),
-                            });
-                        }
+                match question {
+                    Question::Nsid(netns, fd) => {
+                        datagram.extend(encode(nsid_request(fd)?, NLM_F_REQUEST, self.seq));
+                        asked.push((self.seq, Asked::Nsid(netns)));
+                    }
+                    Question::Netconf(family, ifindex) => {
+                        datagram.extend(message(
+                            RTM_GETNETCONF,
+                            NLM_F_REQUEST,
+                            self.seq,
+                            &netconf::request(family, ifindex),
+                        ));
+                        asked.push((self.seq, Asked::Netconf));
                     }
                 }
             }
-            let done = part.finish(what)?;
+            self.send(&datagram)?;
+            let mut part = Part::new();
+            while part.open() || !asked.is_empty() {
+                for (header, payload) in self
+                    .recv(buf)?
+                    .into_iter()
+                    .map(messages)
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .flatten()
+                {
+                    if header.seq == seq {
+                        part.take(header, payload, request.reply, &parse);
+                        continue;
+                    }
+                    let Some(i) = asked.iter().position(|(q, _)| *q == header.seq) else {
+                        continue;
+                    };
+                    let (_, what) = asked.swap_remove(i);
+                    match (what, header.kind) {
+                        (Asked::Nsid(netns), RTM_NEWNSID) => answers.push(Answer::Nsid(RawNsid {
+                            netns,
+                            nsid: nsid_of(payload),
+                        })),
+                        (Asked::Netconf, RTM_NEWNETCONF) => {
+                            answers.extend(netconf::parse(payload).map(Answer::Netconf));
+                        }
+                        (Asked::Netconf, NLMSG_ERROR) => answers.push(Answer::Failed(
+                            "RTM_GETNETCONF",
+                            error_code(payload).unwrap_or(-libc::EPROTO),
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            let done = part.finish(request.what)?;
             if done.complete {
                 return Ok(done);
             }
@@ -299,25 +370,41 @@ impl RtSocket {
             .map_err(|e| NlError::Sys("send", e))
     }
 
-    /// Receives one datagram. The kernel queues its answer before `send`
-    /// returns (and the next part of a dump before `recv` returns), so the
-    /// first, non-blocking try nearly always succeeds; waiting, bounded by
-    /// [`RECV_TIMEOUT`], is the exception — which spares every socket a
-    /// `setsockopt(SO_RCVTIMEO)`.
-    fn recv(&self, buf: &mut [u8]) -> Result<usize, NlError> {
+    /// Receives what the kernel has queued, up to [`RECV_BATCH`] datagrams
+    /// in one recvmmsg, each in its own [`RECV_CHUNK`] of `buf`. The kernel
+    /// queues its answer before `send` returns, and each recvmsg of a dump
+    /// queues the dump's next part before it returns (netlink_recvmsg →
+    /// netlink_dump), so one call takes a dump's data and the NLMSG_DONE
+    /// that some dumps send in a datagram of their own
+    /// (RTNL_FLAG_DUMP_SPLIT_NLM_DONE: links, addresses, IPv4 and IPv6
+    /// routes), along with the answers to questions riding in the
+    /// datagram. The first, non-blocking try nearly always succeeds;
+    /// waiting, bounded by [`RECV_TIMEOUT`], is the exception — which spares
+    /// every socket a `setsockopt(SO_RCVTIMEO)`.
+    fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Vec<&'b [u8]>, NlError> {
         let fd = self.socket.as_fd();
         let mut waited = false;
-        loop {
-            // MSG_TRUNC makes recv report the real size of a datagram that did not fit.
-            match recv(
-                fd.as_raw_fd(),
-                buf,
-                MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT,
-            ) {
-                Ok(n) if n > buf.len() => {
-                    return Err(NlError::Malformed("reply larger than the buffer"));
-                }
-                Ok(n) => return Ok(n),
+        let received = loop {
+            let attempt = {
+                let mut slices: Vec<[IoSliceMut<'_>; 1]> = buf
+                    .chunks_mut(RECV_CHUNK)
+                    .take(RECV_BATCH)
+                    .map(|c| [IoSliceMut::new(c)])
+                    .collect();
+                let mut headers = MultiHeaders::<NetlinkAddr>::preallocate(slices.len(), None);
+                // MSG_TRUNC makes recvmsg report the real size of a datagram
+                // that did not fit.
+                recvmmsg(
+                    fd.as_raw_fd(),
+                    &mut headers,
+                    slices.iter_mut(),
+                    MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT,
+                    None,
+                )
+                .map(|got| got.map(|m| (m.bytes, m.flags)).collect::<Vec<_>>())
+            };
+            match attempt {
+                Ok(got) => break got,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) if !waited => {
                     waited = true;
@@ -331,10 +418,42 @@ impl RtSocket {
                     }
                 }
                 Err(Errno::EAGAIN) => return Err(NlError::Timeout),
-                Err(e) => return Err(NlError::Sys("recv", e)),
+                Err(e) => return Err(NlError::Sys("recvmmsg", e)),
             }
+        };
+        let mut datagrams = Vec::with_capacity(received.len());
+        for (chunk, (len, flags)) in buf.chunks(RECV_CHUNK).zip(received) {
+            if flags.contains(MsgFlags::MSG_TRUNC) || len > chunk.len() {
+                return Err(NlError::Malformed("reply larger than the buffer"));
+            }
+            datagrams.push(&chunk[..len]);
         }
+        Ok(datagrams)
     }
+}
+
+/// A question that rides in a dump's datagram: a GET needs no dump of its
+/// own.
+pub enum Question<'f> {
+    /// RTM_GETNSID: which nsid has namespace `.0` (open as `.1`) here?
+    Nsid(u64, BorrowedFd<'f>),
+    /// RTM_GETNETCONF for (family, NETCONFA_IFINDEX).
+    Netconf(u8, i32),
+}
+
+/// What a [`Question`] was, while its answer is awaited.
+enum Asked {
+    Nsid(u64),
+    Netconf,
+}
+
+/// The answer to a [`Question`].
+#[derive(Debug)]
+pub enum Answer {
+    Nsid(RawNsid),
+    Netconf(RawNetconf),
+    /// The kernel refused a question: which request, and its error code.
+    Failed(&'static str, i32),
 }
 
 /// What [`RtSocket::dump_all`] learned about one namespace. Addresses can
@@ -413,15 +532,59 @@ impl<T> Part<T> {
     }
 }
 
-fn link_request() -> RouteNetlinkMessage {
-    let mut msg = LinkMessage::default();
-    msg.attributes
-        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    RouteNetlinkMessage::GetLink(msg)
+/// A dump request: its message type and payload, the reply type its
+/// data comes in, and its name for error messages.
+pub struct Request {
+    what: &'static str,
+    kind: u16,
+    payload: Vec<u8>,
+    reply: u16,
 }
 
-fn addr_request() -> RouteNetlinkMessage {
-    RouteNetlinkMessage::GetAddress(AddressMessage::default())
+impl Request {
+    /// A request netlink-packet-route can build (its header is rebuilt per
+    /// attempt, with a fresh sequence number).
+    fn built(what: &'static str, message: RouteNetlinkMessage, reply: u16) -> Request {
+        let bytes = encode(message, 0, 0);
+        Request {
+            what,
+            kind: u16::from_ne_bytes([bytes[4], bytes[5]]),
+            payload: bytes[16..].to_vec(),
+            reply,
+        }
+    }
+
+    fn links() -> Request {
+        let mut msg = LinkMessage::default();
+        msg.attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        Request::built(
+            "RTM_GETLINK",
+            RouteNetlinkMessage::GetLink(msg),
+            RTM_NEWLINK,
+        )
+    }
+
+    fn addrs() -> Request {
+        Request::built(
+            "RTM_GETADDR",
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            RTM_NEWADDR,
+        )
+    }
+
+    /// A request whose payload is one all-zero header of `len` bytes but
+    /// for its family (and, for the proxy neighbour dump, its flags).
+    fn header(what: &'static str, kind: u16, reply: u16, len: usize, family: u8) -> Request {
+        let mut payload = vec![0; len];
+        payload[0] = family;
+        Request {
+            what,
+            kind,
+            payload,
+            reply,
+        }
+    }
 }
 
 fn nsid_request(fd: BorrowedFd<'_>) -> Result<RouteNetlinkMessage, NlError> {
@@ -429,6 +592,20 @@ fn nsid_request(fd: BorrowedFd<'_>) -> Result<RouteNetlinkMessage, NlError> {
     let mut msg = NsidMessage::default();
     msg.attributes.push(NsidAttribute::Fd(fd));
     Ok(RouteNetlinkMessage::GetNsId(msg))
+}
+
+/// One netlink message built by hand: header, payload, padding.
+fn message(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let len = 16 + payload.len();
+    let mut m = Vec::with_capacity(len.next_multiple_of(4));
+    m.extend(u32::try_from(len).unwrap_or(u32::MAX).to_ne_bytes());
+    m.extend(kind.to_ne_bytes());
+    m.extend(flags.to_ne_bytes());
+    m.extend(seq.to_ne_bytes());
+    m.extend(0u32.to_ne_bytes());
+    m.extend(payload);
+    m.resize(len.next_multiple_of(4), 0);
+    m
 }
 
 fn encode(message: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {

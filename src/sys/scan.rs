@@ -1,6 +1,7 @@
-//! One scan: discover namespaces, dump each one's links and addresses on
-//! its own rtnetlink socket, then ask the few RTM_GETNSID questions that
-//! resolving peers needs.
+//! One scan: discover namespaces, dump each one's links and addresses (and,
+//! with [`ScanOptions::layer3`], its routes, rules, neighbours, FDB,
+//! nexthops, netconf and sysctls) on its own rtnetlink socket, then ask the
+//! few RTM_GETNSID questions that resolving peers needs.
 //!
 //! The steps overlap: a namespace is dumped as soon as discovery has it
 //! open, processes are attributed while the dumps run, and each namespace
@@ -29,10 +30,11 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::error::Error;
-use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawLink, RawNamespace, RawNsid, RawScan};
+use crate::raw::{RAW_SCHEMA_VERSION, RawAddr, RawL3, RawLink, RawNamespace, RawNsid, RawScan};
 use crate::resolve::plan_nsid_queries;
 use crate::snapshot::{Phases, ScanInfo, Warning, WarningCode};
 use crate::sys::discover::{discover_streaming, out_of_fds_warning};
+use crate::sys::netlink::l3::L3Problem;
 use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
 
 /// Candidates asked per unresolved nsid in each RTM_GETNSID round; each
@@ -104,7 +106,7 @@ fn scan_inner(
     // the thread count; walking /proc and reading runtime state do not.
     let gathered = std::thread::scope(|s| -> Result<Gathered, Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let mut dumper = DumpWorkers::start(s, queue, options.threads);
+        let mut dumper = DumpWorkers::start(s, queue, options.threads, options.layer3);
         // Every namespace is asked its nsid for nsmap's own — usually the
         // host, and so the one most of their veths lead to — within its dump.
         let mut own: Option<(u64, Arc<File>)> = None;
@@ -192,16 +194,17 @@ fn scan_inner(
         let dump = dumps.remove(&ns.inode).unwrap_or(Err(DumpError::NoThread));
         match dump {
             Ok(dumped) => {
-                for problem in dumped.problems {
+                for (code, problem) in dumped.problems {
                     warnings.push(Warning::new(
                         Some(ns.inode),
-                        WarningCode::Interrupted,
+                        code,
                         format!("net:[{}]: {problem}; rescan", ns.inode),
                     ));
                 }
                 ns.links = dumped.links;
                 ns.addrs = dumped.addrs;
                 ns.nsids = dumped.nsids;
+                ns.l3 = dumped.l3;
                 ns.scanned = true;
                 if let Some(socket) = dumped.socket {
                     sockets.insert(ns.inode, socket);
@@ -335,7 +338,10 @@ struct Dumped {
     addrs: Vec<RawAddr>,
     /// The answer to the question asked within the dump, if any.
     nsids: Vec<RawNsid>,
-    problems: Vec<String>,
+    /// Layer 3, when the scan asked for it.
+    l3: Option<RawL3>,
+    /// What went wrong without losing the rest, as warnings to be.
+    problems: Vec<(WarningCode, String)>,
 }
 
 type Dump = Result<Dumped, DumpError>;
@@ -363,6 +369,7 @@ struct DumpWorkers<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     queue: Arc<Mutex<Receiver<Job>>>,
     workers: Vec<ScopedJoinHandle<'scope, Vec<(u64, Dump)>>>,
+    layer3: bool,
 }
 
 impl<'scope, 'env> DumpWorkers<'scope, 'env> {
@@ -373,11 +380,13 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
         scope: &'scope Scope<'scope, 'env>,
         queue: Receiver<Job>,
         threads: Option<usize>,
+        layer3: bool,
     ) -> Self {
         let mut workers = DumpWorkers {
             scope,
             queue: Arc::new(Mutex::new(queue)),
             workers: Vec::new(),
+            layer3,
         };
         for _ in 0..threads.unwrap_or(1).max(1) {
             workers.add();
@@ -390,9 +399,10 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
     /// unscanned (the main thread must never enter a namespace itself).
     fn add(&mut self) {
         let queue = Arc::clone(&self.queue);
+        let layer3 = self.layer3;
         if let Ok(worker) = std::thread::Builder::new()
             .name("nsmap-dump".into())
-            .spawn_scoped(self.scope, move || dump_worker(&queue))
+            .spawn_scoped(self.scope, move || dump_worker(&queue, layer3))
         {
             self.workers.push(worker);
         }
@@ -422,7 +432,7 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
 
 /// One dump worker's loop. nsmap's own namespace is dumped without setns
 /// while this thread is still in it (unprivileged, even that setns fails).
-fn dump_worker(queue: &Mutex<Receiver<Job>>) -> Vec<(u64, Dump)> {
+fn dump_worker(queue: &Mutex<Receiver<Job>>, layer3: bool) -> Vec<(u64, Dump)> {
     let mut buf = vec![0u8; RECV_BUF];
     let mut moved = false;
     let mut done = Vec::new();
@@ -434,12 +444,12 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>) -> Vec<(u64, Dump)> {
         let Ok(job) = job else { break };
         let ask = job.ask.as_ref().map(|(inode, file)| (*inode, file.as_fd()));
         let mut dump = if job.current && !moved {
-            dump_here(&mut buf, ask)
+            dump_here(&mut buf, ask, layer3, job.current)
         } else {
             match setns(job.file.as_fd(), CloneFlags::CLONE_NEWNET) {
                 Ok(()) => {
                     moved = true;
-                    dump_here(&mut buf, ask)
+                    dump_here(&mut buf, ask, layer3, job.current)
                 }
                 Err(e) => Err(DumpError::Setns(e)),
             }
@@ -455,38 +465,89 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>) -> Vec<(u64, Dump)> {
 }
 
 /// Opens a socket in the calling thread's namespace and dumps it, asking
-/// its nsid for `ask` on the way.
-fn dump_here(buf: &mut [u8], ask: Option<(u64, BorrowedFd<'_>)>) -> Dump {
+/// its nsid for `ask` on the way; with `layer3`, also its routes, rules,
+/// neighbours, FDB, nexthops, netconf, sysctls and firewall, in that order
+/// after the link and address dumps (the nsid question rides in the
+/// address dump, which must follow the link dump).
+fn dump_here(
+    buf: &mut [u8],
+    ask: Option<(u64, BorrowedFd<'_>)>,
+    layer3: bool,
+    current: bool,
+) -> Dump {
     let mut socket = RtSocket::open().map_err(DumpError::Netlink)?;
-    let all = socket.dump_all(buf, ask).map_err(DumpError::Netlink)?;
+    let all = socket
+        .dump_all(buf, ask, layer3)
+        .map_err(DumpError::Netlink)?;
     let mut problems = Vec::new();
     if !all.links.complete {
-        problems.push(
+        problems.push((
+            WarningCode::Interrupted,
             "its interface list kept changing while being read, so it may be incomplete"
                 .to_string(),
-        );
+        ));
     }
     // Without addresses the links are still worth showing.
     let addrs = match all.addrs {
         Ok(addrs) => {
             if !addrs.complete {
-                problems.push(
+                problems.push((
+                    WarningCode::Interrupted,
                     "its address list kept changing while being read, so it may be incomplete"
                         .to_string(),
-                );
+                ));
             }
             addrs.items
         }
         Err(e) => {
-            problems.push(format!("cannot list its addresses: {e}"));
+            problems.push((
+                WarningCode::Interrupted,
+                format!("cannot list its addresses: {e}"),
+            ));
             Vec::new()
         }
     };
+    let l3 = layer3.then(|| {
+        let dumped = socket.dump_l3(buf, &all.links.items);
+        problems.extend(dumped.problems.into_iter().map(|p| match p {
+            L3Problem::Failed(what, e) => (
+                WarningCode::ScanFailed,
+                format!("cannot list its {what} ({e}), so they show null"),
+            ),
+            L3Problem::Interrupted(what) => (
+                WarningCode::Interrupted,
+                format!("its {what} kept changing while being read, so they may be incomplete"),
+            ),
+        }));
+        let mut l3 = dumped.l3;
+        let bridged = all
+            .links
+            .items
+            .iter()
+            .any(|l| l.kind.as_deref() == Some("bridge"));
+        let ipv4 = crate::sys::sysctl::worth_reading(current, &all.links.items, &addrs);
+        l3.sysctl = crate::sys::sysctl::read(ipv4, bridged);
+        let firewall = crate::sys::netfilter::read(buf);
+        // The reader's problems say what it could not read; the snapshot's
+        // firewall has no room for them, so they become the warning.
+        if !firewall.problems.is_empty() {
+            problems.push((
+                WarningCode::ScanFailed,
+                format!(
+                    "cannot read its firewall ({})",
+                    firewall.problems.join("; ")
+                ),
+            ));
+        }
+        l3.firewall = Some(firewall);
+        l3
+    });
     Ok(Dumped {
         socket: Some(socket),
         links: all.links.items,
         addrs,
         nsids: all.nsid.into_iter().collect(),
+        l3,
         problems,
     })
 }
