@@ -165,11 +165,20 @@ pub fn resolve<'a>(
             Answer::Unknown(why) => unknown.push((e, Code::Unsupported, why)),
         }
     }
+    // Only endpoints the frames reach can answer; one that is cut off
+    // (down, behind a blocked port) only says why nobody does.
+    let yes_open: Vec<&Endpoint<'a>> = yes
+        .iter()
+        .copied()
+        .filter(|e| e.blocked.is_none())
+        .collect();
     // A learned entry says who answered last.
-    if let Some(entry) = entry
+    if yes_open.len() > 1
+        && let Some(entry) = entry
         && let Some(mac) = &entry.lladdr
-        && yes.len() > 1
-        && let Some(e) = yes.iter().find(|e| e.iface.address.as_ref() == Some(mac))
+        && let Some(e) = yes_open
+            .iter()
+            .find(|e| e.iface.address.as_ref() == Some(mac))
     {
         notes.push(format!(
             "{dev_name} has {target} at {mac} ({})",
@@ -177,14 +186,37 @@ pub fn resolve<'a>(
         ));
         return finish(e, notes);
     }
-    if let Some((e, code, why)) = unknown.first()
-        && (yes.is_empty() || e.blocked.is_none())
-    {
+    if let Some((e, code, why)) = unknown.iter().find(|(e, _, _)| e.blocked.is_none()) {
         return Err(Stop::new(*code, Some(e.netns), why.clone()));
     }
-    if yes.is_empty()
-        && let Some(open) = seg.openings.first()
+    match yes_open.len() {
+        1 => return finish(yes_open[0], notes),
+        0 => {}
+        _ => {
+            return Err(Stop::new(
+                Code::AmbiguousNeighbour,
+                None,
+                format!(
+                    "{} interfaces on the segment of {dev_name} answer for {target} ({}): whichever answers first gets the traffic",
+                    yes_open.len(),
+                    yes_open
+                        .iter()
+                        .map(|e| e.iface.ifname.as_str().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(b) = yes
+        .iter()
+        .copied()
+        .chain(unknown.iter().map(|(e, _, _)| *e))
+        .find_map(|e| e.blocked.clone())
     {
+        return Err(Stop::new(b.code, Some(b.netns), b.reason).with_hint(b.hint));
+    }
+    if let Some(open) = seg.openings.first() {
         return Err(Stop::new(
             open.code,
             open.netns,
@@ -194,14 +226,12 @@ pub fn resolve<'a>(
             ),
         ));
     }
-    pick(&seg, yes, &dev_name, target, notes, || {
-        let mut why = format!("nobody on the segment of {dev_name} answers for {target}");
-        if !refused.is_empty() {
-            why.push_str(": ");
-            why.push_str(&refused.join("; "));
-        }
-        why
-    })
+    let mut why = format!("nobody on the segment of {dev_name} answers for {target}");
+    if !refused.is_empty() {
+        why.push_str(": ");
+        why.push_str(&refused.join("; "));
+    }
+    Err(Stop::new(Code::NeighbourUnresolvable, None, why))
 }
 
 /// Whether an endpoint might answer for `target` at all: its namespace has

@@ -62,6 +62,8 @@ struct Leg {
     hops: Vec<Hop>,
     end: End,
     notes: Vec<String>,
+    /// The source address the packet got at its origin, once chosen.
+    src: Option<IpAddr>,
 }
 
 struct Walker<'c, 'a> {
@@ -238,7 +240,7 @@ fn summarize(ctx: &Ctx<'_>, query: &Query, combos: Vec<(Leg, Option<Leg>)>) -> T
         }
         None => (Vec::new(), Vec::new(), query.from, None),
     };
-    let src_address = src.or_else(|| first.and_then(|(f, _)| chosen_source(f)));
+    let src_address = src.or_else(|| first.and_then(|(f, _)| f.src));
     Trace {
         verdict,
         code: stop.as_ref().map(|s| s.code),
@@ -267,17 +269,22 @@ fn summarize(ctx: &Ctx<'_>, query: &Query, combos: Vec<(Leg, Option<Leg>)>) -> T
     }
 }
 
-/// The source address a stopped leg had chosen, from its notes.
-fn chosen_source(leg: &Leg) -> Option<IpAddr> {
-    leg.notes.iter().find_map(|n| {
-        n.strip_prefix("source address ")
-            .and_then(|s| s.parse().ok())
-    })
+/// Legs that left their origin with `src` as their source address.
+fn with_source(mut legs: Vec<Leg>, src: Option<IpAddr>) -> Vec<Leg> {
+    for leg in &mut legs {
+        leg.src = leg.src.or(src);
+    }
+    legs
 }
 
 impl<'c, 'a> Walker<'c, 'a> {
     fn leg(&self, hops: Vec<Hop>, end: End, notes: Vec<String>) -> Vec<Leg> {
-        vec![Leg { hops, end, notes }]
+        vec![Leg {
+            hops,
+            end,
+            notes,
+            src: None,
+        }]
     }
 
     fn stop(&self, hops: Vec<Hop>, stop: Stop, notes: Vec<String>) -> Vec<Leg> {
@@ -452,16 +459,19 @@ impl<'c, 'a> Walker<'c, 'a> {
                     onlink: true,
                     weight: 1,
                 };
-                self.egress(
-                    view,
-                    hop,
-                    None,
-                    &next,
-                    pkt,
-                    Direction::Forward,
-                    hops,
-                    notes,
-                    &mut Vec::new(),
+                with_source(
+                    self.egress(
+                        view,
+                        hop,
+                        None,
+                        &next,
+                        pkt,
+                        Direction::Forward,
+                        hops,
+                        notes,
+                        &mut Vec::new(),
+                    ),
+                    pkt.src,
                 )
             }
             other => {
@@ -594,7 +604,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 if pkt.src.is_none() {
                     pkt.src = Some(m.route.prefsrc.unwrap_or(pkt.dst));
                 }
-                return self.deliver_local(view, hop, pkt, hops, notes);
+                return with_source(self.deliver_local(view, hop, pkt, hops, notes), pkt.src);
             }
             "unicast" => {}
             other => {
@@ -697,18 +707,19 @@ impl<'c, 'a> Walker<'c, 'a> {
                 ));
                 continue;
             };
-            let mut leg_notes = notes.clone();
-            leg_notes.push(format!("source address {src}"));
-            legs.extend(self.egress(
-                view,
-                hop.clone(),
-                Some(&m),
-                &path,
-                pkt,
-                Direction::Forward,
-                hops.clone(),
-                leg_notes,
-                &mut Vec::new(),
+            legs.extend(with_source(
+                self.egress(
+                    view,
+                    hop.clone(),
+                    Some(&m),
+                    &path,
+                    pkt,
+                    Direction::Forward,
+                    hops.clone(),
+                    notes.clone(),
+                    &mut Vec::new(),
+                ),
+                Some(src),
             ));
         }
         if legs.is_empty() {

@@ -32,7 +32,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use super::Code;
 use super::ctx::Ctx;
 use super::neigh;
-use super::view::is_up;
+use super::view::{has_carrier, is_up};
 use crate::doctor::fix;
 use crate::snapshot::l3::Family;
 use crate::snapshot::{Interface, Namespace};
@@ -683,6 +683,25 @@ fn egress_block(
             netns: ns.inode,
             reason: format!("{port_name}, a port of {}, is down", bridge.ifname.as_str()),
             hint: up_hint(ns, port),
+        });
+    }
+    // A port without carrier is disabled by the bridge (br_port_carrier_check):
+    // for a veth, the cause to name is its far end being down.
+    if port.port_state.as_deref() != Some("forwarding")
+        && !has_carrier(port)
+        && let Some(peer) = &port.peer
+        && let Some((pns, piface)) = ctx.iface(peer)
+        && !is_up(piface)
+    {
+        return Some(Block {
+            code: Code::LinkDown,
+            netns: pns.inode,
+            reason: format!(
+                "{} is down, so its peer {port_name}, a port of {}, has no carrier and is disabled",
+                named(ctx, pns.inode, piface.ifindex),
+                bridge.ifname.as_str()
+            ),
+            hint: up_hint(pns, piface),
         });
     }
     port_state_block(ns, bridge, port, port_name)
