@@ -44,13 +44,15 @@ struct Topology {
 }
 
 impl Topology {
-    fn build() -> Topology {
+    /// `tag` tells apart the tests of this binary, which run at once in
+    /// one process (one pid): the same names would delete each other's.
+    fn build(tag: char) -> Topology {
         let id = std::process::id();
         let t = Topology {
-            ns: format!("nsmtui{id}"),
-            ns_if: format!("nt{id}n"),
-            host_if: format!("nt{id}h"),
-            bridge: format!("nt{id}b"),
+            ns: format!("nsmtui{id}{tag}"),
+            ns_if: format!("nt{id}{tag}n"),
+            host_if: format!("nt{id}{tag}h"),
+            bridge: format!("nt{id}{tag}b"),
         };
         // Leftovers of a killed run with the same pid are ours by name.
         t.remove();
@@ -73,7 +75,8 @@ impl Topology {
     /// The namespace end and the bridge on one /24 of the benchmarking
     /// range (RFC 2544), picked by pid so parallel runs rarely meet.
     fn address(&self) -> (String, String) {
-        let net = std::process::id() % 256;
+        // Its own /24 per test, as the names.
+        let net = (std::process::id() + u32::from(self.ns.ends_with('p'))) % 256;
         let bridge = format!("198.18.{net}.1");
         let ns = format!("198.18.{net}.2");
         must(
@@ -206,7 +209,7 @@ fn follow_a_veth_to_the_host_and_back_then_quit_cleanly() {
         nix::unistd::geteuid().is_root(),
         "this test builds namespaces and links: run it as root"
     );
-    let topo = Topology::build();
+    let topo = Topology::build('f');
     let tmux = Tmux::start("follow");
 
     // A bare `nsmap` on a terminal opens the TUI.
@@ -321,7 +324,7 @@ fn trace_a_path_from_a_namespace_to_a_bridge_then_visit_a_hop() {
         nix::unistd::geteuid().is_root(),
         "this test builds namespaces and links: run it as root"
     );
-    let topo = Topology::build();
+    let topo = Topology::build('p');
     let (_, bridge_addr) = topo.address();
     let tmux = Tmux::start("path");
     tmux.type_text(env!("CARGO_BIN_EXE_nsmap"));
