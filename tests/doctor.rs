@@ -951,10 +951,19 @@ fn real_layer3_topology_trips_each_check_and_the_fixes_work() {
         "r4's input chain drops pings (NSM030)"
     );
 
-    // nsmap's side, once the live scan reads layer 3.
+    // nsmap's side: a root scan reads layer 3 and the firewall of every
+    // namespace here (a test that could skip would prove nothing).
     let (read, firewall) = layer3_read(&inodes);
     let inode = |s: &str| inode_of(format!("/run/netns/{}", n(s)));
-    if read {
+    assert!(
+        read,
+        "the live layer-3 scan did not read routes of every namespace of this test"
+    );
+    assert!(
+        firewall.contains(&inode("sa")) && firewall.contains(&inode("r4")),
+        "the live scan did not read the firewalls of sa and r4"
+    );
+    {
         let (got, hints) = l3_findings(&names);
         let sorted = |v: &[&str]| {
             let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
@@ -1025,11 +1034,6 @@ fn real_layer3_topology_trips_each_check_and_the_fixes_work() {
                 format!("ip netns exec {r4} nft 'chain inet f transit {{ policy accept; }}'")
             );
         }
-    } else {
-        eprintln!(
-            "the live scan returned no layer 3 (routes null) for this test's namespaces: \
-             only the kernel side was checked; the doctor's layer-3 findings are asserted once the scan reads routes"
-        );
     }
 
     // The fixes (the hints above, verbatim) make the traffic pass.
