@@ -8,8 +8,7 @@
 # (accept_dad=0 on all and default), so link-local and nodad addresses are
 # usable at once and the recording holds no tentative address. No traffic
 # is sent: neighbour tables hold only what the kernel makes by itself and
-# what a scenario adds. A firewall entry that only says its reader is not
-# implemented yet is dropped (null), with its warning: rerecord once it is.
+# what a scenario adds.
 set -euo pipefail
 nsmap=${NSMAP:-target/debug/nsmap}
 dir=tests/fixtures/l3
@@ -47,12 +46,8 @@ keep = [ns for ns in raw["namespaces"] if any(n.startswith(prefix + "-") for n i
 inodes = {ns["inode"] for ns in keep}
 for ns in keep:
     ns["nsids"] = [a for a in ns["nsids"] if a["netns"] in inodes]
-    fw = (ns.get("l3") or {}).get("firewall")
-    if fw and any("not implemented" in p for p in fw.get("problems", [])):
-        ns["l3"]["firewall"] = None
 raw["namespaces"] = keep
-raw["warnings"] = [w for w in raw["warnings"]
-                   if w.get("netns") in inodes and "not implemented" not in w["message"]]
+raw["warnings"] = [w for w in raw["warnings"] if w.get("netns") in inodes]
 raw["scan"]["duration_ms"] = None
 raw["scan"]["phases_ms"] = None
 json.dump(raw, sys.stdout, indent=1)

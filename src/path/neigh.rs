@@ -41,8 +41,6 @@ use crate::snapshot::l3::Family;
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Answer {
     Yes,
-    /// Yes, given an assumption the trace states.
-    Assuming(String),
     No(String),
     Unknown(String),
 }
@@ -154,12 +152,7 @@ pub fn resolve<'a>(
         };
         match answer {
             Answer::Yes => yes.push(e),
-            Answer::Assuming(note) => {
-                if !notes.contains(&note) {
-                    notes.push(note);
-                }
-                yes.push(e);
-            }
+
             Answer::No(why) if !why.is_empty() => refused.push(why),
             Answer::No(_) => {}
             Answer::Unknown(why) => unknown.push((e, Code::Unsupported, why)),
@@ -292,14 +285,8 @@ pub fn may_answer_for_others(
 }
 
 fn combine(answers: Vec<Answer>) -> Answer {
-    if answers
-        .iter()
-        .all(|a| matches!(a, Answer::Yes | Answer::Assuming(_)))
-    {
-        return answers
-            .into_iter()
-            .find(|a| matches!(a, Answer::Assuming(_)))
-            .unwrap_or(Answer::Yes);
+    if answers.iter().all(|a| *a == Answer::Yes) {
+        return Answer::Yes;
     }
     if let Some(Answer::No(why)) = answers.iter().find(|a| matches!(a, Answer::No(_)))
         && answers.iter().all(|a| matches!(a, Answer::No(_)))
@@ -410,13 +397,11 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
             // where it can matter (several addressed devices, a service
             // address on lo); elsewhere the device's value is taken, and
             // the trace says so.
-            let mut assumed = None;
+            let mut assumed = false;
             let ignore = match view.arp_ignore_parts(iface.ifindex) {
                 (Some(d), Some(a)) => d.max(a),
                 (Some(d), None) => {
-                    assumed = Some(format!(
-                        "takes arp_ignore={d} of {name}@{label} (net.ipv4.conf.all.arp_ignore was not read there)"
-                    ));
+                    assumed = true;
                     d
                 }
                 _ => {
@@ -471,9 +456,13 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
                     ));
                 }
             };
-            let yes = || match assumed.clone() {
-                Some(note) => Answer::Assuming(note),
-                None => Answer::Yes,
+            // The note goes with the namespace's view: a trace shows it
+            // where its walk went.
+            let yes = || {
+                if assumed {
+                    view.assume("arp_ignore");
+                }
+                Answer::Yes
             };
             if filter_on == Some(false) {
                 return yes();

@@ -100,9 +100,6 @@ pub fn validate(view: &NsView<'_>, src: IpAddr, dst: IpAddr, oif: Option<u32>, d
         )
     };
     if rpf == 0 {
-        if accept_local() == Some(true) {
-            return Check::Pass;
-        }
         let quick = if view.owners(src).is_empty() {
             Check::Pass
         } else {
@@ -110,23 +107,28 @@ pub fn validate(view: &NsView<'_>, src: IpAddr, dst: IpAddr, oif: Option<u32>, d
                 Some(true) => Check::Pass,
                 Some(false) => Check::Martian(format!("{src} is one of {label}'s own addresses")),
                 None => Check::Unknown(format!(
-                    "{src} is one of {label}'s own addresses: whether it is taken depends on accept_local, which was not read"
+                    "{src} is one of {label}'s own addresses: whether it is taken depends on accept_local, which the snapshot does not have"
                 )),
             }
         };
-        if default_rules(view) && !custom_local_routes(view) {
-            // Rules that were changed and changed back still count as
-            // custom in the kernel: where the two checks disagree, say so.
-            let deep = full();
-            return if deep == quick || matches!(deep, Check::Unknown(_)) {
-                quick
-            } else {
-                Check::Unknown(format!(
-                    "whether {label} takes {src} as a martian depends on whether its rules were ever changed"
-                ))
-            };
+        if !default_rules(view) || custom_local_routes(view) {
+            return full();
         }
-        return full();
+        // The kernel takes the full check also when the packet leaves by
+        // the device it came in by and send_redirects is on (the default),
+        // and when rules were changed and changed back (they still count
+        // as custom). Where the two checks agree, either is the answer.
+        let deep = full();
+        let same = std::mem::discriminant(&deep) == std::mem::discriminant(&quick);
+        return if same || matches!(deep, Check::Unknown(_)) {
+            quick
+        } else if oif == Some(dev) {
+            deep
+        } else {
+            Check::Unknown(format!(
+                "whether {label} takes {src} as a martian depends on whether its rules were ever changed"
+            ))
+        };
     }
     full()
 }
@@ -173,7 +175,7 @@ fn full_check(
                 Some(v) => v,
                 None => {
                     return Check::Unknown(format!(
-                        "{label} routes {src} as local: whether it is taken depends on accept_local, which was not read"
+                        "{label} routes {src} as local: whether it is taken depends on accept_local, which the snapshot does not have"
                     ));
                 }
             };

@@ -65,8 +65,14 @@ pub fn select(
 
 /// `inet_select_addr(dev, dst, scope)`.
 pub fn select_v4(view: &NsView<'_>, dev: u32, dst: Option<IpAddr>, scope: u8) -> Option<IpAddr> {
-    // route_localnet lets host-scope (127/8) addresses serve link scope.
-    let localnet_scope = if view.route_localnet(dev) == Some(true) {
+    // route_localnet lets host-scope (127/8) addresses serve link scope;
+    // asked only where the device has one.
+    let host_scoped = view.iface(dev).is_some_and(|i| {
+        iface_addrs(i)
+            .iter()
+            .any(|a| a.family == Family::Inet && scope_number(&a.scope) == 254)
+    });
+    let localnet_scope = if host_scoped && view.route_localnet(dev) == Some(true) {
         253
     } else {
         254

@@ -533,7 +533,7 @@ fn knobs_of_all_that_were_not_read_are_said_not_guessed() {
     assert!(
         t.notes
             .iter()
-            .any(|n| n.contains("all.arp_ignore was not read")),
+            .any(|n| n.contains("net.ipv4.conf.all.arp_ignore, not read in a, b")),
         "{:?}",
         t.notes
     );

@@ -7,6 +7,7 @@
 //! Every getter answers `None` when the snapshot does not say: the caller
 //! turns that into an `unknown`, never into a guess.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 use foldhash::{HashMap, HashMapExt};
@@ -40,6 +41,8 @@ pub struct NsView<'a> {
     tables: HashMap<(Family, u32), Vec<TableRoute<'a>>>,
     rules4: Vec<PreparedRule<'a>>,
     rules6: Vec<PreparedRule<'a>>,
+    /// Knobs whose unread `all` value was taken as the device's.
+    assumed: RefCell<Vec<&'static str>>,
 }
 
 impl<'a> NsView<'a> {
@@ -77,6 +80,7 @@ impl<'a> NsView<'a> {
             tables,
             rules4,
             rules6,
+            assumed: RefCell::new(Vec::new()),
         }
     }
 
@@ -233,12 +237,53 @@ impl<'a> NsView<'a> {
         self.max_conf(ifindex, |c| c.rp_filter)
     }
 
+    /// `accept_local` (all || device). See [`Self::or_conf_read_or_not`]
+    /// for an `all` the scan did not read.
     pub fn accept_local(&self, ifindex: u32) -> Option<bool> {
-        self.or_conf(ifindex, |c| c.accept_local)
+        self.or_conf_read_or_not(ifindex, |c| c.accept_local, "accept_local")
     }
 
     pub fn route_localnet(&self, ifindex: u32) -> Option<bool> {
-        self.or_conf(ifindex, |c| c.route_localnet)
+        self.or_conf_read_or_not(ifindex, |c| c.route_localnet, "route_localnet")
+    }
+
+    /// An `IN_DEV_ORCONF` knob of `/proc/sys/net/ipv4/conf/all`, which a
+    /// scan reads only where it is likely to matter (reading it costs a
+    /// walk past every namespace's sysctl directory): where it was not
+    /// read, the device's value stands in, and the trace says so
+    /// ([`Self::assumptions`]).
+    fn or_conf_read_or_not(
+        &self,
+        ifindex: u32,
+        key: fn(&Netconf) -> Option<i32>,
+        name: &'static str,
+    ) -> Option<bool> {
+        let dev = key(self.dev_conf(ifindex, Family::Inet)?)?;
+        if dev != 0 {
+            return Some(true);
+        }
+        match self.all_conf(Family::Inet).and_then(key) {
+            Some(all) => Some(all != 0),
+            None if self.all_conf(Family::Inet).is_some() => {
+                self.assume(name);
+                Some(false)
+            }
+            None => None,
+        }
+    }
+
+    /// Notes that the device's value of `knob` stood in for an unread
+    /// `net.ipv4.conf.all.KNOB`.
+    pub fn assume(&self, knob: &'static str) {
+        let mut knobs = self.assumed.borrow_mut();
+        if !knobs.contains(&knob) {
+            knobs.push(knob);
+        }
+    }
+
+    /// The knobs whose unread `all` value this trace took as the device's.
+    pub fn assumptions(&self) -> Vec<&'static str> {
+        self.assumed.borrow().clone()
     }
 
     /// `arp_ignore` as (device, `all`): the scan reads `all` only where

@@ -241,6 +241,31 @@ fn summarize(ctx: &Ctx<'_>, query: &Query, combos: Vec<(Leg, Option<Leg>)>) -> T
         None => (Vec::new(), Vec::new(), query.from, None),
     };
     let src_address = src.or_else(|| first.and_then(|(f, _)| f.src));
+    // Knobs the snapshot lacks, taken as the device's, where the shown
+    // walk went.
+    let mut crossed: Vec<u64> = forward
+        .iter()
+        .chain(&back)
+        .filter_map(|h| h.netns)
+        .collect();
+    crossed.dedup();
+    let mut assumed: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for netns in crossed {
+        for knob in ctx.view(netns).map(|v| v.assumptions()).unwrap_or_default() {
+            let label = ctx.label(netns);
+            match assumed.iter_mut().find(|(k, _)| *k == knob) {
+                Some((_, labels)) if !labels.contains(&label) => labels.push(label),
+                Some(_) => {}
+                None => assumed.push((knob, vec![label])),
+            }
+        }
+    }
+    for (knob, labels) in assumed {
+        notes.push(format!(
+            "took each device's own {knob} for net.ipv4.conf.all.{knob}, not read in {} (nsmap reads it only where several devices are addressed)",
+            labels.join(", ")
+        ));
+    }
     Trace {
         verdict,
         code: stop.as_ref().map(|s| s.code),
@@ -1291,11 +1316,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                     match rpf::validate(view, src, dst, None, iface.ifindex) {
                         Check::Pass => {}
                         Check::Martian(why) => {
-                            return drop_with(
-                                hop,
-                                hops,
-                                Stop::new(Code::MartianSource, Some(netns), why),
-                            );
+                            let stop = martian(&hops, netns, &label, why);
+                            return drop_with(hop, hops, stop);
                         }
                         Check::Rpf(why) => {
                             return drop_with(
@@ -1409,11 +1431,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                         match rpf::validate(view, src, dst, Some(path.dev), iface.ifindex) {
                             Check::Pass => {}
                             Check::Martian(why) => {
-                                legs.extend(drop_with(
-                                    hop.clone(),
-                                    hops.clone(),
-                                    Stop::new(Code::MartianSource, Some(netns), why),
-                                ));
+                                let stop = martian(&hops, netns, &label, why);
+                                legs.extend(drop_with(hop.clone(), hops.clone(), stop));
                                 continue;
                             }
                             Check::Rpf(why) => {
@@ -1478,6 +1497,21 @@ impl<'c, 'a> Walker<'c, 'a> {
             ),
         }
     }
+}
+
+/// A martian source: where the packet is back at the namespace that sent
+/// it, a routing loop (the sender drops its own packet as a martian).
+fn martian(hops: &[Hop], netns: u64, label: &str, why: String) -> Stop {
+    if hops.first().and_then(|h| h.netns) == Some(netns) {
+        return Stop::new(
+            Code::Loop,
+            Some(netns),
+            format!(
+                "routing loop: the packet comes back to {label}, its sender, which drops it as a martian ({why})"
+            ),
+        );
+    }
+    Stop::new(Code::MartianSource, Some(netns), why)
 }
 
 /// Other routes the kernel may pick instead of `m`'s: equal IPv4 default
