@@ -185,7 +185,7 @@ mod tests {
     use crate::snapshot::LinkRef;
 
     fn demo() -> Snapshot {
-        serde_json::from_str(include_str!("../assets/demo.json")).expect("demo")
+        serde_json::from_str(include_str!("../tests/fixtures/demo-l2.json")).expect("demo")
     }
 
     #[test]

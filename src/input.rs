@@ -145,7 +145,7 @@ mod tests {
 
         #[test]
         fn a_mutated_demo_never_panics(at in 0usize..100_000, byte in proptest::num::u8::ANY) {
-            let mut demo = include_bytes!("../assets/demo.json").to_vec();
+            let mut demo = include_bytes!("../tests/fixtures/demo-l2.json").to_vec();
             let at = at % demo.len();
             demo[at] = byte;
             if let Err(e) = load(Path::new("demo.json"), &demo) {

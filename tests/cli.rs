@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json");
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-l2.json");
 const HOSTILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/raw/hostile.json"
@@ -462,4 +462,97 @@ fn hostile_container_names_never_reach_the_terminal_raw() {
         );
         assert!(out.contains("\\x1b[31mevil\\u{202e}"), "{args:?}: {out}");
     }
+}
+
+/// The bundled demo: a sandboxed container host recorded with layer 3.
+const DEMO_L3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json");
+
+fn exit_of(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+#[test]
+fn path_on_the_demo_says_where_and_why_with_its_exit_code() {
+    // (args, exit, code) — each what the kernel did on the recorded host.
+    let cases: &[(&[&str], i32, Option<&str>)] = &[
+        (&["path", "web", "db"], 0, None),
+        (&["path", "web", "10.88.0.3"], 0, None),
+        (
+            &["path", "web", "192.168.100.2"],
+            1,
+            Some("forwarding_disabled"),
+        ),
+        (&["path", "db", "192.168.100.2"], 1, Some("no_carrier")),
+        (&["path", "web", "10.88.0.4"], 1, Some("link_down")),
+        (&["path", "web", "192.0.2.1"], 1, Some("no_route")),
+        (&["path", "web", "10.88.0.1"], 4, Some("firewall_rules")),
+        (&["path", "10.88.0.2", "10.88.0.3"], 0, None),
+    ];
+    for (args, exit, code) in cases {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        let out = nsmap(DEMO_L3, &with_json);
+        assert_eq!(
+            exit_of(&out),
+            Some(*exit),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(j["code"].as_str(), *code, "{args:?}: {j}");
+        // Every namespace crossed is a hop, the bridge-only host included.
+        if args[2] == "db" {
+            let labels: Vec<&str> = j["forward"]
+                .as_array()
+                .expect("hops")
+                .iter()
+                .filter_map(|h| h["label"].as_str())
+                .collect();
+            assert_eq!(labels, ["web", "host", "db"], "{j}");
+        }
+    }
+    insta::assert_snapshot!(
+        "path_web_db",
+        stdout(&nsmap(DEMO_L3, &["path", "web", "db"]))
+    );
+    let out = nsmap(DEMO_L3, &["path", "web", "192.168.100.2"]);
+    insta::assert_snapshot!(
+        "path_web_backend",
+        String::from_utf8(out.stdout).expect("UTF-8")
+    );
+}
+
+#[test]
+fn path_refuses_what_it_cannot_resolve() {
+    let out = nsmap(DEMO_L3, &["path", "nowhere", "10.88.0.3"]);
+    assert_eq!(exit_of(&out), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no namespace matches 'nowhere'"));
+    assert!(out.stdout.is_empty());
+    let out = nsmap(DEMO_L3, &["path", "web", "db", "--dport", "80"]);
+    assert_eq!(exit_of(&out), Some(2), "--dport without tcp/udp");
+    let out = nsmap(DEMO_L3, &["path", "web", "fd00::1", "--from", "10.88.0.2"]);
+    assert_eq!(exit_of(&out), Some(2), "families differ");
+    // A path on a file without layer 3: unknown, and it says why.
+    let out = nsmap(DEMO, &["path", "web", "db", "--json"]);
+    assert_eq!(exit_of(&out), Some(4));
+    let j: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(j["code"], "not_scanned", "{j}");
+}
+
+#[test]
+fn routes_on_the_demo() {
+    insta::assert_snapshot!(
+        "routes_web",
+        stdout(&nsmap(DEMO_L3, &["routes", "--ns", "web", "-4"]))
+    );
+    let rows = json(&nsmap(DEMO_L3, &["routes", "--json", "--table", "main"]));
+    let rows = rows.as_array().expect("array");
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["table"] == 254 && r["netns"].is_u64() && r["netns_name"].is_string())
+    );
+    // Without layer 3 the listing is empty and says why on stderr.
+    let out = nsmap(DEMO, &["routes"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no routes in this snapshot"));
 }

@@ -41,13 +41,18 @@ fn stdout(out: &Output) -> String {
 
 #[test]
 fn demo_human() {
-    let out = run(&["doctor", "--input", &fixture("assets/demo.json")]);
+    let out = run(&["doctor", "--input", &fixture("tests/fixtures/demo-l2.json")]);
     insta::assert_snapshot!(stdout(&out));
 }
 
 #[test]
 fn demo_json() {
-    let out = run(&["doctor", "--json", "--input", &fixture("assets/demo.json")]);
+    let out = run(&[
+        "doctor",
+        "--json",
+        "--input",
+        &fixture("tests/fixtures/demo-l2.json"),
+    ]);
     insta::assert_snapshot!(stdout(&out));
 }
 
@@ -90,7 +95,7 @@ fn saved(name: &str, snapshot: &Snapshot) -> PathBuf {
 }
 
 fn demo() -> Snapshot {
-    serde_json::from_slice(&std::fs::read(fixture("assets/demo.json")).expect("read"))
+    serde_json::from_slice(&std::fs::read(fixture("tests/fixtures/demo-l2.json")).expect("read"))
         .expect("parse")
 }
 
@@ -161,7 +166,7 @@ fn fail_on_sets_the_exit_code() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    let demo = fixture("assets/demo.json");
+    let demo = fixture("tests/fixtures/demo-l2.json");
     let out = run(&["doctor", "--fail-on", "fatal", "--input", &demo]);
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["doctor", "--ns", "nosuch", "--input", &demo]);
@@ -179,7 +184,7 @@ fn ns_limits_findings_to_the_selection() {
         "--ns",
         "cache",
         "--input",
-        &fixture("assets/demo.json"),
+        &fixture("tests/fixtures/demo-l2.json"),
     ]);
     assert_eq!(out.status.code(), Some(1), "cache's down wires are errors");
     let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -190,7 +195,7 @@ fn ns_limits_findings_to_the_selection() {
         "--ns",
         "web",
         "--input",
-        &fixture("assets/demo.json"),
+        &fixture("tests/fixtures/demo-l2.json"),
     ]);
     assert_eq!(out.status.code(), Some(0), "web has only an info");
 }

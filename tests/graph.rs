@@ -18,7 +18,7 @@ fn fixture(name: &str) -> Snapshot {
 }
 
 fn demo() -> Snapshot {
-    fixture("assets/demo.json")
+    fixture("tests/fixtures/demo-l2.json")
 }
 
 fn hostile() -> Snapshot {
@@ -332,7 +332,7 @@ fn check_label(label: &str) -> Result<(), String> {
 
 #[test]
 fn cli_draws_what_the_library_draws() {
-    let path = format!("{}/assets/demo.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/demo-l2.json", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_nsmap"))
         .args([
             "graph", "--format", "mermaid", "--ns", "web", "--input", &path,

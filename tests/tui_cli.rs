@@ -15,7 +15,7 @@ fn nsmap(args: &[&str]) -> Output {
 
 #[test]
 fn bare_nsmap_in_a_pipe_prints_the_namespace_table() {
-    let out = nsmap(&["--input", "assets/demo.json"]);
+    let out = nsmap(&["--input", "tests/fixtures/demo-l2.json"]);
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("cache") && table.contains("web"), "{table}");
@@ -24,7 +24,7 @@ fn bare_nsmap_in_a_pipe_prints_the_namespace_table() {
 
 #[test]
 fn tui_without_a_terminal_is_a_usage_error() {
-    let out = nsmap(&["tui", "--input", "assets/demo.json"]);
+    let out = nsmap(&["tui", "--input", "tests/fixtures/demo-l2.json"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a terminal"), "{err}");

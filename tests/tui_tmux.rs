@@ -288,7 +288,7 @@ fn follow_a_veth_to_the_host_and_back_then_quit_cleanly() {
 #[ignore = "needs tmux: run as root with --include-ignored"]
 fn the_tui_exits_when_its_terminal_is_killed() {
     let tmux = Tmux::start("killed");
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json");
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-l2.json");
     tmux.type_text(&format!("{} --input {demo}", env!("CARGO_BIN_EXE_nsmap")));
     tmux.keys(&["Enter"]);
     tmux.wait_for_text(" FILE ");

@@ -7,7 +7,8 @@ use crate::snapshot::{Interface, LinkRef, Namespace, ScanInfo, Snapshot, Warning
 
 /// The recorded demo topology (see scripts/record-demo.sh).
 pub fn demo() -> Snapshot {
-    serde_json::from_str(include_str!("../../assets/demo.json")).expect("demo.json parses")
+    serde_json::from_str(include_str!("../../tests/fixtures/demo-l2.json"))
+        .expect("demo.json parses")
 }
 
 pub fn snapshot(namespaces: Vec<Namespace>) -> Snapshot {

@@ -167,9 +167,16 @@ pub fn write(trace: &Trace, style: &Style, out: &mut impl Write) -> io::Result<(
         verdict.push_str(&format!(" ({})", code.as_str()));
     }
     if let Some(direction) = trace.direction {
+        let hops = match direction {
+            crate::path::Direction::Forward => &trace.forward,
+            crate::path::Direction::Return => &trace.back,
+        };
+        if let Some(last) = hops.last() {
+            verdict.push_str(&format!(" at {}", terminal_safe(&last.label)));
+        }
         verdict.push_str(match direction {
-            crate::path::Direction::Forward => " on the way there",
-            crate::path::Direction::Return => " on the way back",
+            crate::path::Direction::Forward => ", on the way there",
+            crate::path::Direction::Return => ", on the way back",
         });
     }
     writeln!(out, "{verdict}")?;

@@ -130,7 +130,10 @@ impl Topology {
                     && point.contains(&format!("/{}-", self.prefix))
                 {
                     let point = nsmap::sys::mountinfo::unescape(point.as_bytes());
-                    let _ = nix::mount::umount(OsStr::from_bytes(&point));
+                    let _ = nix::mount::umount2(
+                        OsStr::from_bytes(&point),
+                        nix::mount::MntFlags::MNT_DETACH,
+                    );
                 }
             }
         }
@@ -176,8 +179,11 @@ impl Drop for Topology {
             let _ = child.wait();
         }
         // umount(2), not umount(8): the tool mangles paths with newlines.
+        // Detached: a scan of a test running meanwhile may hold the mount
+        // open for an instant, and a plain umount would then fail (EBUSY)
+        // and leave it behind.
         for mount in self.mounts.drain(..).rev() {
-            let _ = nix::mount::umount(&mount);
+            let _ = nix::mount::umount2(&mount, nix::mount::MntFlags::MNT_DETACH);
         }
         for link in self.host_links.drain(..) {
             let _ = Command::new("ip")

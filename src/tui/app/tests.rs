@@ -9,7 +9,7 @@ use crate::snapshot::{Interface, Namespace};
 use crate::tui::layout;
 
 fn demo() -> Snapshot {
-    serde_json::from_str(include_str!("../../../assets/demo.json")).expect("demo parses")
+    serde_json::from_str(include_str!("../../../tests/fixtures/demo-l2.json")).expect("demo parses")
 }
 
 fn app() -> App {
