@@ -30,8 +30,9 @@ fn push_ref(refs: &mut Vec<LinkRef>, r: LinkRef) {
     }
 }
 
-/// Labels of the namespaces routing through, and their routes, for a
-/// message: `a, b (default via 10.88.0.1)`.
+/// Labels of the namespaces routing through, with the verb that agrees
+/// with them, and their routes, for a message: `a, b route`, `web routes`,
+/// `default via 10.88.0.1`.
 fn who(transits: &[&Transit<'_>]) -> (String, String) {
     let mut senders: Vec<String> = Vec::new();
     let mut routes: Vec<String> = Vec::new();
@@ -45,7 +46,8 @@ fn who(transits: &[&Transit<'_>]) -> (String, String) {
             routes.push(route);
         }
     }
-    (list(&senders, 3), list(&routes, 2))
+    let verb = if senders.len() == 1 { "routes" } else { "route" };
+    (format!("{} {verb}", list(&senders, 3)), list(&routes, 2))
 }
 
 /// NSM025: forwarding is off in a namespace that others route through,
@@ -149,7 +151,7 @@ pub fn forwarding_off(l3: &L3<'_>) -> Vec<Finding> {
             Some(router.inode),
             refs,
             format!(
-                "{} does not forward {} ({off}), yet {senders} route through it by {} ({routes}): what they send beyond {} is dropped there",
+                "{} does not forward {} ({off}), yet {senders} through it by {} ({routes}): what they send beyond {} is dropped there",
                 router.label(),
                 family_word(family),
                 list(&arrival_names, 3),
