@@ -46,7 +46,11 @@ fn who(transits: &[&Transit<'_>]) -> (String, String) {
             routes.push(route);
         }
     }
-    let verb = if senders.len() == 1 { "routes" } else { "route" };
+    let verb = if senders.len() == 1 {
+        "routes"
+    } else {
+        "route"
+    };
     (format!("{} {verb}", list(&senders, 3)), list(&routes, 2))
 }
 
