@@ -624,7 +624,7 @@ pub fn render_command(
             }
             return Ok(trace.exit_code());
         }
-        Command::Snapshot { compact, .. } => write_json(snapshot, *compact, out)?,
+        Command::Snapshot { compact, .. } => json::write_snapshot(snapshot, !*compact, out)?,
         // Handled in `run`: it needs the live host, not a snapshot.
         Command::Watch { .. } => {}
         Command::Doctor { fail_on, ns } => {

@@ -441,139 +441,46 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
     let index = RawIndex::new(raw);
     let known = NsidMap::build_with(raw, &index);
     let mut warnings: Vec<Warning> = raw.warnings.clone();
-    let by_inode = &index.namespaces;
-    let name_of = |netns: u64, ifindex: u32| -> Option<&Name> {
-        index.link(netns, ifindex).map(|l| &l.ifname)
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
+        .min(raw.namespaces.len() / MIN_PER_THREAD)
+        .max(1);
+    let per_thread = raw.namespaces.len().div_ceil(threads).max(1);
+    let resolve_chunk = |chunk: &[RawNamespace]| -> Vec<(Namespace, Vec<Warning>)> {
+        chunk
+            .iter()
+            .map(|ns| resolve_namespace(ns, &index, &known))
+            .collect()
     };
-
-    let mut namespaces: Vec<Namespace> = Vec::with_capacity(raw.namespaces.len());
-    for ns in &raw.namespaces {
-        let label = label_raw(ns);
-        let mut unresolved: BTreeSet<i32> = BTreeSet::new();
-        let mut interfaces: Vec<Interface> = Vec::with_capacity(ns.links.len());
-        let mut addresses = AddressesByIfindex::new(&ns.addrs);
-        for link in &ns.links {
-            let other_ref = target_ifindex(link).map(|ifindex| {
-                let netns = match link.link_netnsid {
-                    None => Some(ns.inode),
-                    Some(nsid) => {
-                        let found = known.get(ns.inode, nsid);
-                        if found.is_none() {
-                            unresolved.insert(nsid);
-                        }
-                        found
-                    }
-                };
-                let ifname = netns.and_then(|n| name_of(n, ifindex)).cloned();
-                if let Some(n) = netns
-                    && ifname.is_none()
-                    && by_inode.get(&n).is_some_and(|o| o.scanned)
-                {
-                    warnings.push(Warning::new(
-                        Some(ns.inode),
-                        WarningCode::DanglingReference,
-                        format!(
-                            "{} in {} points at ifindex {} in {}, which has no such interface (it changed during the scan?); rescan",
-                            link.ifname.as_str(),
-                            label,
-                            ifindex,
-                            by_inode.get(&n).map(|o| label_raw(o)).unwrap_or_default()
-                        ),
-                    ));
-                }
-                LinkRef { netns, ifindex, ifname }
-            });
-            let (peer, lower) = if is_pair(link) {
-                (other_ref, None)
-            } else {
-                (None, other_ref)
-            };
-            let master = link.master.filter(|&m| m != 0).map(|m| LinkRef {
-                netns: Some(ns.inode),
-                ifindex: m,
-                ifname: name_of(ns.inode, m).cloned(),
-            });
-            let (texts, infos) = addresses.take(link.ifindex);
-            interfaces.push(Interface {
-                ifindex: link.ifindex,
-                ifname: link.ifname.clone(),
-                kind: link.kind.clone(),
-                slave_kind: link.slave_kind.clone(),
-                operstate: Cow::Borrowed(operstate_name(link.operstate)),
-                flags: flag_names(link.flags),
-                mtu: link.mtu,
-                address: link
-                    .address
-                    .as_deref()
-                    .filter(|a| !a.is_empty())
-                    .map(format_mac),
-                addresses: texts,
-                master,
-                peer,
-                link: lower,
-                port_state: link.port_state.map(|s| Cow::Borrowed(port_state_name(s))),
-                port_isolated: link.port_isolated,
-                port_locked: link.port_locked,
-                vlan_filtering: link.vlan_filtering,
-                nf_call_iptables: link.nf_call.map(|c| c[0]),
-                nf_call_ip6tables: link.nf_call.map(|c| c[1]),
-                nf_call_arptables: link.nf_call.map(|c| c[2]),
-                macvlan_mode: link.macvlan_mode.map(l3::macvlan_mode_name),
-                addr_info: Some(infos),
-                netconf: l3::interface_netconf(link),
-            });
-        }
-        for nsid in unresolved {
-            // The kernel reports -1 when it has no nsid to give: the peer's
-            // namespace is being destroyed (peernet2id_alloc on a dying net).
-            let message = if nsid < 0 {
-                format!(
-                    "a peer of {label} is in a namespace that is being destroyed (nsid {nsid}), so it shows netns null; rescan in a moment",
-                )
-            } else {
-                format!(
-                    "nsid {nsid} in {label} is a namespace nsmap could not open, so peers there show netns null; run as root, or the namespace is held only by a socket",
-                )
-            };
-            let code = if nsid < 0 {
-                WarningCode::Vanished
-            } else {
-                WarningCode::UnresolvedNsid
-            };
-            warnings.push(Warning::new(Some(ns.inode), code, message));
-        }
-        interfaces.sort_by_key(|i| i.ifindex);
-        let l3 = ns.l3.as_ref().map_or_else(l3::NamespaceL3::absent, |raw| {
-            l3::namespace(raw, &|ifindex| {
-                l3::local_ref(ns.inode, ifindex, name_of(ns.inode, ifindex))
+    let mut chunks = raw.namespaces.chunks(per_thread);
+    let own = chunks.next().unwrap_or_default();
+    let parts: Vec<Vec<(Namespace, Vec<Warning>)>> = std::thread::scope(|s| {
+        // Should a thread not start, its chunk is resolved here.
+        let others: Vec<_> = chunks
+            .map(|chunk| {
+                std::thread::Builder::new()
+                    .name("nsmap-resolve".into())
+                    .spawn_scoped(s, move || resolve_chunk(chunk))
+                    .map_err(|_| chunk)
             })
-        });
-        namespaces.push(Namespace {
-            inode: ns.inode,
-            id: ns.id,
-            current: ns.current,
-            host: ns.host,
-            names: ns.names.clone(),
-            mounts: ns.mounts.clone(),
-            pids: ns.pids.clone(),
-            threads: ns.threads.clone(),
-            holders: ns.holders.clone(),
-            process: ns.process.clone(),
-            scanned: ns.scanned,
-            interfaces,
-            processes: ns.processes.clone(),
-            containers: ns.containers.clone(),
-            hostname: ns.hostname.clone(),
-            cni: ns.cni.clone(),
-            display_name: label,
-            routes: l3.routes,
-            rules: l3.rules,
-            neighbours: l3.neighbours,
-            fdb: l3.fdb,
-            nexthops: l3.nexthops,
-            netconf: l3.netconf,
-            firewall: l3.firewall,
-        });
+            .collect();
+        let mut parts = vec![resolve_chunk(own)];
+        for other in others {
+            parts.push(match other {
+                Ok(handle) => match handle.join() {
+                    Ok(part) => part,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(chunk) => resolve_chunk(chunk),
+            });
+        }
+        parts
+    });
+    let mut namespaces: Vec<Namespace> = Vec::with_capacity(raw.namespaces.len());
+    for (namespace, found) in parts.into_iter().flatten() {
+        namespaces.push(namespace);
+        warnings.extend(found);
     }
     namespaces.sort_by_key(|n| n.inode);
     let mut snapshot = Snapshot {
@@ -588,6 +495,155 @@ pub fn resolve(raw: &RawScan) -> Snapshot {
     snapshot.warnings = warnings;
     snapshot
 }
+
+/// One namespace of the snapshot, with the warnings its links raise: reads
+/// only the shared indexes, so namespaces resolve on several threads.
+fn resolve_namespace(
+    ns: &RawNamespace,
+    index: &RawIndex<'_>,
+    known: &NsidMap,
+) -> (Namespace, Vec<Warning>) {
+    let by_inode = &index.namespaces;
+    let name_of = |netns: u64, ifindex: u32| -> Option<&Name> {
+        index.link(netns, ifindex).map(|l| &l.ifname)
+    };
+    let mut warnings = Vec::new();
+    let label = label_raw(ns);
+    let mut unresolved: BTreeSet<i32> = BTreeSet::new();
+    let mut interfaces: Vec<Interface> = Vec::with_capacity(ns.links.len());
+    let mut addresses = AddressesByIfindex::new(&ns.addrs);
+    for link in &ns.links {
+        let other_ref = target_ifindex(link).map(|ifindex| {
+            let netns = match link.link_netnsid {
+                None => Some(ns.inode),
+                Some(nsid) => {
+                    let found = known.get(ns.inode, nsid);
+                    if found.is_none() {
+                        unresolved.insert(nsid);
+                    }
+                    found
+                }
+            };
+            let ifname = netns.and_then(|n| name_of(n, ifindex)).cloned();
+            if let Some(n) = netns
+                && ifname.is_none()
+                && by_inode.get(&n).is_some_and(|o| o.scanned)
+            {
+                warnings.push(Warning::new(
+                    Some(ns.inode),
+                    WarningCode::DanglingReference,
+                    format!(
+                        "{} in {} points at ifindex {} in {}, which has no such interface (it changed during the scan?); rescan",
+                        link.ifname.as_str(),
+                        label,
+                        ifindex,
+                        by_inode.get(&n).map(|o| label_raw(o)).unwrap_or_default()
+                    ),
+                ));
+            }
+            LinkRef { netns, ifindex, ifname }
+        });
+        let (peer, lower) = if is_pair(link) {
+            (other_ref, None)
+        } else {
+            (None, other_ref)
+        };
+        let master = link.master.filter(|&m| m != 0).map(|m| LinkRef {
+            netns: Some(ns.inode),
+            ifindex: m,
+            ifname: name_of(ns.inode, m).cloned(),
+        });
+        let (texts, infos) = addresses.take(link.ifindex);
+        interfaces.push(Interface {
+            ifindex: link.ifindex,
+            ifname: link.ifname.clone(),
+            kind: link.kind.clone(),
+            slave_kind: link.slave_kind.clone(),
+            operstate: Cow::Borrowed(operstate_name(link.operstate)),
+            flags: flag_names(link.flags),
+            mtu: link.mtu,
+            address: link
+                .address
+                .as_deref()
+                .filter(|a| !a.is_empty())
+                .map(format_mac),
+            addresses: texts,
+            master,
+            peer,
+            link: lower,
+            port_state: link.port_state.map(|s| Cow::Borrowed(port_state_name(s))),
+            port_isolated: link.port_isolated,
+            port_locked: link.port_locked,
+            vlan_filtering: link.vlan_filtering,
+            nf_call_iptables: link.nf_call.map(|c| c[0]),
+            nf_call_ip6tables: link.nf_call.map(|c| c[1]),
+            nf_call_arptables: link.nf_call.map(|c| c[2]),
+            macvlan_mode: link.macvlan_mode.map(l3::macvlan_mode_name),
+            addr_info: Some(infos),
+            netconf: l3::interface_netconf(link),
+        });
+    }
+    for nsid in unresolved {
+        // The kernel reports -1 when it has no nsid to give: the peer's
+        // namespace is being destroyed (peernet2id_alloc on a dying net).
+        let message = if nsid < 0 {
+            format!(
+                "a peer of {label} is in a namespace that is being destroyed (nsid {nsid}), so it shows netns null; rescan in a moment",
+            )
+        } else {
+            format!(
+                "nsid {nsid} in {label} is a namespace nsmap could not open, so peers there show netns null; run as root, or the namespace is held only by a socket",
+            )
+        };
+        let code = if nsid < 0 {
+            WarningCode::Vanished
+        } else {
+            WarningCode::UnresolvedNsid
+        };
+        warnings.push(Warning::new(Some(ns.inode), code, message));
+    }
+    interfaces.sort_by_key(|i| i.ifindex);
+    let l3 = ns.l3.as_ref().map_or_else(l3::NamespaceL3::absent, |raw| {
+        l3::namespace(raw, &|ifindex| {
+            l3::local_ref(ns.inode, ifindex, name_of(ns.inode, ifindex))
+        })
+    });
+    let namespace = Namespace {
+        inode: ns.inode,
+        id: ns.id,
+        current: ns.current,
+        host: ns.host,
+        names: ns.names.clone(),
+        mounts: ns.mounts.clone(),
+        pids: ns.pids.clone(),
+        threads: ns.threads.clone(),
+        holders: ns.holders.clone(),
+        process: ns.process.clone(),
+        scanned: ns.scanned,
+        interfaces,
+        processes: ns.processes.clone(),
+        containers: ns.containers.clone(),
+        hostname: ns.hostname.clone(),
+        cni: ns.cni.clone(),
+        display_name: label,
+        routes: l3.routes,
+        rules: l3.rules,
+        neighbours: l3.neighbours,
+        fdb: l3.fdb,
+        nexthops: l3.nexthops,
+        netconf: l3.netconf,
+        firewall: l3.firewall,
+    };
+    (namespace, warnings)
+}
+
+/// At most this many threads resolve a scan; beyond it, the joining of
+/// their results dominates.
+const MAX_THREADS: usize = 4;
+
+/// Below this many namespaces per thread, one thread is faster than
+/// starting another.
+const MIN_PER_THREAD: usize = 32;
 
 /// A namespace's addresses as text (`10.0.0.2/24`), grouped by ifindex in
 /// dump order: sorted once, so each interface finds its own by binary
@@ -795,6 +851,49 @@ pub fn format_mac(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::raw::RawNsid;
+
+    /// Many namespaces resolve on several threads: the result is the one a
+    /// single thread gives, namespace by namespace, warning by warning.
+    #[test]
+    fn threads_resolve_as_one_does() {
+        let base: RawScan =
+            serde_json::from_str(include_str!("../tests/fixtures/raw/hostile.json"))
+                .expect("fixture");
+        let mut raw = base.clone();
+        let mut round = 1u64;
+        while raw.namespaces.len() < 5 * MIN_PER_THREAD {
+            for ns in &base.namespaces {
+                let mut copy = ns.clone();
+                copy.inode += round << 32;
+                raw.namespaces.push(copy);
+            }
+            round += 1;
+        }
+        // The last namespaces' peers point at an nsid nobody answered for:
+        // warnings from a thread other than the first.
+        for ns in raw.namespaces.iter_mut().rev().take(3) {
+            for link in &mut ns.links {
+                link.link_netnsid = Some(9999);
+                link.link = Some(2);
+            }
+        }
+        let snapshot = resolve(&raw);
+        let index = RawIndex::new(&raw);
+        let known = NsidMap::build_with(&raw, &index);
+        let mut serial: Vec<Namespace> = Vec::new();
+        let mut warnings = raw.warnings.clone();
+        for ns in &raw.namespaces {
+            let (namespace, found) = resolve_namespace(ns, &index, &known);
+            serial.push(namespace);
+            warnings.extend(found);
+        }
+        serial.sort_by_key(|n| n.inode);
+        assert_eq!(snapshot.namespaces, serial);
+        for w in &warnings {
+            assert!(snapshot.warnings.contains(w), "missing {w:?}");
+        }
+        assert!(!warnings.is_empty());
+    }
 
     /// Recorded by scripts/record-raw-fixtures.sh on Linux 6.18: fx-a↔fx-b
     /// and fx-c↔fx-d are veth pairs with eth0 at ifindex 2 on both ends;

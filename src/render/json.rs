@@ -18,6 +18,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::name::needs_terminal_escape;
+use crate::snapshot::{Namespace, Snapshot};
 
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn write(value: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
@@ -33,6 +34,211 @@ pub fn write_compact(value: &impl Serialize, out: &mut impl Write) -> io::Result
     serde_json::to_writer(&mut safe, value).map_err(io::Error::from)?;
     safe.write_all(b"\n")?;
     safe.finish()
+}
+
+/// Writes a snapshot exactly as [`write`] (pretty) or [`write_compact`]
+/// would, byte for byte, but with its namespaces serialized on several
+/// threads: a map of a thousand namespaces is tens of megabytes of JSON,
+/// and one core would spend longer on it than the scan itself.
+///
+/// serde_json has no parallel mode, so the document's frame (the
+/// snapshot's four keys, in their declared order) is written here, and
+/// each namespace is serialized on its own and, when pretty, indented to
+/// its depth (serde_json escapes newlines inside strings, so every raw
+/// newline is the pretty printer's). `writes_a_snapshot_as_serde_does`
+/// pins the equality.
+pub fn write_snapshot(snapshot: &Snapshot, pretty: bool, out: &mut impl Write) -> io::Result<()> {
+    // Destructured so that a field added to Snapshot fails to compile here
+    // instead of going missing from the output.
+    let Snapshot {
+        schema_version,
+        scan,
+        namespaces,
+        warnings,
+    } = snapshot;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
+        .min(namespaces.len() / MIN_PER_THREAD)
+        .max(1);
+    let per_thread = namespaces.len().div_ceil(threads).max(1);
+    let mut chunks = namespaces.chunks(per_thread);
+    let own = chunks.next().unwrap_or_default();
+    std::thread::scope(|s| {
+        // The first chunk goes straight out from this thread while the
+        // others render into buffers (here too, should a thread not start).
+        let others: Vec<_> = chunks
+            .map(|c| {
+                std::thread::Builder::new()
+                    .name("nsmap-json".into())
+                    .spawn_scoped(s, move || {
+                        let mut buf = Vec::new();
+                        namespaces_part(&mut buf, c, true, pretty).map(|()| buf)
+                    })
+                    .map_err(|_| c)
+            })
+            .collect();
+        let mut safe = TerminalSafe::new(out);
+        if pretty {
+            write!(
+                safe,
+                "{{\n  \"schema_version\": {schema_version},\n  \"scan\": "
+            )?;
+            indented(&mut safe, scan, 1)?;
+            safe.write_all(b",\n  \"namespaces\": [")?;
+        } else {
+            write!(safe, "{{\"schema_version\":{schema_version},\"scan\":")?;
+            serde_json::to_writer(&mut safe, scan).map_err(io::Error::from)?;
+            safe.write_all(b",\"namespaces\":[")?;
+        }
+        safe.finish()?;
+        namespaces_part(out, own, false, pretty)?;
+        for other in others {
+            match other {
+                Ok(handle) => {
+                    let buf = handle
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("a JSON thread panicked")))?;
+                    out.write_all(&buf)?;
+                }
+                Err(c) => namespaces_part(out, c, true, pretty)?,
+            }
+        }
+        Ok::<(), io::Error>(())
+    })?;
+    let mut safe = TerminalSafe::new(out);
+    if pretty {
+        if !namespaces.is_empty() {
+            safe.write_all(b"\n  ")?;
+        }
+        safe.write_all(b"],\n  \"warnings\": ")?;
+        indented(&mut safe, warnings, 1)?;
+        safe.write_all(b"\n}\n")?;
+    } else {
+        safe.write_all(b"],\"warnings\":")?;
+        serde_json::to_writer(&mut safe, warnings).map_err(io::Error::from)?;
+        safe.write_all(b"}\n")?;
+    }
+    safe.finish()
+}
+
+/// At most this many threads render a snapshot: beyond it, the copy into
+/// the output dominates.
+const MAX_THREADS: usize = 4;
+
+/// Below this many namespaces per thread, one thread is faster than
+/// starting another.
+const MIN_PER_THREAD: usize = 32;
+
+/// Namespaces as the items of the snapshot's `namespaces` array, terminal
+/// safe; `later` for every chunk after the first, whose first item then
+/// needs its separator.
+fn namespaces_part(
+    out: &mut impl Write,
+    namespaces: &[Namespace],
+    later: bool,
+    pretty: bool,
+) -> io::Result<()> {
+    let mut safe = TerminalSafe::new(out);
+    for (i, ns) in namespaces.iter().enumerate() {
+        let first = i == 0 && !later;
+        if pretty {
+            safe.write_all(if first { b"\n    " } else { b",\n    " })?;
+            indented(&mut safe, ns, 2)?;
+        } else {
+            if !first {
+                safe.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut safe, ns).map_err(io::Error::from)?;
+        }
+    }
+    safe.finish()
+}
+
+/// `value` as pretty JSON nested `depth` levels deep, as serde_json's
+/// pretty printer writes it at that depth.
+fn indented(out: &mut impl Write, value: &impl Serialize, depth: usize) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(out, Nested::new(depth));
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
+/// serde_json's `PrettyFormatter` (two spaces a level) starting at a given
+/// depth, which serde_json's own cannot: its level is private.
+struct Nested {
+    level: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn new(level: usize) -> Nested {
+        Nested {
+            level,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 64];
+        let mut n = 2 * self.level;
+        while n > 0 {
+            let now = n.min(SPACES.len());
+            w.write_all(&SPACES[..now])?;
+            n -= now;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Bytes collected before they are checked and passed on.
@@ -162,6 +368,44 @@ mod tests {
         );
         let back: Vec<String> = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(back, value);
+    }
+
+    /// The parallel writer against serde_json's own output, both ways, on
+    /// the recorded snapshots (hostile names included), on one so large it
+    /// is split across threads, and on an empty one.
+    #[test]
+    fn writes_a_snapshot_as_serde_does() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut snapshots = Vec::new();
+        for file in [
+            "assets/demo.json",
+            "tests/fixtures/hostile.json",
+            "tests/fixtures/demo-l2.json",
+        ] {
+            let path = root.join(file);
+            let bytes = std::fs::read(&path).expect("fixture");
+            snapshots.push(crate::input::load(&path, &bytes).expect("loads"));
+        }
+        let mut large = snapshots[0].clone();
+        let mut hostile = snapshots[1].namespaces.clone();
+        while large.namespaces.len() < 300 {
+            large.namespaces.append(&mut hostile.clone());
+            hostile.rotate_left(1);
+        }
+        let mut empty = large.clone();
+        empty.namespaces.clear();
+        empty.warnings.clear();
+        snapshots.extend([large, empty]);
+        for snapshot in &snapshots {
+            let (mut serial, mut parallel) = (Vec::new(), Vec::new());
+            write(snapshot, &mut serial).expect("write");
+            write_snapshot(snapshot, true, &mut parallel).expect("write");
+            assert!(serial == parallel, "pretty output differs");
+            let (mut serial, mut parallel) = (Vec::new(), Vec::new());
+            write_compact(snapshot, &mut serial).expect("write");
+            write_snapshot(snapshot, false, &mut parallel).expect("write");
+            assert!(serial == parallel, "compact output differs");
+        }
     }
 
     /// The escaping as it was first written, string by string inside
