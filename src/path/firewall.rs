@@ -372,3 +372,21 @@ fn bridges_arp(view: &NsView<'_>, steps: &[Step]) -> Result<bool, Stop> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_hooks_its_devices_and_prefixes_only() {
+        let devs = [Name::from("eth0"), Name::from("veth*")];
+        assert!(hooks_device(&devs, &Name::from("eth0")));
+        assert!(hooks_device(&devs, &Name::from("veth12")));
+        assert!(!hooks_device(&devs, &Name::from("eth1")));
+        assert!(!hooks_device(&devs, &Name::from("eth00")));
+        assert!(!hooks_device(&[], &Name::from("eth0")));
+        // Kernel bytes that are not UTF-8 compare as bytes.
+        let odd = Name::from_bytes(b"v\xff");
+        assert!(hooks_device(&[Name::from_bytes(b"v*")], &odd));
+    }
+}

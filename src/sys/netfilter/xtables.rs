@@ -1,5 +1,8 @@
 //! iptables-legacy (x_tables) tables of the calling thread's namespace,
-//! read through their getsockopt interface like `iptables-legacy-save`.
+//! read through their getsockopt interface like `iptables-legacy-save`;
+//! arptables-legacy's the same way (`arp_tables_names`, ARPT_SO_GET_*).
+//! ebtables-legacy has no names file, and asking for one of its tables
+//! creates it (do_ebt_get_ctl → find_table_lock), so it is never asked.
 //!
 //! The trap (KERNEL-NOTES): IPT_SO_GET_INFO is not side-effect free. For a
 //! name the namespace has no table of, do_ipt_get_ctl → get_info →
