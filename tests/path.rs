@@ -556,3 +556,398 @@ fn source_bound_to_an_interface() {
     );
     assert_eq!(json["src"]["address"], lab.v4("3.2"), "{json}");
 }
+
+/// nffa ─ nffr ─ nffb as [`routed`] builds it (10.N.1.0/24, 10.N.2.0/24,
+/// and fdN:1::/64, fdN:2::/64 for IPv6), with `nffr` forwarding both
+/// families.
+fn routed_both(lab: &mut Lab) -> (Ns, Ns, Ns) {
+    let a = lab.ns("nffa");
+    let r = lab.ns("nffr");
+    let b = lab.ns("nffb");
+    lab.wire(&a, "eth0", &lab.v4("1.2/24"), &r, "eth0", &lab.v4("1.1/24"));
+    lab.wire(&b, "eth0", &lab.v4("2.2/24"), &r, "eth1", &lab.v4("2.1/24"));
+    a.addr("eth0", &lab.v6("1::2/64"));
+    r.addr("eth0", &lab.v6("1::1/64"));
+    r.addr("eth1", &lab.v6("2::1/64"));
+    b.addr("eth0", &lab.v6("2::2/64"));
+    a.route(&["default", "via", &lab.v4("1.1")]);
+    b.route(&["default", "via", &lab.v4("2.1")]);
+    a.ip(&["-6", "route", "add", "default", "via", &lab.v6("1::1")]);
+    b.ip(&["-6", "route", "add", "default", "via", &lab.v6("2::1")]);
+    r.sysctl(&["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]);
+    (a, r, b)
+}
+
+/// The MAC address of `dev` in `ns`.
+fn mac(ns: &Ns, dev: &str) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns.sel(), "-j", "link", "show", "dev", dev])
+        .output()
+        .expect("run ip");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j link");
+    v[0]["address"].as_str().expect("a MAC").to_string()
+}
+
+/// A table `nff` of `family` with one chain `c` of `spec`.
+fn ruleset(family: &str, spec: &str) -> String {
+    format!(
+        "table {family} nff {{\n  chain c {{\n    {}\n  }}\n}}\n",
+        spec.replace("; ", ";\n    ")
+    )
+}
+
+/// Loads `ruleset` in `ns`, checks `probe` against `expect`, and removes
+/// the ruleset again (`nft flush ruleset`) for the next case.
+fn with_ruleset(
+    lab: &Lab,
+    ns: &Ns,
+    ruleset: &str,
+    probe: &Probe,
+    expect: &Expect,
+) -> serde_json::Value {
+    ns.nft(ruleset);
+    lab.settle();
+    let json = lab.check(probe, expect);
+    ns.nft("flush ruleset");
+    json
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nff_device_hooks_on_the_way_drop_and_others_do_not_matter() {
+    let mut lab = Lab::new("nff_device_hooks", 231);
+    let (a, r, b) = routed_both(&mut lab);
+    // A device the packet never meets: a veth pair inside the router.
+    r.ip(&["link", "add", "u0", "type", "veth", "peer", "name", "u1"]);
+    r.up("u0");
+    r.up("u1");
+    lab.settle();
+    let probe = Probe::new(&a, &lab.v4("2.2"));
+    // A chain that drops everything, on a device the packet never meets.
+    for hook in ["ingress", "egress"] {
+        with_ruleset(
+            &lab,
+            &r,
+            &ruleset(
+                "netdev",
+                &format!("type filter hook {hook} device u0 priority 0; policy drop;"),
+            ),
+            &probe,
+            &Expect::reachable(&[&a, &r, &b]),
+        );
+    }
+    // netdev ingress where the packet arrives, egress where it leaves.
+    for (hook, dev) in [("ingress", "eth0"), ("egress", "eth1")] {
+        let json = with_ruleset(
+            &lab,
+            &r,
+            &ruleset(
+                "netdev",
+                &format!("type filter hook {hook} device {dev} priority 0; policy drop;"),
+            ),
+            &probe,
+            &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
+        );
+        let reason = json["reason"].as_str().unwrap_or("");
+        assert!(
+            reason.contains(hook) && reason.contains(dev),
+            "the reason names the hook and device: {json}"
+        );
+    }
+    // netdev ingress at the far end of the reply's way in (the request
+    // leaves by eth1, the reply comes back by it).
+    with_ruleset(
+        &lab,
+        &r,
+        &ruleset(
+            "netdev",
+            "type filter hook ingress device eth1 priority 0; policy drop;",
+        ),
+        &probe,
+        &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
+    );
+    // inet ingress sees IP but not ARP: the destination's own device
+    // drops the packet once it arrived.
+    with_ruleset(
+        &lab,
+        &b,
+        &ruleset(
+            "inet",
+            "type filter hook ingress device eth0 priority 0; policy drop;",
+        ),
+        &probe,
+        &Expect::unreachable("firewall_drop", &b, &[&a, &r, &b]),
+    );
+    // A rule there: nsmap cannot decide.
+    with_ruleset(
+        &lab,
+        &r,
+        &ruleset(
+            "netdev",
+            "type filter hook ingress device eth0 priority 0; policy drop; tcp dport 22 accept;",
+        ),
+        &probe,
+        &Expect::unknown("firewall_rules", &[&a, &r]),
+    );
+    // lo's own hooks on a local delivery.
+    with_ruleset(
+        &lab,
+        &a,
+        &ruleset(
+            "netdev",
+            "type filter hook egress device lo priority 0; policy drop;",
+        ),
+        &Probe::new(&a, &lab.v4("1.2")),
+        &Expect::unreachable("firewall_drop", &a, &[&a]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nff_neighbour_resolution_crosses_arp_and_ndp_hooks() {
+    let mut lab = Lab::new("nff_neigh_hooks", 232);
+    let (a, r, b) = routed_both(&mut lab);
+    lab.settle();
+    let v4 = Probe::new(&a, &lab.v4("2.2"));
+    let v6 = Probe::new(&a, &lab.v6("2::2"));
+    let flush = || {
+        for ns in [&a, &r, &b] {
+            ns.ip(&["neigh", "flush", "all"]);
+        }
+    };
+    for hook in ["input", "output"] {
+        flush();
+        let json = with_ruleset(
+            &lab,
+            &r,
+            &ruleset(
+                "arp",
+                &format!("type filter hook {hook} priority 0; policy drop;"),
+            ),
+            &v4,
+            &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
+        );
+        assert!(
+            json["reason"].as_str().unwrap_or("").contains("arp"),
+            "{json}"
+        );
+    }
+    // ARP chains do not see IPv6, whose neighbour discovery is ICMPv6:
+    // the router's IPv6 input hook (the packet itself only crosses
+    // forward) drops its neighbour solicitations.
+    flush();
+    with_ruleset(
+        &lab,
+        &r,
+        &ruleset("arp", "type filter hook input priority 0; policy drop;"),
+        &v6,
+        &Expect::reachable(&[&a, &r, &b]),
+    );
+    flush();
+    with_ruleset(
+        &lab,
+        &r,
+        &ruleset("ip6", "type filter hook input priority 0; policy drop;"),
+        &v6,
+        &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
+    );
+    // A permanent entry skips ARP: the ARP chain then does not matter.
+    flush();
+    let rmac = mac(&r, "eth0");
+    a.ip(&[
+        "neigh",
+        "replace",
+        &lab.v4("1.1"),
+        "lladdr",
+        &rmac,
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+    ]);
+    let rb = mac(&r, "eth1");
+    let bmac = mac(&b, "eth0");
+    r.ip(&[
+        "neigh",
+        "replace",
+        &lab.v4("2.2"),
+        "lladdr",
+        &bmac,
+        "dev",
+        "eth1",
+        "nud",
+        "permanent",
+    ]);
+    b.ip(&[
+        "neigh",
+        "replace",
+        &lab.v4("2.1"),
+        "lladdr",
+        &rb,
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+    ]);
+    let amac = mac(&a, "eth0");
+    r.ip(&[
+        "neigh",
+        "replace",
+        &lab.v4("1.2"),
+        "lladdr",
+        &amac,
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+    ]);
+    with_ruleset(
+        &lab,
+        &r,
+        &ruleset("arp", "type filter hook input priority 0; policy drop;"),
+        &v4,
+        &Expect::reachable(&[&a, &r, &b]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nff_bridge_port_hooks_count_only_on_ports_crossed() {
+    let mut lab = Lab::new("nff_port_hooks", 233);
+    let h = lab.ns("nffh");
+    let x = lab.ns("nffx");
+    let y = lab.ns("nffy");
+    let z = lab.ns("nffz");
+    h.bridge("br0");
+    lab.port(&h, "br0", "px", &x, &lab.v4("0.2/24"));
+    lab.port(&h, "br0", "py", &y, &lab.v4("0.3/24"));
+    lab.port(&h, "br0", "pz", &z, &lab.v4("0.4/24"));
+    lab.settle();
+    let probe = Probe::new(&x, &lab.v4("0.3"));
+    with_ruleset(
+        &lab,
+        &h,
+        &ruleset(
+            "netdev",
+            "type filter hook ingress device pz priority 0; policy drop;",
+        ),
+        &probe,
+        &Expect::reachable(&[&x, &h, &y]),
+    );
+    // px receives the request; it sends the reply (egress), which is
+    // where that one dies.
+    for hook in ["ingress", "egress"] {
+        with_ruleset(
+            &lab,
+            &h,
+            &ruleset(
+                "netdev",
+                &format!("type filter hook {hook} device px priority 0; policy drop;"),
+            ),
+            &probe,
+            &Expect::unreachable("firewall_drop", &h, &[&x, &h]).or_forward(&[&x, &h, &y]),
+        );
+    }
+}
+
+/// Sets the policy of the arptables-legacy `filter` table's INPUT chain
+/// in `ns` to DROP, as `arptables-legacy -P INPUT DROP` would (no such
+/// binary here): asking for the table creates it from its template, then
+/// ARPT_SO_SET_REPLACE installs the same entries with the policy changed.
+#[allow(unsafe_code)]
+fn arptables_legacy_input_drop(ns: &Ns) {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{}", ns.sel());
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).expect("open the namespace");
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let sock = nix::sys::socket::socket(
+            nix::sys::socket::AddressFamily::Inet,
+            nix::sys::socket::SockType::Raw,
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+            nix::sys::socket::SockProtocol::Raw,
+        )
+        .expect("raw socket");
+        let fd = sock.as_raw_fd();
+        let get = |opt: i32, buf: &mut Vec<u8>| {
+            let mut len = buf.len() as libc::socklen_t;
+            // SAFETY: buf is valid for len bytes; the kernel writes at most len.
+            let r = unsafe {
+                libc::getsockopt(fd, libc::SOL_IP, opt, buf.as_mut_ptr().cast(), &mut len)
+            };
+            assert_eq!(
+                r,
+                0,
+                "getsockopt {opt}: {}",
+                std::io::Error::last_os_error()
+            );
+        };
+        let word =
+            |b: &[u8], at: usize| u32::from_ne_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+        let mut info = b"filter".to_vec();
+        info.resize(68, 0);
+        get(96, &mut info); // ARPT_SO_GET_INFO
+        let (valid, num, size) = (word(&info, 32), word(&info, 60), word(&info, 64));
+        let underflow_in = word(&info, 48) as usize;
+        let mut entries = b"filter".to_vec();
+        entries.resize(32, 0);
+        entries.extend(size.to_ne_bytes());
+        entries.resize(40 + size as usize, 0);
+        get(97, &mut entries); // ARPT_SO_GET_ENTRIES
+        let mut blob = entries[40..].to_vec();
+        // The INPUT policy's standard target: its verdict follows the
+        // 32-byte target header at the entry's target_offset.
+        let target =
+            u16::from_ne_bytes([blob[underflow_in + 164], blob[underflow_in + 165]]) as usize;
+        let at = underflow_in + target + 32;
+        blob[at..at + 4].copy_from_slice(&(-1i32).to_ne_bytes()); // -NF_DROP - 1
+        let mut counters = vec![0u8; 16 * num as usize];
+        let mut replace = b"filter".to_vec();
+        replace.resize(32, 0);
+        for w in [valid, num, size] {
+            replace.extend(w.to_ne_bytes());
+        }
+        replace.extend_from_slice(&info[36..60]); // hook_entry[3], underflow[3]
+        replace.extend(num.to_ne_bytes()); // num_counters
+        replace.extend((counters.as_mut_ptr() as u64).to_ne_bytes());
+        replace.extend(&blob);
+        // SAFETY: replace is valid for its length; counters outlives the call.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_IP,
+                96,
+                replace.as_ptr().cast(),
+                replace.len() as libc::socklen_t,
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "ARPT_SO_SET_REPLACE: {}",
+            std::io::Error::last_os_error()
+        );
+    })
+    .join()
+    .expect("arptables thread");
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nff_arptables_legacy_policy_drop_is_seen() {
+    let mut lab = Lab::new("nff_arptables_legacy", 234);
+    let (a, r, b) = routed_both(&mut lab);
+    lab.settle();
+    let probe = Probe::new(&a, &lab.v4("2.2"));
+    lab.check(&probe, &Expect::reachable(&[&a, &r, &b]));
+    arptables_legacy_input_drop(&r);
+    for ns in [&a, &r, &b] {
+        ns.ip(&["neigh", "flush", "all"]);
+    }
+    let json = lab.check(&probe, &Expect::unreachable("firewall_drop", &r, &[&a, &r]));
+    let reason = json["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("arptables-legacy") && reason.contains("INPUT"),
+        "{json}"
+    );
+}

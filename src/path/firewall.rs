@@ -1,7 +1,10 @@
 //! Firewall hooks a packet crosses, judged from what the snapshot records
 //! of them: each base chain's hook, priority, policy and rule count
 //! (nftables, iptables-nft included) and each iptables-legacy table's
-//! built-in chains.
+//! built-in chains. Besides the IP and bridge hooks: a device's own
+//! (netdev `ingress`/`egress`, inet `ingress`), which every frame the
+//! device receives or sends crosses, and ARP's (arp `input`/`output`/
+//! `forward`), which every neighbour resolution over IPv4 crosses.
 //!
 //! At one hook every base chain runs in priority order; an accept ends only
 //! its own chain, a drop ends the packet. So a chain without rules passes
@@ -12,7 +15,9 @@
 //! packet at a hook and nothing else.)
 
 use super::view::NsView;
+use super::wire::{Pass, Step};
 use super::{Code, Stop};
+use crate::name::Name;
 use crate::snapshot::l3::Family;
 
 /// A netfilter hook, as nft names it.
@@ -23,6 +28,10 @@ pub enum Hook {
     Forward,
     Output,
     Postrouting,
+    /// A device receives a frame (netif_receive_skb's nf_ingress).
+    Ingress,
+    /// A device sends a frame (__dev_queue_xmit's nf_hook_egress).
+    Egress,
 }
 
 impl Hook {
@@ -33,17 +42,35 @@ impl Hook {
             Hook::Forward => "forward",
             Hook::Output => "output",
             Hook::Postrouting => "postrouting",
+            Hook::Ingress => "ingress",
+            Hook::Egress => "egress",
         }
     }
 }
 
 /// Which tables see the packet at a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layer {
+pub enum Layer<'n> {
     /// The IP stack of the packet's family (ip/ip6 and inet tables).
     Ip(Family),
     /// A bridge's forwarding (bridge tables).
     Bridge,
+    /// ARP requests and replies (arp tables, arptables-legacy).
+    Arp,
+    /// The device named `dev` (netdev tables, and inet ones at ingress
+    /// when the frame is `ip` — an IP packet or NDP, not ARP: inet
+    /// ingress passes every other protocol, nft_do_chain_inet_ingress).
+    Device { dev: &'n Name, ip: bool },
+}
+
+/// Whether a chain's device list (`NFTA_HOOK_DEVS`, a prefix written
+/// `name*`) takes in `dev`.
+fn hooks_device(devices: &[Name], dev: &Name) -> bool {
+    let dev = dev.to_bytes();
+    devices.iter().any(|d| {
+        let d = d.to_bytes();
+        d == dev || d.strip_suffix(b"*").is_some_and(|p| dev.starts_with(p))
+    })
 }
 
 /// The priorities iptables-legacy registers its tables at
@@ -59,6 +86,15 @@ fn xt_priority(table: &str, hook: Hook) -> i32 {
     }
 }
 
+/// The tool a legacy table of `family` belongs to.
+fn legacy_name(family: &str) -> &'static str {
+    if family == "arp" {
+        "arptables"
+    } else {
+        "iptables"
+    }
+}
+
 /// One chain at a hook, as judged.
 struct Chain {
     priority: i32,
@@ -70,7 +106,7 @@ struct Chain {
 /// Checks every chain at `hook` for `layer` in `view`'s namespace. Ok
 /// carries notes (chains passed); a definitive drop or an undecidable
 /// chain is the Stop.
-pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>, Stop> {
+pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook) -> Result<Vec<String>, Stop> {
     let label = view.label();
     let Some(fw) = view.ns.firewall.as_ref() else {
         return Err(Stop::new(
@@ -92,6 +128,10 @@ pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>,
             Layer::Ip(Family::Inet) => table.family == "ip" || table.family == "inet",
             Layer::Ip(Family::Inet6) => table.family == "ip6" || table.family == "inet",
             Layer::Bridge => table.family == "bridge",
+            Layer::Arp => table.family == "arp",
+            Layer::Device { ip, .. } => {
+                table.family == "netdev" || (ip && hook == Hook::Ingress && table.family == "inet")
+            }
         };
         if !applies || table.flags.iter().any(|f| f == "dormant") {
             continue;
@@ -100,14 +140,23 @@ pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>,
             if chain.hook.as_deref() != Some(hook.word()) {
                 continue;
             }
+            if let Layer::Device { dev, .. } = layer
+                && !hooks_device(&chain.devices, dev)
+            {
+                continue;
+            }
             chains.push(Chain {
                 priority: chain.priority.unwrap_or(0),
                 what: format!(
-                    "chain {} of table {} {} (hook {}, priority {}, policy {})",
+                    "chain {} of table {} {} (hook {}{}, priority {}, policy {})",
                     chain.name.as_str(),
                     table.family,
                     table.name.as_str(),
                     hook.word(),
+                    match layer {
+                        Layer::Device { dev, .. } => format!(" of {}", dev.as_str()),
+                        _ => String::new(),
+                    },
                     chain.priority.unwrap_or(0),
                     chain.policy.as_deref().unwrap_or("accept")
                 ),
@@ -116,7 +165,13 @@ pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>,
             });
         }
     }
-    if let Layer::Ip(family) = layer {
+    let legacy_family = match layer {
+        Layer::Ip(Family::Inet) => Some("ip"),
+        Layer::Ip(Family::Inet6) => Some("ip6"),
+        Layer::Arp => Some("arp"),
+        Layer::Bridge | Layer::Device { .. } => None,
+    };
+    if let Some(want) = legacy_family {
         let Some(legacy) = fw.iptables_legacy.as_ref() else {
             return Err(Stop::new(
                 Code::NotScanned,
@@ -124,17 +179,14 @@ pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>,
                 format!("nsmap could not read the iptables-legacy tables of {label} (run as root)"),
             ));
         };
-        let want = match family {
-            Family::Inet => "ip",
-            Family::Inet6 => "ip6",
-        };
         for table in legacy.iter().filter(|t| t.family == want) {
             if let Some(problem) = &table.problem {
                 return Err(Stop::new(
                     Code::FirewallRules,
                     Some(view.inode()),
                     format!(
-                        "{label} has an iptables-legacy table {} nsmap could not read ({problem})",
+                        "{label} has an {}-legacy table {} nsmap could not read ({problem})",
+                        legacy_name(want),
                         table.name
                     ),
                 ));
@@ -146,7 +198,8 @@ pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>,
                 chains.push(Chain {
                     priority: xt_priority(&table.name, hook),
                     what: format!(
-                        "iptables-legacy chain {} of table {} (policy {})",
+                        "{}-legacy chain {} of table {} (policy {})",
+                        legacy_name(want),
                         chain.name.as_str(),
                         table.name,
                         chain.policy.as_deref().unwrap_or("accept")
@@ -180,4 +233,160 @@ pub fn check(view: &NsView<'_>, layer: Layer, hook: Hook) -> Result<Vec<String>,
         notes.push(format!("passes {} (no rules)", chain.what));
     }
     Ok(notes)
+}
+
+/// Where a namespace stands on the wire a packet crosses: it `sends` the
+/// packet (the namespace it leaves), `answers` it (the namespace the
+/// neighbour resolution finds), both (a wire inside one namespace), or
+/// neither (a bridge's namespace the frames only cross).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Role {
+    pub sends: bool,
+    pub answers: bool,
+}
+
+/// The hooks one namespace of the wire holds for the packet at layer 2:
+/// each device's own hook (ingress or egress, `passes`) for the packet;
+/// when `asks` (no permanent neighbour entry: ARP or NDP runs first), the
+/// request's and the reply's — the devices both ways, ARP's `output` then
+/// `input` where the request is sent and `input` then `output` where it is
+/// answered (for NDP, ICMPv6, the IPv6 `output`/`postrouting` and
+/// `prerouting`/`input`), and ARP's `forward` on a bridge whose ARP
+/// br_netfilter hands to arptables. A resolution that dies in a firewall
+/// is as dead as the packet: the same verdicts as every other hook.
+pub fn wire(
+    view: &NsView<'_>,
+    steps: &[Step],
+    passes: &[Option<Pass>],
+    family: Family,
+    asks: bool,
+    role: Role,
+) -> Result<Vec<String>, Stop> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut add = |found: Vec<String>| {
+        for n in found {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+    };
+    let v4 = family == Family::Inet;
+    let on = |p: Pass| match p {
+        Pass::In => Hook::Ingress,
+        Pass::Out => Hook::Egress,
+    };
+    let back = |p: Pass| match p {
+        Pass::In => Pass::Out,
+        Pass::Out => Pass::In,
+    };
+    let devices: Vec<(&Name, Pass)> = steps
+        .iter()
+        .zip(passes)
+        .filter_map(|(s, p)| Some((&view.iface(s.ifindex)?.ifname, (*p)?)))
+        .collect();
+    // Sending a neighbour message, receiving one.
+    let out: &[(Layer<'_>, Hook)] = if v4 {
+        &[(Layer::Arp, Hook::Output)]
+    } else {
+        &[
+            (Layer::Ip(Family::Inet6), Hook::Output),
+            (Layer::Ip(Family::Inet6), Hook::Postrouting),
+        ]
+    };
+    let inn: &[(Layer<'_>, Hook)] = if v4 {
+        &[(Layer::Arp, Hook::Input)]
+    } else {
+        &[
+            (Layer::Ip(Family::Inet6), Hook::Prerouting),
+            (Layer::Ip(Family::Inet6), Hook::Input),
+        ]
+    };
+    if asks {
+        if role.sends {
+            for &(layer, hook) in out {
+                add(check(view, layer, hook)?);
+            }
+        }
+        if role.answers {
+            for &(layer, hook) in inn {
+                add(check(view, layer, hook)?);
+            }
+        }
+        if v4 && !role.sends && !role.answers && bridges_arp(view, steps)? {
+            add(check(view, Layer::Arp, Hook::Forward)?);
+        }
+        for &(dev, pass) in &devices {
+            let ndp = Layer::Device { dev, ip: !v4 };
+            add(check(view, ndp, on(pass))?);
+            add(check(view, ndp, on(back(pass)))?);
+        }
+        if role.answers {
+            for &(layer, hook) in out {
+                add(check(view, layer, hook)?);
+            }
+        }
+        if role.sends {
+            for &(layer, hook) in inn {
+                add(check(view, layer, hook)?);
+            }
+        }
+    }
+    for &(dev, pass) in &devices {
+        add(check(view, Layer::Device { dev, ip: true }, on(pass))?);
+    }
+    Ok(notes)
+}
+
+/// Whether a bridge among `steps` hands bridged ARP to arptables
+/// (br_netfilter's br_nf_forward_arp: `bridge-nf-call-arptables` or the
+/// bridge's own `nf_call_arptables`).
+fn bridges_arp(view: &NsView<'_>, steps: &[Step]) -> Result<bool, Stop> {
+    let mut bridged = false;
+    for s in steps {
+        let Some(bridge) = view.iface(s.ifindex).filter(|i| i.kind_is("bridge")) else {
+            continue;
+        };
+        if bridge.nf_call_arptables == Some(true) {
+            return Ok(true);
+        }
+        bridged = true;
+    }
+    if !bridged {
+        return Ok(false);
+    }
+    match view
+        .ns
+        .firewall
+        .as_ref()
+        .map(|f| f.bridge_nf_call_arptables)
+    {
+        // Read; None there means br_netfilter is absent.
+        Some(value) => Ok(value.is_some_and(|v| v != 0)),
+        None => Err(Stop::new(
+            Code::NotScanned,
+            Some(view.inode()),
+            format!(
+                "nsmap could not read whether bridged ARP in {} crosses arptables (bridge-nf-call-arptables)",
+                view.label()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_hooks_its_devices_and_prefixes_only() {
+        let devs = [Name::from("eth0"), Name::from("veth*")];
+        assert!(hooks_device(&devs, &Name::from("eth0")));
+        assert!(hooks_device(&devs, &Name::from("veth12")));
+        assert!(!hooks_device(&devs, &Name::from("eth1")));
+        assert!(!hooks_device(&devs, &Name::from("eth00")));
+        assert!(!hooks_device(&[], &Name::from("eth0")));
+        // Kernel bytes that are not UTF-8 compare as bytes.
+        let odd = Name::from_bytes(b"v\xff");
+        assert!(hooks_device(&[Name::from_bytes(b"v*")], &odd));
+    }
 }

@@ -227,6 +227,16 @@ pub fn resolve<'a>(
     Err(Stop::new(Code::NeighbourUnresolvable, None, why))
 }
 
+/// Whether sending to `target` out of `dev` asks the segment (ARP, NDP)
+/// rather than following a permanent or noarp entry: then the request and
+/// its reply cross the wire and the firewall hooks on it too.
+pub fn asks(sender: &NsView<'_>, dev: &Interface, target: IpAddr) -> bool {
+    let fixed = sender.neighbour(dev.ifindex, target).is_some_and(|n| {
+        n.state.iter().any(|s| s == "PERMANENT" || s == "NOARP") && n.lladdr.is_some()
+    });
+    !fixed && !has_flag(dev, "NOARP") && !has_flag(dev, "POINTOPOINT")
+}
+
 /// Whether an endpoint might answer for `target` at all: its namespace has
 /// the address, or it might answer for others' ([`may_answer_for_others`]).
 /// Cheap: no routing view, no allocation.

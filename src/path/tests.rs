@@ -685,3 +685,37 @@ fn a_big_bridge_answers_through_its_fanout_like_the_full_walk() {
     assert_eq!(t.verdict, Verdict::Reachable, "{t:#?}");
     assert_eq!(t.dst.netns, Some(h.inode(nss[3])));
 }
+
+#[test]
+fn ipv6_ignores_linkdown_routes_by_the_device_alone() {
+    // all=1 then the device set back to 0: IPv6 reads the device
+    // (ip6_ignore_linkdown), IPv4 ORs in `all` (IN_DEV_ORCONF).
+    let mut h = Host::new();
+    let a = h.ns("a");
+    let dev = h.iface(a, "eth0", Some("veth"));
+    {
+        let ns = &mut h.snapshot.namespaces[a.0];
+        if let Some(nc) = ns.netconf.as_mut() {
+            for all in [nc.ipv4.all.as_mut(), nc.ipv6.all.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                all.ignore_routes_with_linkdown = Some(1);
+            }
+        }
+        let iface = ns
+            .interfaces
+            .iter_mut()
+            .find(|i| i.ifindex == dev)
+            .expect("eth0");
+        if let Some(nc) = iface.netconf.as_mut() {
+            for c in [nc.ipv4.as_mut(), nc.ipv6.as_mut()].into_iter().flatten() {
+                c.ignore_routes_with_linkdown = Some(0);
+            }
+        }
+    }
+    let snapshot = h.build();
+    let view = super::view::NsView::new(&snapshot.namespaces[a.0]);
+    assert_eq!(view.ignore_linkdown(dev, Family::Inet6), Some(false));
+    assert_eq!(view.ignore_linkdown(dev, Family::Inet), Some(true));
+}

@@ -311,13 +311,17 @@ impl<'a> NsView<'a> {
         self.or_conf(ifindex, |c| c.proxy_neigh)
     }
 
-    /// `ignore_routes_with_linkdown` for a device of `family`.
+    /// `ignore_routes_with_linkdown` for a device of `family`: IPv4 ORs
+    /// the device's with `all` (IN_DEV_ORCONF); IPv6 reads the device's
+    /// alone (route.c ip6_ignore_linkdown) — writing `all` copies the
+    /// value to every device (addrconf_linkdown_change), and a device
+    /// set afterwards keeps its own.
     pub fn ignore_linkdown(&self, ifindex: u32, family: Family) -> Option<bool> {
         let dev = self
             .dev_conf(ifindex, family)?
             .ignore_routes_with_linkdown?;
-        if dev != 0 {
-            return Some(true);
+        if dev != 0 || family == Family::Inet6 {
+            return Some(dev != 0);
         }
         Some(self.all_conf(family)?.ignore_routes_with_linkdown? != 0)
     }

@@ -21,7 +21,7 @@ use super::net::{self, Prefix};
 use super::rpf::{self, Check};
 use super::source;
 use super::view::{NsView, has_carrier, iface_addrs, is_up};
-use super::wire::{Endpoint, Step};
+use super::wire::{self, Endpoint, Step};
 use super::{
     Action, Code, Direction, DstInfo, Hop, Proto, Query, RouteUsed, SrcInfo, Stop, Trace, Verdict,
 };
@@ -811,13 +811,21 @@ impl<'c, 'a> Walker<'c, 'a> {
                 notes,
             );
         }
-        for hook in [
-            Hook::Output,
-            Hook::Postrouting,
-            Hook::Prerouting,
-            Hook::Input,
+        let ip = Layer::Ip(pkt.family);
+        // Over lo: its own egress and ingress hooks between the two halves.
+        let lo_dev = Layer::Device {
+            dev: &lo.ifname,
+            ip: true,
+        };
+        for (layer, hook) in [
+            (ip, Hook::Output),
+            (ip, Hook::Postrouting),
+            (lo_dev, Hook::Egress),
+            (lo_dev, Hook::Ingress),
+            (ip, Hook::Prerouting),
+            (ip, Hook::Input),
         ] {
-            match firewall::check(view, Layer::Ip(pkt.family), hook) {
+            match firewall::check(view, layer, hook) {
                 Ok(n) => hop.notes.extend(n),
                 Err(s) => {
                     hop.action = if s.code == Code::FirewallDrop {
@@ -945,7 +953,8 @@ impl<'c, 'a> Walker<'c, 'a> {
             }
         };
         notes.extend(resolve_notes);
-        self.cross(view, hop, endpoint, pkt, hops, notes, seen)
+        let asks = neigh::asks(view, dev, target);
+        self.cross(view, hop, endpoint, pkt, asks, hops, notes, seen)
     }
 
     /// From the sender's hop, over the wire (namespaces crossed at layer
@@ -957,12 +966,26 @@ impl<'c, 'a> Walker<'c, 'a> {
         mut hop: Hop,
         endpoint: Endpoint<'a>,
         pkt: Packet,
+        asks: bool,
         mut hops: Vec<Hop>,
         notes: Vec<String>,
         seen: &mut Vec<(u64, u32, Option<IpAddr>, IpAddr)>,
     ) -> Vec<Leg> {
         let groups = group_steps(&endpoint.path);
         let last = groups.len().saturating_sub(1);
+        // Each group's share of the devices' ways (groups split the path
+        // in order).
+        let passes = wire::passes(self.ctx, &endpoint.path);
+        let mut shares = Vec::with_capacity(groups.len());
+        let mut at = 0;
+        for (_, steps) in &groups {
+            shares.push(&passes[at..at + steps.len()]);
+            at += steps.len();
+        }
+        let role = |i: usize| firewall::Role {
+            sends: i == 0,
+            answers: i == last,
+        };
         for (i, (netns, steps)) in groups.iter().enumerate() {
             let refs: Vec<LinkRef> = steps
                 .iter()
@@ -978,13 +1001,17 @@ impl<'c, 'a> Walker<'c, 'a> {
                 }
                 // A bridge in the sender's own namespace (it sends from the
                 // bridge device): the bridge's output hooks.
-                if let Err(s) = self.bridge_hooks(
-                    sender,
-                    steps,
-                    &[Hook::Output, Hook::Postrouting],
-                    &pkt,
-                    false,
-                ) {
+                let wired = firewall::wire(sender, steps, shares[i], pkt.family, asks, role(i))
+                    .map(|n| hop.notes.extend(n));
+                if let Err(s) = wired.and_then(|()| {
+                    self.bridge_hooks(
+                        sender,
+                        steps,
+                        &[Hook::Output, Hook::Postrouting],
+                        &pkt,
+                        false,
+                    )
+                }) {
                     hop.action = if s.code == Code::FirewallDrop {
                         Action::Drop
                     } else {
@@ -1019,13 +1046,17 @@ impl<'c, 'a> Walker<'c, 'a> {
                     );
                 }
             };
-            if let Err(s) = self.bridge_hooks(
-                view,
-                steps,
-                &[Hook::Prerouting, Hook::Forward, Hook::Postrouting],
-                &pkt,
-                true,
-            ) {
+            let wired = firewall::wire(view, steps, shares[i], pkt.family, asks, role(i))
+                .map(|n| l2.notes.extend(n));
+            if let Err(s) = wired.and_then(|()| {
+                self.bridge_hooks(
+                    view,
+                    steps,
+                    &[Hook::Prerouting, Hook::Forward, Hook::Postrouting],
+                    &pkt,
+                    true,
+                )
+            }) {
                 l2.action = if s.code == Code::FirewallDrop {
                     Action::Drop
                 } else {
@@ -1052,6 +1083,21 @@ impl<'c, 'a> Walker<'c, 'a> {
                 .collect(),
         };
         let _ = sender;
+        // The receiver's share of the wire (checked above when the wire
+        // stays in the sender's namespace).
+        if last > 0
+            && let Some(view) = self.ctx.view(netns)
+            && let Err(s) = firewall::wire(view, &steps, shares[last], pkt.family, asks, role(last))
+        {
+            let mut hop = self.hop(netns, Action::Unknown);
+            if s.code == Code::FirewallDrop {
+                hop.action = Action::Drop;
+            }
+            hop.in_ = Some(self.ctx.link_ref(netns, arrival.iface));
+            hop.via = arrival.via;
+            hops.push(hop);
+            return self.stop(hops, s, notes);
+        }
         self.arrive(arrival, steps, pkt, hops, notes, seen)
     }
 

@@ -44,6 +44,63 @@ pub struct Step {
     pub ifindex: u32,
 }
 
+/// Which of a device's own hooks (netdev ingress/egress) a frame meets
+/// there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// The device receives it.
+    In,
+    /// The device sends it.
+    Out,
+}
+
+/// For each device of an endpoint's `path`, whether the frame is sent or
+/// received there: the sender sends, a bridge sends out of a port, a
+/// macvlan sends through its lower device; every other device receives —
+/// except a bridge the frame only crosses (br_handle_frame forwards it
+/// without passing it up: the bridge device receives only what it
+/// delivers to its own stack or to the macvlans on it).
+pub fn passes(ctx: &Ctx<'_>, path: &[Step]) -> Vec<Option<Pass>> {
+    let iface = |s: &Step| {
+        ctx.namespace(s.netns)
+            .and_then(|ns| ns.interface(s.ifindex))
+    };
+    let is = |r: Option<&crate::snapshot::LinkRef>, s: &Step| {
+        r.is_some_and(|r| r.netns == Some(s.netns) && r.ifindex == s.ifindex)
+    };
+    (0..path.len())
+        .map(|i| {
+            if i == 0 {
+                return Some(Pass::Out);
+            }
+            let (prev, cur) = (&path[i - 1], &path[i]);
+            let (Some(p), Some(c)) = (iface(prev), iface(cur)) else {
+                return Some(Pass::In);
+            };
+            let same_ns = prev.netns == cur.netns;
+            if same_ns
+                && p.kind_is("bridge")
+                && c.master.as_ref().is_some_and(|m| m.ifindex == p.ifindex)
+            {
+                return Some(Pass::Out);
+            }
+            if (p.kind_is("macvlan") || p.kind_is("macvtap")) && is(p.link.as_ref(), cur) {
+                return Some(Pass::Out);
+            }
+            if same_ns
+                && c.kind_is("bridge")
+                && p.master.as_ref().is_some_and(|m| m.ifindex == c.ifindex)
+            {
+                let passed_up = path
+                    .get(i + 1)
+                    .is_none_or(|next| iface(next).is_some_and(|n| is(n.link.as_ref(), cur)));
+                return passed_up.then_some(Pass::In);
+            }
+            Some(Pass::In)
+        })
+        .collect()
+}
+
 /// What stops frames on the way to an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {

@@ -21,6 +21,8 @@ use crate::snapshot::l3::{
 
 const AF_INET: u8 = libc::AF_INET as u8;
 const AF_INET6: u8 = libc::AF_INET6 as u8;
+/// An arptables-legacy table's family (`NFPROTO_ARP`).
+const NFPROTO_ARP: u8 = 3;
 
 /// The layer-3 keys of one namespace.
 pub struct NamespaceL3 {
@@ -608,14 +610,22 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
             tables
                 .iter()
                 .map(|t| XtTable {
-                    family: if t.family == AF_INET6 { "ip6" } else { "ip" }.to_string(),
+                    family: match t.family {
+                        AF_INET6 => "ip6",
+                        NFPROTO_ARP => "arp",
+                        _ => "ip",
+                    }
+                    .to_string(),
                     name: t.name.clone(),
                     chains: t
                         .chains
                         .iter()
                         .map(|c| XtChain {
                             name: c.name.clone(),
-                            hook: c.hook.map(|h| nft_hook(2, u32::from(h))),
+                            // The family's own hook numbers (NF_ARP_* for arp).
+                            hook: c.hook.map(|h| {
+                                nft_hook(if t.family == NFPROTO_ARP { 3 } else { 2 }, u32::from(h))
+                            }),
                             policy: c.policy.map(verdict),
                             rule_count: c.rules,
                         })

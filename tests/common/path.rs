@@ -575,7 +575,11 @@ impl Lab {
         let bound = p.from.is_some();
         for (list, name, to, from) in [(forward, "forward", dst, src), (back, "return", src, dst)] {
             for (i, hop) in list.iter().enumerate() {
-                if hop["action"] == "bridge" {
+                // A namespace crossed at layer 2 routes nothing (also
+                // where it drops: in and out set, no route).
+                let layer2 =
+                    hop["route"].is_null() && !hop["in"].is_null() && !hop["out"].is_null();
+                if hop["action"] == "bridge" || layer2 {
                     continue;
                 }
                 let dropping = unreachable

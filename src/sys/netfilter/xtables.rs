@@ -1,5 +1,8 @@
 //! iptables-legacy (x_tables) tables of the calling thread's namespace,
-//! read through their getsockopt interface like `iptables-legacy-save`.
+//! read through their getsockopt interface like `iptables-legacy-save`;
+//! arptables-legacy's the same way (`arp_tables_names`, ARPT_SO_GET_*).
+//! ebtables-legacy has no names file, and asking for one of its tables
+//! creates it (do_ebt_get_ctl → find_table_lock), so it is never asked.
 //!
 //! The trap (KERNEL-NOTES): IPT_SO_GET_INFO is not side-effect free. For a
 //! name the namespace has no table of, do_ipt_get_ctl → get_info →
@@ -29,6 +32,12 @@ pub mod blob;
 const SO_GET_INFO: i32 = 64;
 /// `IPT_SO_GET_ENTRIES` = `IP6T_SO_GET_ENTRIES` = 65.
 const SO_GET_ENTRIES: i32 = 65;
+/// `ARPT_SO_GET_INFO` = 96 (ARPT_BASE_CTL), `ARPT_SO_GET_ENTRIES` = 97.
+const ARPT_SO_GET_INFO: i32 = 96;
+const ARPT_SO_GET_ENTRIES: i32 = 97;
+/// `NFPROTO_ARP`: the family recorded for an arptables-legacy table
+/// (AF_INET and AF_INET6 for the others; the numbers do not collide).
+pub const NFPROTO_ARP: u8 = 3;
 /// A table larger than this is reported, not read (the kernel's own
 /// limit is memory; a real ruleset this size would be ~500,000 rules).
 const MAX_TABLE: usize = 64 << 20;
@@ -44,16 +53,19 @@ struct Family {
     /// getsockopt level: SOL_IP, or SOL_IPV6 (ip6tables' options are
     /// registered for PF_INET6 and reached only through an AF_INET6 socket).
     level: i32,
+    /// The GET_INFO and GET_ENTRIES option numbers.
+    get: (i32, i32),
     layout: blob::Layout,
     what: (&'static str, &'static str),
 }
 
-const FAMILIES: [Family; 2] = [
+const FAMILIES: [Family; 3] = [
     Family {
         af: libc::AF_INET as u8,
         names: "/proc/thread-self/net/ip_tables_names",
         domain: AddressFamily::Inet,
         level: libc::SOL_IP,
+        get: (SO_GET_INFO, SO_GET_ENTRIES),
         layout: blob::IPV4,
         what: ("IPT_SO_GET_INFO", "IPT_SO_GET_ENTRIES"),
     },
@@ -62,8 +74,20 @@ const FAMILIES: [Family; 2] = [
         names: "/proc/thread-self/net/ip6_tables_names",
         domain: AddressFamily::Inet6,
         level: libc::SOL_IPV6,
+        get: (SO_GET_INFO, SO_GET_ENTRIES),
         layout: blob::IPV6,
         what: ("IP6T_SO_GET_INFO", "IP6T_SO_GET_ENTRIES"),
+    },
+    // arptables-legacy: its options are registered for PF_INET too
+    // (arp_tables.c arpt_sockopts), so an AF_INET socket at SOL_IP.
+    Family {
+        af: NFPROTO_ARP,
+        names: "/proc/thread-self/net/arp_tables_names",
+        domain: AddressFamily::Inet,
+        level: libc::SOL_IP,
+        get: (ARPT_SO_GET_INFO, ARPT_SO_GET_ENTRIES),
+        layout: blob::ARP,
+        what: ("ARPT_SO_GET_INFO", "ARPT_SO_GET_ENTRIES"),
     },
 ];
 
@@ -103,7 +127,12 @@ pub fn read(buf: &mut [u8]) -> Result<Vec<RawXtTable>, String> {
             tables.push(RawXtTable {
                 family: family.af,
                 problem: Some(format!(
-                    "cannot read iptables-legacy table {name}: {problem}"
+                    "cannot read {}-legacy table {name}: {problem}",
+                    if family.af == NFPROTO_ARP {
+                        "arptables"
+                    } else {
+                        "iptables"
+                    }
                 )),
                 name,
                 chains: Vec::new(),
@@ -164,11 +193,12 @@ fn read_table(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut request = [0u8; blob::GETINFO_LEN];
+        let mut whole = [0u8; blob::GETINFO_LEN];
+        let request = &mut whole[..family.layout.getinfo_len()];
         request[..name.len()].copy_from_slice(name.as_bytes());
-        let len = getsockopt_in_out(fd, family.level, SO_GET_INFO, &mut request)
+        let len = getsockopt_in_out(fd, family.level, family.get.0, request)
             .map_err(|e| format!("{info_what}: {}{}", e.desc(), advice(e)))?;
-        let info = blob::info(&request[..len])
+        let info = blob::info(family.layout, &request[..len])
             .ok_or_else(|| format!("{info_what}: short answer ({len} bytes)"))?;
         let size = info.size as usize;
         if size > MAX_TABLE {
@@ -186,7 +216,7 @@ fn read_table(
         space[..name.len()].copy_from_slice(name.as_bytes());
         space[blob::TABLE_NAME_LEN..blob::TABLE_NAME_LEN + 4]
             .copy_from_slice(&info.size.to_ne_bytes());
-        match getsockopt_in_out(fd, family.level, SO_GET_ENTRIES, space) {
+        match getsockopt_in_out(fd, family.level, family.get.1, space) {
             Ok(_) => return blob::chains(family.layout, &info, &space[blob::GET_ENTRIES_LEN..]),
             Err(Errno::EAGAIN) if attempt < ATTEMPTS => continue,
             Err(e) => return Err(format!("{entries_what}: {}{}", e.desc(), advice(e))),

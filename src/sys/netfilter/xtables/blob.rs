@@ -1,7 +1,9 @@
 //! The x_tables getsockopt structures, parsed from bytes: `struct
-//! ipt_getinfo` (the same layout as `ip6t_getinfo`) and the entries blob
-//! of IPT_SO_GET_ENTRIES / IP6T_SO_GET_ENTRIES, a run of `struct
-//! ipt_entry` (or `ip6t_entry`), each followed by its matches and target.
+//! ipt_getinfo` (the same layout as `ip6t_getinfo`; `arpt_getinfo` has
+//! three hooks, not five) and the entries blob of IPT_SO_GET_ENTRIES /
+//! IP6T_SO_GET_ENTRIES / ARPT_SO_GET_ENTRIES, a run of `struct ipt_entry`
+//! (or `ip6t_entry`, `arpt_entry`), each followed by its matches and
+//! target.
 //!
 //! The blob as iptables-legacy writes it (libiptc's iptcc_compile_table,
 //! checked by the kernel's translate_table): each built-in chain's rules
@@ -21,14 +23,14 @@ use crate::name::Name;
 use crate::raw::l3::RawXtChain;
 
 /// `sizeof(struct ipt_getinfo)`: name[32], valid_hooks, hook_entry[5],
-/// underflow[5], num_entries, size.
+/// underflow[5], num_entries, size (the largest: arpt_getinfo is 68).
 pub const GETINFO_LEN: usize = 84;
 /// `sizeof(struct ipt_get_entries)` (and ip6t's) before the entries: name[32],
 /// size, and padding to the entries' 8-byte alignment.
 pub const GET_ENTRIES_LEN: usize = 40;
 /// `XT_TABLE_MAXNAMELEN`.
 pub const TABLE_NAME_LEN: usize = 32;
-/// `NF_INET_NUMHOOKS`.
+/// `NF_INET_NUMHOOKS` (the most: `NF_ARP_NUMHOOKS` is 3).
 const HOOKS: usize = 5;
 /// `sizeof(struct xt_entry_target)`; a standard target's verdict and an
 /// error target's name follow it.
@@ -38,28 +40,50 @@ const ERROR_NAME_LEN: usize = 30;
 /// `XT_EXTENSION_MAXNAMELEN`: a target's name (after its u16 size).
 const TARGET_NAME_LEN: usize = 29;
 /// The built-in chains by NF_INET_* hook, as iptables names them.
-const HOOK_NAMES: [&str; HOOKS] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+const INET_HOOKS: &[&str] = &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+/// The built-in chains by NF_ARP_* hook, as arptables names them.
+const ARP_HOOKS: &[&str] = &["INPUT", "OUTPUT", "FORWARD"];
 
-/// Where `struct ipt_entry` or `struct ip6t_entry` keeps its fields
-/// (checked against the uapi headers with offsetof).
+/// Where `struct ipt_entry`, `struct ip6t_entry` or `struct arpt_entry`
+/// keeps its fields (checked against the uapi headers with offsetof), and
+/// the family's hooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
     /// `sizeof` the entry: its matches start here.
     pub entry_len: usize,
     /// `offsetof(target_offset)`; `next_offset` follows it.
     pub target_offset_at: usize,
+    /// The built-in chains, by hook number.
+    pub hooks: &'static [&'static str],
+}
+
+impl Layout {
+    /// `sizeof` the family's getinfo: name, valid_hooks, hook_entry[],
+    /// underflow[], num_entries, size.
+    pub fn getinfo_len(&self) -> usize {
+        TABLE_NAME_LEN + 4 * (3 + 2 * self.hooks.len())
+    }
 }
 
 /// `struct ipt_entry`: a 84-byte `ipt_ip`, nfcache, then the offsets.
 pub const IPV4: Layout = Layout {
     entry_len: 112,
     target_offset_at: 88,
+    hooks: INET_HOOKS,
 };
 /// `struct ip6t_entry`: a 136-byte `ip6t_ip6` (133 and padding), nfcache,
 /// then the offsets.
 pub const IPV6: Layout = Layout {
     entry_len: 168,
     target_offset_at: 140,
+    hooks: INET_HOOKS,
+};
+/// `struct arpt_entry`: a 164-byte `arpt_arp`, then the offsets (no
+/// nfcache), comefrom and the counters.
+pub const ARP: Layout = Layout {
+    entry_len: 192,
+    target_offset_at: 164,
+    hooks: ARP_HOOKS,
 };
 
 /// The kernel-filled part of `struct ipt_getinfo`.
@@ -72,8 +96,10 @@ pub struct Info {
     pub size: u32,
 }
 
-/// Parses an IPT_SO_GET_INFO answer; None when it is cut short.
-pub fn info(bytes: &[u8]) -> Option<Info> {
+/// Parses an IPT_SO_GET_INFO answer (or its family's); None when it is
+/// cut short.
+pub fn info(layout: Layout, bytes: &[u8]) -> Option<Info> {
+    let hooks = layout.hooks.len().min(HOOKS);
     let word = |i: usize| -> Option<u32> {
         let at = TABLE_NAME_LEN + 4 * i;
         Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
@@ -82,12 +108,12 @@ pub fn info(bytes: &[u8]) -> Option<Info> {
         valid_hooks: word(0)?,
         ..Info::default()
     };
-    for hook in 0..HOOKS {
+    for hook in 0..hooks {
         info.hook_entry[hook] = word(1 + hook)?;
-        info.underflow[hook] = word(1 + HOOKS + hook)?;
+        info.underflow[hook] = word(1 + hooks + hook)?;
     }
-    info.num_entries = word(1 + 2 * HOOKS)?;
-    info.size = word(2 + 2 * HOOKS)?;
+    info.num_entries = word(1 + 2 * hooks)?;
+    info.size = word(2 + 2 * hooks)?;
     Some(info)
 }
 
@@ -185,7 +211,7 @@ pub fn chains(layout: Layout, info: &Info, blob: &[u8]) -> Result<Vec<RawXtChain
     let index_of = |offset: u32| entries.iter().position(|e| e.offset == offset as usize);
     let mut chains = Vec::new();
     let mut starts = Vec::new();
-    for (hook, name) in HOOK_NAMES.iter().enumerate() {
+    for (hook, name) in layout.hooks.iter().enumerate().take(HOOKS) {
         if info.valid_hooks & (1 << hook) == 0 {
             continue;
         }
@@ -305,7 +331,7 @@ mod tests {
     );
 
     fn captured() -> (Info, Vec<u8>) {
-        let info = info(&unhex(INFO)).expect("84 bytes");
+        let info = info(IPV4, &unhex(INFO)).expect("84 bytes");
         (info, unhex(ENTRIES))
     }
 
@@ -317,7 +343,7 @@ mod tests {
         assert_eq!(info.underflow, [u32::MAX, 0, 304, 456, u32::MAX]);
         assert_eq!((info.num_entries, info.size), (8, 1264));
         assert_eq!(blob.len(), 1264);
-        assert!(super::info(&unhex(INFO)[..83]).is_none());
+        assert!(super::info(IPV4, &unhex(INFO)[..83]).is_none());
     }
 
     #[test]
@@ -403,7 +429,7 @@ mod tests {
             };
             info.hook_entry.copy_from_slice(&hooks[..5]);
             info.underflow.copy_from_slice(&hooks[5..]);
-            for layout in [IPV4, IPV6] {
+            for layout in [IPV4, IPV6, ARP] {
                 let _ = chains(layout, &info, &blob);
             }
         }
@@ -419,9 +445,11 @@ mod tests {
     #[test]
     fn layouts_fit_their_entries() {
         // next_offset follows target_offset; both inside the header.
-        for layout in [IPV4, IPV6] {
+        for layout in [IPV4, IPV6, ARP] {
             assert!(layout.target_offset_at + 4 <= layout.entry_len);
             assert_eq!(layout.entry_len % 8, 0);
+            assert!(layout.getinfo_len() <= GETINFO_LEN);
         }
+        assert_eq!((IPV4.getinfo_len(), ARP.getinfo_len()), (84, 68));
     }
 }
