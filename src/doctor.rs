@@ -113,11 +113,12 @@ pub enum Code {
     FirewallDropsAll,
     FirewallPolicyDrop,
     RuleDeviceMissing,
+    DefaultRouteMissingIsolated,
 }
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -149,6 +150,7 @@ impl Code {
         Code::FirewallDropsAll,
         Code::FirewallPolicyDrop,
         Code::RuleDeviceMissing,
+        Code::DefaultRouteMissingIsolated,
     ];
 
     /// `NSM001`, `NSM002`, …: the variant's position, counted from 1.
@@ -185,6 +187,7 @@ impl Code {
             Code::FirewallDropsAll => "NSM029",
             Code::FirewallPolicyDrop => "NSM030",
             Code::RuleDeviceMissing => "NSM031",
+            Code::DefaultRouteMissingIsolated => "NSM032",
         }
     }
 
@@ -221,7 +224,8 @@ impl Code {
             | Code::BridgePortStpTransition
             | Code::NetnsOnlyMounted
             | Code::NetnsOnlyLoopback
-            | Code::RuleDeviceMissing => Severity::Info,
+            | Code::RuleDeviceMissing
+            | Code::DefaultRouteMissingIsolated => Severity::Info,
         }
     }
 
@@ -261,6 +265,9 @@ impl Code {
                 "firewall chain on a router's path with policy drop and rules"
             }
             Code::RuleDeviceMissing => "policy rule names a device that does not exist",
+            Code::DefaultRouteMissingIsolated => {
+                "no default route on a link where nobody uses the gateway"
+            }
         }
     }
 }
@@ -579,9 +586,9 @@ mod tests {
     /// A host with every layer-3 problem once: h1 does not forward for
     /// the containers on its cni0 (c1 routes through it, c2 has no default
     /// route, c3's gateway is nobody's, c4's is its own address) and drops
-    /// at its forward and input hooks; r2 filters strictly what a2
-    /// forwards from its lan0 (b2, which r2 sends it back through,
-    /// forwards); m has two equal default routes, a tap
+    /// at its forward and input hooks; i5 is alone on an internal network;
+    /// r2 filters strictly what a2 forwards from its lan0 (b2, which r2
+    /// sends it back through, forwards); m has two equal default routes, a tap
     /// without carrier, docker0 inside tun0's range, a gateway off its
     /// link and a rule for a gone device.
     fn l3_wrong() -> Snapshot {
@@ -607,6 +614,15 @@ mod tests {
                 h.route(c, "0.0.0.0/0", Some(gw), eth);
             }
         }
+        // An internal network: i5 on ih's int0, where nobody has a
+        // default route.
+        let ih = h.ns("ih");
+        let int0 = h.bridge(ih, "int0");
+        h.addr(ih, int0, "10.89.0.1/24");
+        let i5 = h.ns("i5");
+        let (port, eth) = h.veth(ih, "vi5", i5, "eth0");
+        h.enslave(ih, port, int0);
+        h.addr(i5, eth, "10.89.0.5/24");
         let a2 = h.ns("a2");
         let r2 = h.ns("r2");
         let b2 = h.ns("b2");
@@ -678,6 +694,7 @@ mod tests {
                 "NSM029 chain",
                 "NSM030 chain",
                 "NSM031 rule",
+                "NSM032 i5",
             ],
             "{found:#?}"
         );

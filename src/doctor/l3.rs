@@ -12,7 +12,8 @@
 //! routing, it words the engine's answers and adds the fix.
 
 use std::cell::{OnceCell, RefCell};
-use std::net::IpAddr;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -22,7 +23,7 @@ use crate::path::fib;
 use crate::path::neigh;
 use crate::path::net::Prefix;
 use crate::path::view::{NsView, iface_addrs, usable};
-use crate::path::wire::{Endpoint, segment};
+use crate::path::wire::Endpoint;
 use crate::path::{Code as PathCode, Stop};
 use crate::snapshot::l3::{Family, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN};
 use crate::snapshot::{Interface, Namespace, Route, Snapshot};
@@ -65,6 +66,65 @@ pub struct L3<'a> {
     pub hops: Vec<GatewayHop<'a>>,
     owners: RefCell<HashMap<(u64, u32, IpAddr), Owner<'a>>>,
     transits: OnceCell<Vec<Transit<'a>>>,
+    gateways: OnceCell<GatewayIndex>,
+    defaults: OnceCell<Defaults>,
+}
+
+/// Every address that could be a gateway, by family, rank and address, so
+/// that finding the likely gateway of one device is a range lookup over
+/// its subnets instead of a walk over everything on its segment (on a
+/// bridge of N containers, N walks of N ports).
+#[derive(Default)]
+struct GatewayIndex {
+    /// `[IPv4, IPv6][rank]`: address → (namespace, ifindex) holding it.
+    /// Rank 0: a bridge whose namespace forwards; 1: any other bridge; 2:
+    /// an interface of a namespace that forwards (whether it leads
+    /// somewhere else depends on the asker's subnets: checked per query).
+    ranks: [[Holders; 3]; 2],
+}
+
+/// Address → (namespace, ifindex) of each interface holding it.
+type Holders = BTreeMap<IpAddr, Vec<(u64, u32)>>;
+
+/// Who routes their default route through whom, from [`L3::transits`]:
+/// the evidence that a gateway is one, and the test that a namespace is
+/// downstream of another.
+#[derive(Default)]
+struct Defaults {
+    /// (router, arrival ifindex, family) → namespaces whose default route
+    /// of the family is answered there.
+    clients: HashMap<(u64, u32, Family), Vec<u64>>,
+    /// (client, router, family) for each such default route.
+    through: foldhash::HashSet<(u64, u64, Family)>,
+}
+
+fn family_slot(family: Family) -> usize {
+    match family {
+        Family::Inet => 0,
+        Family::Inet6 => 1,
+    }
+}
+
+/// The first and last address of a prefix, for a range lookup.
+fn bounds(p: &Prefix) -> (IpAddr, IpAddr) {
+    match p.addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(p.len)).unwrap_or(0);
+            let n = u32::from(a) & mask;
+            (
+                IpAddr::V4(Ipv4Addr::from(n)),
+                IpAddr::V4(Ipv4Addr::from(n | !mask)),
+            )
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(p.len)).unwrap_or(0);
+            let n = u128::from(a) & mask;
+            (
+                IpAddr::V6(Ipv6Addr::from(n)),
+                IpAddr::V6(Ipv6Addr::from(n | !mask)),
+            )
+        }
+    }
 }
 
 impl<'a> L3<'a> {
@@ -117,7 +177,75 @@ impl<'a> L3<'a> {
             hops,
             owners: RefCell::new(HashMap::new()),
             transits: OnceCell::new(),
+            gateways: OnceCell::new(),
+            defaults: OnceCell::new(),
         }
+    }
+
+    fn gateway_index(&self) -> &GatewayIndex {
+        self.gateways.get_or_init(|| {
+            let mut index = GatewayIndex::default();
+            for ns in self.ctx.snapshot.namespaces.iter() {
+                let Some(view) = self.view(ns) else { continue };
+                for iface in &ns.interfaces {
+                    for a in iface_addrs(iface) {
+                        if !usable(&a) || crate::path::net::is_ipv6_link_local(a.local) {
+                            continue;
+                        }
+                        let forwards = match a.family {
+                            Family::Inet => view.forwarding4(iface.ifindex),
+                            Family::Inet6 => view.forwarding6(),
+                        } == Some(true);
+                        let rank = match (iface.kind_is("bridge"), forwards) {
+                            (true, true) => 0,
+                            (true, false) => 1,
+                            (false, true) => 2,
+                            (false, false) => continue,
+                        };
+                        index.ranks[family_slot(a.family)][rank]
+                            .entry(a.local)
+                            .or_default()
+                            .push((ns.inode, iface.ifindex));
+                    }
+                }
+            }
+            index
+        })
+    }
+
+    fn defaults(&self) -> &Defaults {
+        self.defaults.get_or_init(|| {
+            let mut d = Defaults::default();
+            for t in self.transits() {
+                if Prefix::parse(&t.hop.route.dst).is_none_or(|p| p.len != 0) {
+                    continue;
+                }
+                let clients = d
+                    .clients
+                    .entry((t.router.inode, t.arrival.ifindex, t.family))
+                    .or_default();
+                if !clients.contains(&t.hop.ns.inode) {
+                    clients.push(t.hop.ns.inode);
+                }
+                d.through.insert((t.hop.ns.inode, t.router.inode, t.family));
+            }
+            d
+        })
+    }
+
+    /// The namespaces whose default route of `family` is answered by
+    /// `arrival` of `router`: they use it as their gateway.
+    pub fn default_clients(&self, router: u64, arrival: u32, family: Family) -> &[u64] {
+        self.defaults()
+            .clients
+            .get(&(router, arrival, family))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `client`'s default route of `family` goes through `router`
+    /// (whose gateway there answers): `client` is downstream of `router`.
+    pub fn default_through(&self, client: u64, router: u64, family: Family) -> bool {
+        self.defaults().through.contains(&(client, router, family))
     }
 
     /// The engine's view of a namespace that has layer-3 data.
@@ -152,7 +280,10 @@ impl<'a> L3<'a> {
     /// a namespace that forwards and leads somewhere else (a default
     /// route, or another link), reached unblocked — and confirmed by
     /// asking the engine who answers ARP/NDP for it. Forwarding bridges
-    /// come first, then other bridges, then routers, then by address.
+    /// come first, then other bridges, then routers, then by namespace,
+    /// interface and address. A namespace whose own default route goes
+    /// through `ns` is downstream of it, never its gateway: routing back
+    /// to it would loop.
     pub fn likely_gateway(
         &self,
         ns: &'a Namespace,
@@ -173,44 +304,56 @@ impl<'a> L3<'a> {
         if subnets.is_empty() {
             return None;
         }
-        let seg = segment(&self.ctx, ns.inode, dev.ifindex);
-        let mut found: Vec<(u8, u64, u32, IpAddr, &Endpoint<'a>)> = Vec::new();
-        for e in seg.endpoints.iter().filter(|e| e.blocked.is_none()) {
-            if e.netns == ns.inode {
-                continue;
+        let index = &self.gateway_index().ranks[family_slot(family)];
+        // One neighbour resolution per address, however many hold it.
+        let mut asked: HashMap<IpAddr, Option<Endpoint<'a>>> = HashMap::new();
+        for (rank, by_addr) in index.iter().enumerate() {
+            let mut found: Vec<(u64, u32, IpAddr)> = Vec::new();
+            for s in &subnets {
+                let (first, last) = bounds(s);
+                for (&addr, holders) in by_addr.range(first..=last) {
+                    if !view.owners(addr).is_empty() {
+                        continue;
+                    }
+                    found.extend(
+                        holders
+                            .iter()
+                            .filter(|&&(netns, _)| netns != ns.inode)
+                            .map(|&(netns, ifindex)| (netns, ifindex, addr)),
+                    );
+                }
             }
-            let Some(other) = self.ctx.namespace(e.netns).and_then(|n| self.view(n)) else {
-                continue;
-            };
-            let forwards = match family {
-                Family::Inet => other.forwarding4(e.iface.ifindex),
-                Family::Inet6 => other.forwarding6(),
-            } == Some(true);
-            let rank = match (e.iface.kind_is("bridge"), forwards) {
-                (true, true) => 0,
-                (true, false) => 1,
+            found.sort_unstable();
+            found.dedup();
+            for (netns, ifindex, addr) in found {
+                let Some(other) = self.ctx.namespace(netns) else {
+                    continue;
+                };
+                let Some(iface) = other.interface(ifindex) else {
+                    continue;
+                };
                 // A namespace that forwards but leads nowhere else is no
                 // gateway (new namespaces may inherit ip_forward=1).
-                (false, true) if leads_elsewhere(other.ns, e.iface, family, &subnets) => 2,
-                _ => continue,
-            };
-            for a in iface_addrs(e.iface) {
-                if a.family == family
-                    && usable(&a)
-                    && !crate::path::net::is_ipv6_link_local(a.local)
-                    && subnets.iter().any(|s| s.contains(a.local))
-                    && view.owners(a.local).is_empty()
+                if rank == 2 && !leads_elsewhere(other, iface, family, &subnets) {
+                    continue;
+                }
+                if self.default_through(netns, ns.inode, family) {
+                    continue;
+                }
+                let answer = asked.entry(addr).or_insert_with(|| {
+                    neigh::resolve(&self.ctx, view, dev, addr, None)
+                        .ok()
+                        .map(|(e, _)| e)
+                });
+                if let Some(e) = answer
+                    && e.netns == netns
+                    && e.iface.ifindex == ifindex
                 {
-                    found.push((rank, e.netns, e.iface.ifindex, a.local, e));
+                    return Some((e.clone(), addr));
                 }
             }
         }
-        found.sort_by_key(|&(rank, netns, ifindex, addr, _)| (rank, netns, ifindex, addr));
-        found.into_iter().find_map(|(_, _, _, addr, e)| {
-            let (answer, _) = neigh::resolve(&self.ctx, view, dev, addr, None).ok()?;
-            (answer.netns == e.netns && answer.iface.ifindex == e.iface.ifindex)
-                .then_some((answer, addr))
-        })
+        None
     }
 
     /// Every hop whose gateway another namespace answers for: traffic

@@ -38,14 +38,20 @@ fn has_gateway(route: &Route) -> bool {
         || route.nexthops.iter().any(|p| p.gateway.is_some())
 }
 
-/// NSM020: a namespace without a default route of a family, although on
-/// the link of one of its interfaces another namespace holds an address
-/// of that interface's subnet and forwards (or is the bridge, the usual
-/// container gateway) — and the engine confirms that this address answers
-/// ARP/NDP from here. The classic "the container reaches its neighbours
-/// but not the world". Left alone: a namespace with any /0 route (an
-/// `unreachable default` is a choice), with any route through a gateway
-/// (it routes some prefixes on purpose), or with policy rules of its own.
+/// NSM020 and NSM032: a namespace without a default route of a family,
+/// although on the link of one of its interfaces another namespace holds
+/// an address of that interface's subnet and forwards (or is the bridge,
+/// the usual container gateway) — and the engine confirms that this
+/// address answers ARP/NDP from here. NSM020 (warning) when some other
+/// namespace routes its default through that very gateway: this one is
+/// the odd one out, the classic "the container reaches its neighbours but
+/// not the world". NSM032 (info) when nobody does: an internal network
+/// (`docker network create --internal`, an isolated backend) looks the
+/// same, and the snapshot cannot tell intent. Left alone: a namespace
+/// with any /0 route (an `unreachable default` is a choice), with any
+/// route through a gateway (it routes some prefixes on purpose), or with
+/// policy rules of its own; and a candidate whose own default route goes
+/// through this namespace (it is downstream: the hint would loop).
 pub fn default_route_missing(l3: &L3<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for ns in l3.ctx.snapshot.namespaces.iter().filter(|n| has_layer3(n)) {
@@ -79,17 +85,54 @@ pub fn default_route_missing(l3: &L3<'_>) -> Vec<Finding> {
                 ns: gw_ns,
                 iface: gw_end.iface,
             };
+            let mut users: Vec<u64> = l3
+                .default_clients(gw_ns.inode, gw_end.iface.ifindex, family)
+                .iter()
+                .copied()
+                .filter(|&c| c != ns.inode)
+                .collect();
+            // By inode, whatever the snapshot's order; only the first few
+            // are named (a bridge may have a thousand).
+            users.sort_unstable();
+            let named: Vec<String> = users
+                .iter()
+                .take(3)
+                .filter_map(|&c| l3.ctx.namespace(c))
+                .map(|n| n.label())
+                .collect();
+            let users_words = match users.len().saturating_sub(named.len()) {
+                0 => list(&named, 3),
+                more => format!("{} and {more} more", named.join(", ")),
+            };
+            let (code, message) = if users.is_empty() {
+                (
+                    Code::DefaultRouteMissingIsolated,
+                    format!(
+                        "{} has no {} default route, though {} on the link of {} has {gw} and could be its gateway; nobody on the link routes through it, so this may be an internal network: it reaches its link, nothing beyond",
+                        ns.label(),
+                        family_word(family),
+                        there.describe(),
+                        here.describe(),
+                    ),
+                )
+            } else {
+                (
+                    Code::DefaultRouteMissing,
+                    format!(
+                        "{} has no {} default route, though {} on the link of {} has {gw} and is the gateway of {}: it reaches its link, nothing beyond",
+                        ns.label(),
+                        family_word(family),
+                        there.describe(),
+                        here.describe(),
+                        users_words,
+                    ),
+                )
+            };
             out.push(Finding::new(
-                Code::DefaultRouteMissing,
+                code,
                 Some(ns.inode),
                 vec![here.link_ref(), there.link_ref()],
-                format!(
-                    "{} has no {} default route, though {} on the link of {} has {gw} and looks like its gateway: it reaches its link, nothing beyond",
-                    ns.label(),
-                    family_word(family),
-                    there.describe(),
-                    here.describe(),
-                ),
+                message,
                 route_cmd(
                     ns,
                     family,
@@ -510,14 +553,28 @@ mod tests {
         check(&L3::new(&s))
     }
 
+    /// Another container on the host's cni0, with or without a default
+    /// route via 10.88.0.1 (and fd00::1 when `v6`).
+    fn neighbour(h: &mut Host, host: Ns, name: &str, addr: &str, default: bool) -> Ns {
+        let n = h.ns(name);
+        let (port, eth) = h.veth(host, &format!("v{name}"), n, "eth0");
+        h.enslave(host, port, BR);
+        h.addr(n, eth, addr);
+        if default {
+            h.route(n, "0.0.0.0/0", Some("10.88.0.1"), eth);
+        }
+        n
+    }
+
     #[test]
-    fn missing_default_route_names_the_gateway_on_the_link() {
-        let (h, host, c) = container(false);
+    fn missing_default_route_names_the_gateway_its_neighbours_use() {
+        let (mut h, host, c) = container(false);
+        neighbour(&mut h, host, "d", "10.88.0.3/16", true);
         let found = run(&h, default_route_missing);
         assert_eq!(codes(&found), ["NSM020"]);
         assert_eq!(
             found[0].message,
-            "c has no IPv4 default route, though cni0@host on the link of eth0@c has 10.88.0.1 and looks like its gateway: it reaches its link, nothing beyond"
+            "c has no IPv4 default route, though cni0@host on the link of eth0@c has 10.88.0.1 and is the gateway of d: it reaches its link, nothing beyond"
         );
         assert_eq!(
             found[0].hint.as_deref(),
@@ -530,6 +587,99 @@ mod tests {
                 format!("eth0@{}", h.inode(c)),
                 format!("cni0@{}", h.inode(host))
             ]
+        );
+    }
+
+    #[test]
+    fn many_neighbours_are_counted_not_listed() {
+        let (mut h, host, _) = container(false);
+        for i in 0..5 {
+            neighbour(
+                &mut h,
+                host,
+                &format!("d{i}"),
+                &format!("10.88.1.{i}/16"),
+                true,
+            );
+        }
+        let found = run(&h, default_route_missing);
+        assert_eq!(codes(&found), ["NSM020"]);
+        assert!(
+            found[0]
+                .message
+                .contains("is the gateway of d0, d1, d2 and 2 more:"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn an_internal_network_is_only_info() {
+        // Nobody on cni0 routes through it: `--internal`, or a lone
+        // namespace someone may have meant to keep to its link.
+        let (mut h, host, c) = container(false);
+        let found = run(&h, default_route_missing);
+        assert_eq!(codes(&found), ["NSM032"]);
+        assert_eq!(
+            found[0].message,
+            "c has no IPv4 default route, though cni0@host on the link of eth0@c has 10.88.0.1 and could be its gateway; nobody on the link routes through it, so this may be an internal network: it reaches its link, nothing beyond"
+        );
+        assert_eq!(found[0].severity, crate::doctor::Severity::Info);
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("ip -n c route add default via 10.88.0.1 dev eth0")
+        );
+        let d = neighbour(&mut h, host, "d", "10.88.0.3/16", false);
+        let found = run(&h, default_route_missing);
+        assert_eq!(codes(&found), ["NSM032", "NSM032"]);
+        let mut about: Vec<_> = found.iter().map(|f| f.netns).collect();
+        about.sort();
+        let mut expected = vec![Some(h.inode(c)), Some(h.inode(d))];
+        expected.sort();
+        assert_eq!(about, expected);
+    }
+
+    #[test]
+    fn a_namespace_routing_its_default_through_this_one_is_not_its_gateway() {
+        // r has no default route; l, on r's link, forwards, has a second
+        // link and routes its default via r. Pointing r's default at l
+        // would loop (the kernel sends r's packets to l and l's back).
+        let mut h = Host::new();
+        let r = h.ns("r");
+        let l = h.ns("l");
+        let (rl, el) = h.veth(r, "tl", l, "eth0");
+        h.addr(r, rl, "10.61.1.1/24");
+        h.addr(l, el, "10.61.1.2/24");
+        let lan = h.iface(l, "lan0", None);
+        h.addr(l, lan, "192.0.2.1/24");
+        h.route(l, "0.0.0.0/0", Some("10.61.1.1"), el);
+        h.forwarding(r, true);
+        h.forwarding(l, true);
+        assert!(run(&h, default_route_missing).is_empty());
+        // Without that default route, l looks like r's gateway.
+        h.snapshot.namespaces[l.0]
+            .routes
+            .iter_mut()
+            .for_each(|rs| rs.retain(|x| x.dst != "0.0.0.0/0"));
+        let found = run(&h, default_route_missing);
+        assert_eq!(codes(&found), ["NSM032"], "{found:#?}");
+        assert_eq!(found[0].netns, Some(h.inode(r)));
+    }
+
+    #[test]
+    fn a_bridge_comes_before_a_router_on_the_same_link() {
+        // d forwards, leads elsewhere and holds 10.88.0.0 (lower than the
+        // bridge's 10.88.0.1): the bridge is still the one suggested.
+        let (mut h, host, _) = container(false);
+        let d = neighbour(&mut h, host, "d", "10.88.0.0/16", true);
+        let up = h.iface(d, "eth1", None);
+        h.addr(d, up, "192.0.2.2/24");
+        h.forwarding(d, true);
+        let found = run(&h, default_route_missing);
+        assert_eq!(codes(&found), ["NSM020"]);
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("ip -n c route add default via 10.88.0.1 dev eth0")
         );
     }
 
@@ -572,7 +722,7 @@ mod tests {
         let up = h.iface(b, "eth1", None);
         h.addr(b, up, "192.0.2.2/24");
         let found = run(&h, default_route_missing);
-        assert_eq!(codes(&found), ["NSM020"]);
+        assert_eq!(codes(&found), ["NSM032"]);
         assert!(
             found[0]
                 .message
@@ -598,6 +748,9 @@ mod tests {
         let (mut h, host, c) = container(true);
         h.addr(host, BR, "fd00::1/64");
         h.addr(c, ETH, "fd00::2/64");
+        let d = neighbour(&mut h, host, "d", "10.88.0.3/16", true);
+        h.addr(d, ETH, "fd00::3/64");
+        h.route(d, "::/0", Some("fd00::1"), ETH);
         let found = run(&h, default_route_missing);
         assert_eq!(codes(&found), ["NSM020"]);
         assert!(found[0].message.contains("no IPv6 default route"));
