@@ -557,6 +557,129 @@ fn source_bound_to_an_interface() {
     assert_eq!(json["src"]["address"], lab.v4("3.2"), "{json}");
 }
 
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn forwarded_packet_takes_the_first_of_equal_default_routes() {
+    // r has two default routes of one metric, via b first, then (appended)
+    // via c, which owns the destination. A packet r forwards takes the
+    // first (no fib_select_default on input): b, whose forwarding is off,
+    // drops it. Had nsmap counted both as possible, it would say unknown.
+    let mut lab = Lab::new("path_eqdefault", 219);
+    let a = lab.ns("a");
+    let r = lab.ns("r");
+    let b = lab.ns("b");
+    let c = lab.ns("c");
+    lab.wire(&a, "eth0", &lab.v4("1.2/24"), &r, "eth0", &lab.v4("1.1/24"));
+    lab.wire(&b, "eth0", &lab.v4("2.2/24"), &r, "eth1", &lab.v4("2.1/24"));
+    lab.wire(&c, "eth0", &lab.v4("3.2/24"), &r, "eth2", &lab.v4("3.1/24"));
+    let dst = lab.v4("9.9");
+    c.addr("eth0", &format!("{dst}/32"));
+    a.route(&["default", "via", &lab.v4("1.1")]);
+    b.route(&["default", "via", &lab.v4("2.1")]);
+    c.route(&["default", "via", &lab.v4("3.1")]);
+    r.route(&["default", "via", &lab.v4("2.2"), "metric", "10"]);
+    r.ip(&[
+        "route",
+        "append",
+        "default",
+        "via",
+        &lab.v4("3.2"),
+        "metric",
+        "10",
+    ]);
+    r.sysctl(&["net.ipv4.ip_forward=1"]);
+    b.sysctl(&["net.ipv4.ip_forward=0"]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, &dst),
+        &Expect::unreachable("forwarding_disabled", &b, &[&a, &r, &b]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn ipv6_bound_to_a_device_passes_over_error_routes() {
+    // s: a blackhole route for the destination's /64 (on lo, metric 1024)
+    // and a worse route of the same prefix via d on eth0. Unbound, the
+    // blackhole decides; bound to eth0, IPv6 scores every route on another
+    // device as failed, the blackhole too, and the packet leaves by eth0.
+    let mut lab = Lab::new("path_v6_bound", 220);
+    let s = lab.ns("s");
+    let d = lab.ns("d");
+    lab.wire(
+        &s,
+        "eth0",
+        &lab.v6("4::2/64"),
+        &d,
+        "eth0",
+        &lab.v6("4::1/64"),
+    );
+    let dst = lab.v6("9::9");
+    d.addr("eth0", &format!("{dst}/128"));
+    let prefix = lab.v6("9::/64");
+    s.route(&["blackhole", &prefix]);
+    s.route(&[&prefix, "via", &lab.v6("4::1"), "metric", "2048"]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&s, &dst),
+        &Expect::unreachable("blackhole", &s, &[&s]),
+    );
+    lab.check(
+        &Probe::new(&s, &dst).via("eth0"),
+        &Expect::reachable(&[&s, &d]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn ipv6_host_passes_over_a_failed_router() {
+    // s (not forwarding) routes the destination's /64 via a gateway on
+    // eth0 whose neighbour entry is FAILED, and has a default route via d2,
+    // which owns the destination. An IPv6 host looks up with
+    // RT6_LOOKUP_F_REACHABLE: the failed router is passed over, down to the
+    // default route. (The entry is made FAILED by hand, so the kernel does
+    // not probe it again for rtr_probe_interval, a minute.)
+    let mut lab = Lab::new("path_v6_failed", 221);
+    let s = lab.ns("s");
+    let d = lab.ns("d");
+    let d2 = lab.ns("d2");
+    lab.wire(
+        &s,
+        "eth0",
+        &lab.v6("4::2/64"),
+        &d,
+        "eth0",
+        &lab.v6("4::1/64"),
+    );
+    lab.wire(
+        &s,
+        "eth1",
+        &lab.v6("5::2/64"),
+        &d2,
+        "eth0",
+        &lab.v6("5::1/64"),
+    );
+    let dst = lab.v6("9::9");
+    d2.addr("eth0", &format!("{dst}/128"));
+    d2.route(&["default", "via", &lab.v6("5::2")]);
+    let gone = lab.v6("4::7");
+    s.route(&[&lab.v6("9::/64"), "via", &gone]);
+    s.route(&["default", "via", &lab.v6("5::1")]);
+    s.ip(&["-6", "neigh", "add", &gone, "dev", "eth0", "nud", "failed"]);
+    lab.settle();
+    lab.check(&Probe::new(&s, &dst), &Expect::reachable(&[&s, &d2]));
+    // A router (forwarding on) does not pass over it: the packet waits for
+    // a neighbour nobody is.
+    s.sysctl(&["net.ipv6.conf.all.forwarding=1"]);
+    s.ip(&[
+        "-6", "neigh", "replace", &gone, "dev", "eth0", "nud", "failed",
+    ]);
+    lab.check(
+        &Probe::new(&s, &dst),
+        &Expect::unreachable("neighbour_unresolvable", &s, &[&s]),
+    );
+}
+
 /// nffa ─ nffr ─ nffb as [`routed`] builds it (10.N.1.0/24, 10.N.2.0/24,
 /// and fdN:1::/64, fdN:2::/64 for IPv6), with `nffr` forwarding both
 /// families.

@@ -280,9 +280,14 @@ fn a_full_scan_changes_nothing() {
     ];
     for args in commands {
         let out = nsmap().args(*args).output().expect("run nsmap");
+        // doctor exits 1 when it finds an error anywhere on the host
+        // (DOCTOR.md), which other software on the machine may cause; the
+        // scan it made is what this test is about.
+        let found = args[0] == "doctor" && out.status.code() == Some(1) && !out.stdout.is_empty();
         assert!(
-            out.status.success(),
-            "{args:?}: {}",
+            out.status.success() || found,
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }

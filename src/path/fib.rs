@@ -14,7 +14,12 @@
 //!   (blackhole, unreachable, prohibit) end the lookup at once, before any
 //!   next hop is looked at; a route whose next hops are all unusable (dead,
 //!   linkdown with `ignore_routes_with_linkdown`, or not the bound `oif`)
-//!   is skipped and the search goes on to the next candidate.
+//!   is skipped and the search goes on to the next candidate;
+//! - IPv6 only (route.c `rt6_score_route`, `fib6_table_lookup`): bound to
+//!   a device, routes on other devices are skipped, error routes (on lo)
+//!   too; a host (`all.forwarding` 0) skips gateways whose neighbour is
+//!   FAILED, down to shorter prefixes, and searches again without that
+//!   only when nothing is left.
 //!
 //! What the snapshot cannot tell (interface groups, VRF membership, the
 //! ports an ICMP flow carries) makes the answer [`Uncertain`], never a
@@ -348,6 +353,64 @@ fn table_lookup<'a>(
     let Some(routes) = view.table(flow.family, table) else {
         return Ok(TableHit::Miss);
     };
+    // An IPv6 host (all.forwarding 0) looks up with RT6_LOOKUP_F_REACHABLE
+    // first: a gateway whose neighbour entry is FAILED is passed over, down
+    // to shorter prefixes (fib6_backtrack), and only when nothing else
+    // matches is the lookup redone without it (fib6_table_lookup).
+    let prefer_reachable = match (flow.family, view.forwarding6()) {
+        (Family::Inet, _) => false,
+        (Family::Inet6, Some(forwarding)) => !forwarding,
+        (Family::Inet6, None) => {
+            let (strict, passed_over) = table_pass(view, table, routes, flow, opts, true)?;
+            if passed_over && !matches!(strict, TableHit::Miss) {
+                let (plain, _) = table_pass(view, table, routes, flow, opts, false)?;
+                if !same_hit(&strict, &plain) {
+                    return Err(format!(
+                        "a gateway of {} failed and nsmap does not know whether IPv6 forwarding is on there (a host passes over a failed router, a router does not)",
+                        view.label()
+                    ));
+                }
+            }
+            false
+        }
+    };
+    match table_pass(view, table, routes, flow, opts, prefer_reachable)? {
+        (TableHit::Miss, true) => Ok(table_pass(view, table, routes, flow, opts, false)?.0),
+        (hit, _) => Ok(hit),
+    }
+}
+
+/// Whether two searches chose the same route and next hops.
+fn same_hit(a: &TableHit<'_>, b: &TableHit<'_>) -> bool {
+    match (a, b) {
+        (TableHit::Found(x), TableHit::Found(y)) => {
+            std::ptr::eq(x.route, y.route) && x.paths == y.paths
+        }
+        (TableHit::Reject(k, x), TableHit::Reject(l, y)) => k == l && std::ptr::eq(*x, *y),
+        (TableHit::Miss, TableHit::Miss) => true,
+        _ => false,
+    }
+}
+
+/// Whether the neighbour entry of `path`'s gateway is FAILED
+/// (rt6_check_neigh's RT6_NUD_FAIL_PROBE).
+pub fn gateway_failed(view: &NsView<'_>, path: &NextHop) -> bool {
+    path.gateway
+        .and_then(|gw| view.neighbour(path.dev, gw))
+        .is_some_and(|n| n.state.iter().any(|s| s == "FAILED"))
+}
+
+/// One search of a table; also says whether a route was passed over for
+/// a FAILED gateway (so the caller may search again without that).
+fn table_pass<'a>(
+    view: &NsView<'a>,
+    table: u32,
+    routes: &[TableRoute<'a>],
+    flow: &Flow,
+    opts: Opts,
+    prefer_reachable: bool,
+) -> Result<(TableHit<'a>, bool), Uncertain> {
+    let mut passed_over = false;
     let src = flow.src_or_unspecified();
     let mut candidates: Vec<(usize, &TableRoute<'a>)> = routes
         .iter()
@@ -367,11 +430,28 @@ fn table_lookup<'a>(
     });
     for (_, candidate) in candidates {
         let route = candidate.route;
+        // A socket bound to a device makes IPv6 lookups strict
+        // (RT6_LOOKUP_F_IFACE): rt6_score_route fails every route on
+        // another device, error routes (on lo) included, where IPv4
+        // returns an error route before looking at any next hop.
+        let error = matches!(
+            route.kind.as_str(),
+            "blackhole" | "unreachable" | "prohibit" | "throw"
+        );
+        if error
+            && flow.family == Family::Inet6
+            && let Some(oif) = flow.oif
+            && route.dev.as_ref().is_none_or(|d| d.ifindex != oif)
+        {
+            continue;
+        }
         match route.kind.as_str() {
-            "blackhole" => return Ok(TableHit::Reject(Reject::Blackhole, route)),
-            "unreachable" => return Ok(TableHit::Reject(Reject::Unreachable, route)),
-            "prohibit" => return Ok(TableHit::Reject(Reject::Prohibit, route)),
-            "throw" => return Ok(TableHit::Miss),
+            "blackhole" => return Ok((TableHit::Reject(Reject::Blackhole, route), passed_over)),
+            "unreachable" => {
+                return Ok((TableHit::Reject(Reject::Unreachable, route), passed_over));
+            }
+            "prohibit" => return Ok((TableHit::Reject(Reject::Prohibit, route), passed_over)),
+            "throw" => return Ok((TableHit::Miss, passed_over)),
             "unicast" | "local" | "broadcast" | "anycast" | "multicast" => {}
             other => {
                 return Err(format!(
@@ -389,21 +469,29 @@ fn table_lookup<'a>(
                 .flatten()
                 .any(|n| n.id == id && n.blackhole)
         {
-            return Ok(TableHit::Reject(Reject::Blackhole, route));
+            return Ok((TableHit::Reject(Reject::Blackhole, route), passed_over));
         }
-        let paths = usable_paths(view, route, flow, opts)?;
+        let mut paths = usable_paths(view, route, flow, opts)?;
+        if prefer_reachable {
+            let before = paths.len();
+            paths.retain(|p| !gateway_failed(view, p));
+            passed_over |= paths.len() < before;
+        }
         if paths.is_empty() {
             continue;
         }
-        return Ok(TableHit::Found(Match {
-            route,
-            table,
-            rule: None,
-            prefix_len: candidate.dst.len,
-            paths,
-        }));
+        return Ok((
+            TableHit::Found(Match {
+                route,
+                table,
+                rule: None,
+                prefix_len: candidate.dst.len,
+                paths,
+            }),
+            passed_over,
+        ));
     }
-    Ok(TableHit::Miss)
+    Ok((TableHit::Miss, passed_over))
 }
 
 /// The next hops of a route the kernel would use (fib_lookup_good_nhc).

@@ -719,3 +719,87 @@ fn ipv6_ignores_linkdown_routes_by_the_device_alone() {
     assert_eq!(view.ignore_linkdown(dev, Family::Inet6), Some(false));
     assert_eq!(view.ignore_linkdown(dev, Family::Inet), Some(true));
 }
+
+#[test]
+fn a_forwarded_ipv4_packet_takes_the_first_of_equal_default_routes() {
+    // r: default via b first, then via b2 (same metric); only b2 owns the
+    // destination. Forwarded, the packet takes the first route (no
+    // fib_select_default on input) and b, not forwarding, drops it; sent
+    // by r itself, either route may be chosen.
+    let (mut h, a, r, _) = routed(true);
+    let b = Ns(2);
+    let b2 = h.ns("b2");
+    let (rb2, eb2) = h.veth(r, "rb2", b2, "eth0");
+    h.addr(r, rb2, "10.4.0.1/24");
+    h.addr(b2, eb2, "10.4.0.2/24");
+    h.addr(b2, 1, "203.0.113.5/32");
+    h.route(b2, "0.0.0.0/0", Some("10.4.0.1"), eb2);
+    let rb = 3; // r: lo, ra, rb, rb2
+    h.route(r, "0.0.0.0/0", Some("10.2.0.2"), rb);
+    h.route(r, "0.0.0.0/0", Some("10.4.0.2"), rb2);
+    let t = run(&h, a, "203.0.113.5");
+    assert_eq!(
+        (t.verdict, t.code),
+        (Verdict::Unreachable, Some(Code::ForwardingDisabled)),
+        "{t:#?}"
+    );
+    assert_eq!(t.forward.last().and_then(|h| h.netns), Some(h.inode(b)));
+    let t = run(&h, r, "203.0.113.5");
+    assert_eq!(
+        (t.verdict, t.code),
+        (Verdict::Unknown, Some(Code::Multipath)),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn an_ipv6_host_passes_over_a_failed_gateway_and_a_router_does_not() {
+    use super::fib::{self, Fib, Opts};
+    use crate::snapshot::l3::Neighbour;
+    let mut h = Host::new();
+    let s = h.ns("s");
+    let e0 = h.iface(s, "eth0", Some("veth"));
+    let e1 = h.iface(s, "eth1", Some("veth"));
+    h.addr(s, e0, "fd00:4::2/64");
+    h.addr(s, e1, "fd00:5::2/64");
+    h.route(s, "fd00:9::/64", Some("fd00:4::7"), e0);
+    h.route(s, "::/0", Some("fd00:5::1"), e1);
+    let dev = h.at(s, e0);
+    h.snapshot.namespaces[s.0]
+        .neighbours
+        .get_or_insert_with(Vec::new)
+        .push(Neighbour {
+            family: Family::Inet6,
+            dst: ip("fd00:4::7"),
+            dev,
+            lladdr: None,
+            state: vec!["FAILED".into()],
+            router: false,
+            proxy: false,
+            flags: Vec::new(),
+        });
+    let flow = fib::output_flow(Family::Inet6, ip("fd00:9::9"), None, None, 58, 0);
+    let chosen = |h: &Host| {
+        let snapshot = h.build();
+        let view = super::view::NsView::new(&snapshot.namespaces[s.0]);
+        match fib::lookup(&view, &flow, Opts::default()) {
+            Ok(Fib::Route(m)) => Ok(m.route.dst.clone()),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(why) => Err(why),
+        }
+    };
+    h.forwarding(s, false);
+    assert_eq!(chosen(&h).as_deref(), Ok("::/0"));
+    h.forwarding(s, true);
+    assert_eq!(chosen(&h).as_deref(), Ok("fd00:9::/64"));
+    // Not read: which of the two it is depends on it, so nsmap says so.
+    if let Some(all) = h.snapshot.namespaces[s.0]
+        .netconf
+        .as_mut()
+        .and_then(|c| c.ipv6.all.as_mut())
+    {
+        all.forwarding = None;
+    }
+    let why = chosen(&h).expect_err("undecidable");
+    assert!(why.contains("forwarding"), "{why}");
+}

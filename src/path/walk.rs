@@ -652,7 +652,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         let mut choices: Vec<(Match<'a>, NextHop)> =
             m.paths.iter().map(|p| (m.clone(), p.clone())).collect();
         if oif.is_none() {
-            choices.extend(equal_routes(view, &m, &pkt));
+            choices.extend(equal_routes(view, &m, &pkt, false));
         } else {
             choices.truncate(1);
         }
@@ -1458,7 +1458,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 pkt.ttl -= 1;
                 let mut choices: Vec<(Match<'a>, NextHop)> =
                     m.paths.iter().map(|p| (m.clone(), p.clone())).collect();
-                choices.extend(equal_routes(view, &m, &pkt));
+                choices.extend(equal_routes(view, &m, &pkt, true));
                 let mut legs = Vec::new();
                 for (m, path) in choices {
                     if !self.spend() {
@@ -1563,8 +1563,18 @@ fn martian(hops: &[Hop], netns: u64, label: &str, why: String) -> Stop {
 /// Other routes the kernel may pick instead of `m`'s: equal IPv4 default
 /// routes (fib_select_default) and IPv6 routes of the same prefix and
 /// metric (rt6_select round-robin). Each with its first usable path.
-fn equal_routes<'a>(view: &NsView<'a>, m: &Match<'a>, pkt: &Packet) -> Vec<(Match<'a>, NextHop)> {
-    let v4_default = pkt.family == Family::Inet && m.prefix_len == 0;
+///
+/// Only locally generated IPv4 packets choose among default routes:
+/// fib_select_default is called from fib_select_path (output, no bound
+/// device); a forwarded packet (ip_mkroute_input) takes the first one the
+/// table holds. IPv6 round-robins in rt6_select for both.
+fn equal_routes<'a>(
+    view: &NsView<'a>,
+    m: &Match<'a>,
+    pkt: &Packet,
+    forwarded: bool,
+) -> Vec<(Match<'a>, NextHop)> {
+    let v4_default = pkt.family == Family::Inet && m.prefix_len == 0 && !forwarded;
     if !(v4_default || pkt.family == Family::Inet6) {
         return Vec::new();
     }
@@ -1572,6 +1582,9 @@ fn equal_routes<'a>(view: &NsView<'a>, m: &Match<'a>, pkt: &Packet) -> Vec<(Matc
         return Vec::new();
     };
     let flow = fib::output_flow(pkt.family, pkt.dst, pkt.src, None, pkt.proto, pkt.dport);
+    let pass_over_failed = pkt.family == Family::Inet6
+        && view.forwarding6() == Some(false)
+        && m.paths.iter().all(|p| !fib::gateway_failed(view, p));
     routes
         .iter()
         .filter(|r| {
@@ -1584,7 +1597,12 @@ fn equal_routes<'a>(view: &NsView<'a>, m: &Match<'a>, pkt: &Packet) -> Vec<(Matc
                 && r.src == m.route.src.as_deref().and_then(Prefix::parse)
         })
         .filter_map(|r| {
-            let paths = fib::usable_paths(view, r.route, &flow, Opts::default()).ok()?;
+            let mut paths = fib::usable_paths(view, r.route, &flow, Opts::default()).ok()?;
+            // A host that passed over failed gateways for `m` passes over
+            // them among its equals too (rt6_score_route).
+            if pass_over_failed {
+                paths.retain(|p| !fib::gateway_failed(view, p));
+            }
             let first = paths.first()?.clone();
             Some((
                 Match {
