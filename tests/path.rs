@@ -680,6 +680,49 @@ fn ipv6_host_passes_over_a_failed_router() {
     );
 }
 
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn ipv6_optimistic_link_local_answers_and_the_reply_leaves_by_its_interface() {
+    // d runs optimistic DAD for a long time: its link-local address stays
+    // tentative and optimistic, which the kernel uses and answers NDP for
+    // (RFC 4429). The echo reply to s's link-local address leaves by the
+    // interface the request came in on.
+    let mut lab = Lab::new("path_v6_optimistic", 222);
+    let s = lab.ns("s");
+    let d = lab.ns("d");
+    d.sysctl(&[
+        "net.ipv6.conf.default.accept_dad=1",
+        "net.ipv6.conf.default.dad_transmits=200",
+        "net.ipv6.conf.default.optimistic_dad=1",
+    ]);
+    lab.wire(&s, "eth0", "", &d, "eth0", "");
+    lab.settle();
+    let out = std::process::Command::new("ip")
+        .args([
+            "-n",
+            d.sel(),
+            "-j",
+            "-6",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+            "scope",
+            "link",
+        ])
+        .output()
+        .expect("run ip");
+    let addrs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j addr");
+    let ll = &addrs[0]["addr_info"][0];
+    assert_eq!(ll["optimistic"], true, "{addrs}");
+    assert_eq!(ll["tentative"], true, "{addrs}");
+    let dst = ll["local"].as_str().expect("link-local address");
+    lab.check(
+        &Probe::new(&s, dst).via("eth0"),
+        &Expect::reachable(&[&s, &d]),
+    );
+}
+
 /// nffa ─ nffr ─ nffb as [`routed`] builds it (10.N.1.0/24, 10.N.2.0/24,
 /// and fdN:1::/64, fdN:2::/64 for IPv6), with `nffr` forwarding both
 /// families.

@@ -372,9 +372,12 @@ pub fn iface_addrs(iface: &Interface) -> Vec<AddrInfo> {
 }
 
 /// An address the kernel will use and answer for: not an IPv6 address
-/// still in (or failed) duplicate address detection.
+/// still in (or failed) duplicate address detection, unless it is
+/// optimistic (RFC 4429: ipv6_chk_addr_and_flags clears TENTATIVE for an
+/// OPTIMISTIC address, and ndisc_recv_ns answers for it).
 pub fn usable(a: &AddrInfo) -> bool {
-    !a.flags.iter().any(|f| f == "tentative" || f == "dadfailed")
+    let flag = |name: &str| a.flags.iter().any(|f| f == name);
+    !flag("dadfailed") && (!flag("tentative") || flag("optimistic"))
 }
 
 /// The interface is administratively up.
@@ -390,4 +393,27 @@ pub fn has_carrier(iface: &Interface) -> bool {
 
 pub fn has_flag(iface: &Interface, flag: &str) -> bool {
     iface.flags.iter().any(|f| f == flag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_optimistic_address_is_usable_while_tentative() {
+        let addr = |flags: &[&str]| AddrInfo {
+            family: Family::Inet6,
+            local: "fd00::1".parse().expect("addr"),
+            prefixlen: 64,
+            peer: None,
+            scope: "global".into(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+        };
+        assert!(usable(&addr(&[])));
+        assert!(!usable(&addr(&["tentative"])));
+        assert!(usable(&addr(&["tentative", "optimistic"])));
+        assert!(usable(&addr(&["optimistic"])));
+        assert!(!usable(&addr(&["tentative", "optimistic", "dadfailed"])));
+        assert!(!usable(&addr(&["dadfailed"])));
+    }
 }

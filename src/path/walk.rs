@@ -111,11 +111,16 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
     let mut combos: Vec<(Leg, Option<Leg>)> = Vec::new();
     for leg in forward {
         match &leg.end {
-            End::Delivered { netns, src, .. } => {
+            End::Delivered { netns, src, iface } => {
                 let Some(reply_to) = src.or(query.from) else {
                     combos.push((leg, None));
                     continue;
                 };
+                // A reply to a link-local address leaves by the interface
+                // the packet came in by (its scope; icmpv6_echo_reply sets
+                // flowi6_oif to the arrival device).
+                let reply_oif = (family == Family::Inet6 && net::is_ipv6_link_local(reply_to))
+                    .then_some(iface.ifindex);
                 let reply = Packet {
                     family,
                     src: Some(query.dst),
@@ -124,7 +129,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     dport: 0,
                     ttl: TTL,
                 };
-                for back in walker.originate(*netns, None, reply, query.proto, true) {
+                for back in walker.originate(*netns, reply_oif, reply, query.proto, true) {
                     combos.push((leg.clone(), Some(back)));
                 }
             }

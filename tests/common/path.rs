@@ -1080,7 +1080,8 @@ fn unsettled(ns: &Ns, prefix: &str) -> Vec<String> {
         let name = format!("{}:{ifname}", ns.label());
         for a in l["addr_info"].as_array().into_iter().flatten() {
             assert!(a["dadfailed"].is_null(), "{name}: duplicate address {a}");
-            if a["tentative"] == true {
+            // An optimistic address is in use while DAD runs (RFC 4429).
+            if a["tentative"] == true && a["optimistic"] != true {
                 pending.push(format!("{name} {} tentative", a["local"]));
             }
         }
