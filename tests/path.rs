@@ -744,6 +744,31 @@ fn routed_both(lab: &mut Lab) -> (Ns, Ns, Ns) {
     (a, r, b)
 }
 
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn ipv6_force_forwarding_forwards_what_arrives_on_that_device() {
+    // r with all.forwarding 0: force_forwarding (Linux 6.17+) on eth0
+    // alone forwards the request, not the reply arriving on eth1; on both,
+    // the ping gets through.
+    let mut lab = Lab::new("path_v6_force_fwd", 223);
+    let (a, r, b) = routed_both(&mut lab);
+    if !std::path::Path::new("/proc/sys/net/ipv6/conf/all/force_forwarding").exists() {
+        panic!("this kernel has no net.ipv6.conf.*.force_forwarding (Linux 6.17+)");
+    }
+    r.sysctl(&[
+        "net.ipv6.conf.all.forwarding=0",
+        "net.ipv6.conf.eth0.force_forwarding=1",
+    ]);
+    lab.settle();
+    let dst = lab.v6("2::2");
+    lab.check(
+        &Probe::new(&a, &dst),
+        &Expect::unreachable("forwarding_disabled", &r, &[&a, &r, &b]),
+    );
+    r.sysctl(&["net.ipv6.conf.eth1.force_forwarding=1"]);
+    lab.check(&Probe::new(&a, &dst), &Expect::reachable(&[&a, &r, &b]));
+}
+
 /// The MAC address of `dev` in `ns`.
 fn mac(ns: &Ns, dev: &str) -> String {
     let out = std::process::Command::new("ip")

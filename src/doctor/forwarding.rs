@@ -70,7 +70,7 @@ pub fn forwarding_off(l3: &L3<'_>) -> Vec<Finding> {
         };
         let forwards = match t.family {
             Family::Inet => view.forwarding4(t.arrival.ifindex),
-            Family::Inet6 => view.forwarding6(),
+            Family::Inet6 => view.forwarding6_on(t.arrival.ifindex),
         };
         if forwards == Some(false) {
             groups

@@ -194,7 +194,7 @@ impl<'a> L3<'a> {
                         }
                         let forwards = match a.family {
                             Family::Inet => view.forwarding4(iface.ifindex),
-                            Family::Inet6 => view.forwarding6(),
+                            Family::Inet6 => view.forwarding6_on(iface.ifindex),
                         } == Some(true);
                         let rank = match (iface.kind_is("bridge"), forwards) {
                             (true, true) => 0,

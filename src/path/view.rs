@@ -232,6 +232,18 @@ impl<'a> NsView<'a> {
         self.all_conf(Family::Inet6)?.forwarding.map(|v| v != 0)
     }
 
+    /// Whether IPv6 arriving on `ifindex` is forwarded (ip6_forward):
+    /// `all.forwarding`, or the arrival device's `force_forwarding`
+    /// (Linux 6.17+; absent counts as off).
+    pub fn forwarding6_on(&self, ifindex: u32) -> Option<bool> {
+        let all = self.forwarding6()?;
+        let forced = self
+            .dev_conf(ifindex, Family::Inet6)
+            .and_then(|c| c.force_forwarding)
+            .is_some_and(|v| v != 0);
+        Some(all || forced)
+    }
+
     /// `rp_filter`: max(all, device); 0 off, 1 strict, 2 loose.
     pub fn rp_filter(&self, ifindex: u32) -> Option<i32> {
         self.max_conf(ifindex, |c| c.rp_filter)

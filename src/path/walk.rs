@@ -1331,7 +1331,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         };
         let forwarding = match pkt.family {
             Family::Inet => view.forwarding4(iface.ifindex),
-            Family::Inet6 => view.forwarding6(),
+            Family::Inet6 => view.forwarding6_on(iface.ifindex),
         };
         let forwarding_hint = || {
             let key = match pkt.family {

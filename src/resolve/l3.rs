@@ -461,6 +461,7 @@ pub fn interface_netconf(link: &RawLink) -> Option<InterfaceNetconf> {
             route_localnet: at(26),
             ignore_routes_with_linkdown: at(29),
             disable_ipv6: None,
+            force_forwarding: None,
         }
     });
     // IFLA_INET6_CONF is indexed by DEVCONF_* (include/uapi/linux/ipv6.h).
@@ -472,6 +473,9 @@ pub fn interface_netconf(link: &RawLink) -> Option<InterfaceNetconf> {
             mc_forwarding: at(25),
             disable_ipv6: at(26),
             ignore_routes_with_linkdown: at(39),
+            // DEVCONF_FORCE_FORWARDING: index 59 on Linux 6.18 (found by
+            // setting it and diffing the array); shorter arrays lack it.
+            force_forwarding: at(59),
             ..Netconf::default()
         }
     });

@@ -109,6 +109,11 @@ pub struct Netconf {
     pub arp_filter: Option<i32>,
     /// IPv6 only.
     pub disable_ipv6: Option<i32>,
+    /// IPv6 only, per device (Linux 6.17+): forward what arrives on this
+    /// device even with `all.forwarding` 0. Null where the kernel has no
+    /// such knob, and in files from before it was recorded.
+    #[serde(default)]
+    pub force_forwarding: Option<i32>,
 }
 
 /// One route, as `ip -j route show table all` shows it.
