@@ -106,6 +106,7 @@ fn conf(forwarding: i32) -> Netconf {
         arp_ignore: Some(0),
         arp_filter: Some(0),
         disable_ipv6: Some(0),
+        force_forwarding: Some(0),
     }
 }
 
