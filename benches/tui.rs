@@ -159,6 +159,11 @@ fn rule(priority: u32, table: u32) -> Rule {
         suppress_prefixlength: None,
         suppress_ifgroup: None,
         protocol: "kernel".into(),
+        dscp_mask: None,
+        sport_mask: None,
+        dport_mask: None,
+        flowlabel: None,
+        unknown_selectors: Vec::new(),
     }
 }
 

@@ -306,8 +306,27 @@ fn rule_matches(
         if rule.tos != 0 && rule.tos != flow.tos {
             return Ok(false);
         }
-        if rule.dscp.is_some_and(|d| d != 0 && d != flow.tos >> 2) {
-            return Ok(false);
+        if let Some(d) = rule.dscp {
+            // Without FRA_DSCP_MASK the kernel compares all six bits.
+            let mask = rule.dscp_mask.unwrap_or(0x3f);
+            if (flow.tos >> 2) & mask != d & mask {
+                return Ok(false);
+            }
+        }
+        if !rule.unknown_selectors.is_empty() {
+            return Err(format!(
+                "rule {} of {} has selectors nsmap does not know (netlink attributes {:?}, from a newer kernel)",
+                rule.priority,
+                view.label(),
+                rule.unknown_selectors
+            ));
+        }
+        if rule.flowlabel.is_some_and(|[_, mask]| mask != 0) {
+            return Err(format!(
+                "rule {} of {} matches the IPv6 flow label, which each socket chooses (auto_flowlabels) and no snapshot records",
+                rule.priority,
+                view.label()
+            ));
         }
         if rule.ipproto.is_some_and(|p| p != flow.proto) {
             return Ok(false);
@@ -320,12 +339,16 @@ fn rule_matches(
                     view.label()
                 ));
             }
-            if rule
-                .sport
-                .is_some_and(|[a, b]| !(a..=b).contains(&flow.sport))
-                || rule
-                    .dport
-                    .is_some_and(|[a, b]| !(a..=b).contains(&flow.dport))
+            // With a mask (Linux 6.16+) the range is one value and the
+            // rule matches `port & mask == value` (fib_rule_port_match).
+            let outside =
+                |range: Option<[u16; 2]>, mask: Option<u16>, port: u16| match (range, mask) {
+                    (None, _) => false,
+                    (Some([start, _]), Some(mask)) => port & mask != start & mask,
+                    (Some([start, end]), None) => !(start..=end).contains(&port),
+                };
+            if outside(rule.sport, rule.sport_mask, flow.sport)
+                || outside(rule.dport, rule.dport_mask, flow.dport)
             {
                 return Ok(false);
             }

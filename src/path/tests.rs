@@ -803,3 +803,52 @@ fn an_ipv6_host_passes_over_a_failed_gateway_and_a_router_does_not() {
     let why = chosen(&h).expect_err("undecidable");
     assert!(why.contains("forwarding"), "{why}");
 }
+
+#[test]
+fn rule_masks_match_as_the_kernel_does_and_a_flow_label_or_unknown_selector_is_unknown() {
+    let prohibit_via = |edit: &dyn Fn(&mut crate::snapshot::Rule)| {
+        let (mut h, _, a, _) = bridged();
+        let mut r = rule(Family::Inet, 100, 100);
+        edit(&mut r);
+        h.push_rule(a, r);
+        h.push_route(a, route(Family::Inet, 100, "prohibit", "0.0.0.0/0", None));
+        let netns = h.inode(a);
+        let q = move |dport| Query {
+            netns,
+            oif: None,
+            from: None,
+            dst: ip("10.0.0.2"),
+            proto: Proto::Udp,
+            dport: Some(dport),
+        };
+        let snapshot = h.build();
+        move |dport| {
+            let t = trace(&snapshot, &q(dport));
+            (t.verdict, t.code)
+        }
+    };
+    let prohibited = (Verdict::Unreachable, Some(Code::Prohibit));
+    // dport 0x50/0xfff0: 80..=95 match, 96 does not.
+    let udp = prohibit_via(&|r| {
+        r.ipproto = Some(17);
+        r.dport = Some([0x50, 0x50]);
+        r.dport_mask = Some(0xfff0);
+    });
+    assert_eq!(udp(0x5f), prohibited);
+    assert_ne!(udp(0x60), prohibited);
+    // dscp 8 under mask 0x38 needs bits the packet (tos 0) does not have;
+    // dscp 0 under it matches.
+    let dscp = |value| {
+        prohibit_via(&move |r| {
+            r.dscp = Some(value);
+            r.dscp_mask = Some(0x38);
+        })(53)
+    };
+    assert_ne!(dscp(8), prohibited);
+    assert_eq!(dscp(0), prohibited);
+    // What nsmap cannot know is said, not guessed.
+    let label = prohibit_via(&|r| r.flowlabel = Some([0x12345, 0xfffff]))(53);
+    assert_eq!(label.0, Verdict::Unknown, "{label:?}");
+    let newer = prohibit_via(&|r| r.unknown_selectors = vec![31])(53);
+    assert_eq!(newer.0, Verdict::Unknown, "{newer:?}");
+}

@@ -131,6 +131,16 @@ pub struct RawRule {
     pub tun_id: Option<u64>,
     /// `FRA_DSCP` (Linux 6.15+), when sent.
     pub dscp: Option<u8>,
+    /// `FRA_DSCP_MASK`, `FRA_SPORT_MASK`, `FRA_DPORT_MASK` (Linux 6.16+).
+    pub dscp_mask: Option<u8>,
+    pub sport_mask: Option<u16>,
+    pub dport_mask: Option<u16>,
+    /// `FRA_FLOWLABEL` and `FRA_FLOWLABEL_MASK` (Linux 6.16+, IPv6).
+    pub flowlabel: Option<u32>,
+    pub flowlabel_mask: Option<u32>,
+    /// Attribute numbers past the ones nsmap knows: selectors of a newer
+    /// kernel, which make the rule's match unknown rather than ignored.
+    pub unknown: Vec<u16>,
 }
 
 /// One RTM_NEWNEIGH message of an AF_INET/AF_INET6 dump.

@@ -304,6 +304,13 @@ fn rule(r: &RawRule) -> Option<Rule> {
         suppress_prefixlength: r.suppress_prefixlen,
         suppress_ifgroup: r.suppress_ifgroup,
         protocol: protocol_name(r.protocol),
+        dscp_mask: r.dscp_mask,
+        sport_mask: r.sport_mask,
+        dport_mask: r.dport_mask,
+        flowlabel: r
+            .flowlabel
+            .map(|v| [v, r.flowlabel_mask.unwrap_or(u32::MAX)]),
+        unknown_selectors: r.unknown.clone(),
     })
 }
 

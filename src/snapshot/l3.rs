@@ -204,6 +204,21 @@ pub struct Rule {
     pub suppress_prefixlength: Option<u32>,
     pub suppress_ifgroup: Option<u32>,
     pub protocol: String,
+    /// Linux 6.16+: masks of `dscp`, `sport` and `dport` (the rule
+    /// matches `value & mask == start`), and the IPv6 flow label
+    /// `[value, mask]`. Null when unset (and in older files).
+    #[serde(default)]
+    pub dscp_mask: Option<u8>,
+    #[serde(default)]
+    pub sport_mask: Option<u16>,
+    #[serde(default)]
+    pub dport_mask: Option<u16>,
+    #[serde(default)]
+    pub flowlabel: Option<[u32; 2]>,
+    /// FRA_* attribute numbers nsmap does not know (a newer kernel's
+    /// selectors): `nsmap path` does not guess what the rule matches.
+    #[serde(default)]
+    pub unknown_selectors: Vec<u16>,
 }
 
 /// One ARP/NDP entry, as `ip -j neigh` shows it.

@@ -36,6 +36,12 @@ const FRA_SPORT_RANGE: u16 = 23;
 const FRA_DPORT_RANGE: u16 = 24;
 /// Linux 6.15 (after FRA_DPORT_RANGE; newer than some installed headers).
 const FRA_DSCP: u16 = 25;
+/// Linux 6.16.
+const FRA_FLOWLABEL: u16 = 26;
+const FRA_FLOWLABEL_MASK: u16 = 27;
+const FRA_SPORT_MASK: u16 = 28;
+const FRA_DPORT_MASK: u16 = 29;
+const FRA_DSCP_MASK: u16 = 30;
 
 /// What fib_nl_fill_rule sends for "unset" (the kernel's -1).
 const UNSET: u32 = u32::MAX;
@@ -88,10 +94,27 @@ pub fn parse(payload: &[u8]) -> Option<RawRule> {
             FRA_SPORT_RANGE => rule.sport = pair_u16(v),
             FRA_DPORT_RANGE => rule.dport = pair_u16(v),
             FRA_DSCP => rule.dscp = v.first().copied(),
+            FRA_DSCP_MASK => rule.dscp_mask = v.first().copied(),
+            FRA_SPORT_MASK => rule.sport_mask = read_u16(v),
+            FRA_DPORT_MASK => rule.dport_mask = read_u16(v),
+            // Big-endian on the wire (nla_put_be32).
+            FRA_FLOWLABEL => rule.flowlabel = read_be32(v),
+            FRA_FLOWLABEL_MASK => rule.flowlabel_mask = read_be32(v),
+            // Every attribute up to FRA_DSCP_MASK is known (the unused
+            // numbers, FRA_FLOW realms and FRA_PAD select nothing).
+            k if k > FRA_DSCP_MASK => rule.unknown.push(k),
             _ => {}
         }
     }
     Some(rule)
+}
+
+fn read_u16(v: &[u8]) -> Option<u16> {
+    Some(u16::from_ne_bytes(v.get(..2)?.try_into().ok()?))
+}
+
+fn read_be32(v: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?))
 }
 
 /// `struct fib_rule_uid_range` (host order).
@@ -163,6 +186,41 @@ mod tests {
     const MAIN6: &[&str] = &[
         "0a000000fe0000010000000008000f00fe00000008000e00ffffffff050015000200000008000600fe7f0000",
     ];
+
+    /// Made with RTM_NEWRULE by hand (iproute2 6.1 cannot, and lists them
+    /// as `from all lookup 100` and `from all ipproto udp sport 4096`):
+    /// AF_INET6 pref 40 FRA_FLOWLABEL 0x12345 FRA_FLOWLABEL_MASK 0xfffff
+    /// lookup 100; AF_INET pref 41 ipproto udp sport 0x1000/0xff00 (range
+    /// 0x1000-0x1000 and FRA_SPORT_MASK) dscp 8 FRA_DSCP_MASK 0x38 lookup
+    /// 100. As Linux 6.18 dumps them.
+    const FLOWLABEL: &[&str] = &[
+        "0a000000640000010000000008000f006400000008000e00ffffffff0500150000000000080006002800000008001a00",
+        "0001234508001b00000fffff",
+    ];
+    const MASKS: &[&str] = &[
+        "02000000640000010000000008000f006400000008000e00ffffffff050015000000000008000600290000000800170000",
+        "10001006001c0000ff00000500160011000000050019000800000005001e0038000000",
+    ];
+
+    #[test]
+    fn linux_6_16_masks_and_flow_label() {
+        let f = rule(FLOWLABEL);
+        assert_eq!(
+            (f.family, f.priority, f.flowlabel, f.flowlabel_mask),
+            (AF_INET6, 40, Some(0x12345), Some(0xfffff))
+        );
+        assert!(f.unknown.is_empty());
+        let m = rule(MASKS);
+        assert_eq!(
+            (m.priority, m.ip_proto, m.sport, m.sport_mask),
+            (41, Some(17), Some((0x1000, 0x1000)), Some(0xff00))
+        );
+        assert_eq!((m.dscp, m.dscp_mask), (Some(8), Some(0x38)));
+        // A newer kernel's attribute 31 is kept as unknown, not dropped.
+        let mut bytes = unhex(MASKS);
+        bytes.extend_from_slice(&[8, 0, 31, 0, 1, 0, 0, 0]);
+        assert_eq!(parse(&bytes).expect("parses").unknown, vec![31]);
+    }
 
     fn rule(lines: &[&str]) -> RawRule {
         parse(&unhex(lines)).expect("parses")

@@ -252,8 +252,13 @@ pub fn rule_text(r: &Rule) -> String {
     if r.tos != 0 {
         s.push_str(&format!(" tos {:#x}", r.tos));
     }
-    if let Some(d) = r.dscp {
-        s.push_str(&format!(" dscp {d}"));
+    match (r.dscp, r.dscp_mask) {
+        (Some(d), Some(m)) if m != 0x3f => s.push_str(&format!(" dscp {d}/{m:#x}")),
+        (Some(d), _) => s.push_str(&format!(" dscp {d}")),
+        (None, _) => {}
+    }
+    if let Some([label, mask]) = r.flowlabel {
+        s.push_str(&format!(" flowlabel {label:#x}/{mask:#x}"));
     }
     if let Some(mark) = r.fwmark {
         match r.fwmask {
@@ -276,11 +281,18 @@ pub fn rule_text(r: &Rule) -> String {
     if let Some(p) = r.ipproto {
         s.push_str(&format!(" ipproto {p}"));
     }
-    if let Some([a, b]) = r.sport {
-        s.push_str(&format!(" sport {a}-{b}"));
-    }
-    if let Some([a, b]) = r.dport {
-        s.push_str(&format!(" dport {a}-{b}"));
+    for (word, range, mask) in [
+        ("sport", r.sport, r.sport_mask),
+        ("dport", r.dport, r.dport_mask),
+    ] {
+        match (range, mask) {
+            (Some([a, _]), Some(m)) if m != u16::MAX => {
+                s.push_str(&format!(" {word} {a:#x}/{m:#x}"));
+            }
+            (Some([a, b]), _) if a == b => s.push_str(&format!(" {word} {a}")),
+            (Some([a, b]), _) => s.push_str(&format!(" {word} {a}-{b}")),
+            (None, _) => {}
+        }
     }
     if let Some([a, b]) = r.uidrange {
         s.push_str(&format!(" uidrange {a}-{b}"));
@@ -290,6 +302,9 @@ pub fn rule_text(r: &Rule) -> String {
     }
     if let Some(id) = r.tun_id {
         s.push_str(&format!(" tun_id {id}"));
+    }
+    for k in &r.unknown_selectors {
+        s.push_str(&format!(" [attribute {k}]"));
     }
     match (r.action.as_str(), r.table, r.goto) {
         ("lookup", Some(t), _) => s.push_str(&format!(" lookup {}", table_name(t))),
@@ -368,6 +383,11 @@ mod tests {
             suppress_prefixlength: None,
             suppress_ifgroup: None,
             protocol: "kernel".into(),
+            dscp_mask: None,
+            sport_mask: None,
+            dport_mask: None,
+            flowlabel: None,
+            unknown_selectors: Vec::new(),
         }
     }
 
