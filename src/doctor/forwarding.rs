@@ -240,13 +240,19 @@ pub fn rp_filter_drops_transit(l3: &L3<'_>) -> Vec<Finding> {
                 if seen.contains(&key) {
                     continue;
                 }
-                let why =
-                    match rpf::validate(rview, a.local, t.hop.gateway, None, t.arrival.ifindex) {
-                        Check::Rpf(why) => why,
-                        _ => continue,
-                    };
+                let why = match rpf::validate(
+                    rview,
+                    a.local,
+                    t.hop.gateway,
+                    None,
+                    t.arrival.ifindex,
+                    Default::default(),
+                ) {
+                    Check::Rpf(why) => why,
+                    _ => continue,
+                };
                 seen.push(key);
-                let back = fib::output_flow(Family::Inet, a.local, None, None, 0, 0);
+                let back = fib::output_flow(Family::Inet, a.local, None, None, 0, None, None);
                 let has_route_back = matches!(
                     fib::lookup(rview, &back, Opts::default()),
                     Ok(Fib::Route(_))

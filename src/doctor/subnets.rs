@@ -136,7 +136,8 @@ pub fn subnet_overlap(l3: &L3<'_>) -> Vec<Finding> {
                 let Some(probe) = representative(view, inner.prefix) else {
                     continue;
                 };
-                let flow = fib::output_flow(outer.prefix.family(), probe, None, None, 0, 0);
+                let flow =
+                    fib::output_flow(outer.prefix.family(), probe, None, None, 0, None, None);
                 let Ok(Fib::Route(m)) = fib::lookup(view, &flow, Opts::default()) else {
                     continue;
                 };

@@ -56,9 +56,10 @@ pub struct Flow {
     pub mark: u32,
     pub tos: u8,
     pub proto: u8,
-    /// Transport ports (0 for ICMP, which carries type/code there).
-    pub sport: u16,
-    pub dport: u16,
+    /// Transport ports; None for ICMP (which carries type and code there)
+    /// and where they cannot be known offline (an ephemeral port).
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
     pub uid: u32,
 }
 
@@ -73,6 +74,14 @@ impl Flow {
     fn is_icmp(&self) -> bool {
         self.proto == IPPROTO_ICMP || self.proto == IPPROTO_ICMPV6
     }
+}
+
+/// The transport fields of a packet a lookup may match on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transport {
+    pub proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
 }
 
 /// One usable next hop of the chosen route.
@@ -331,27 +340,38 @@ fn rule_matches(
         if rule.ipproto.is_some_and(|p| p != flow.proto) {
             return Ok(false);
         }
-        if rule.sport.is_some() || rule.dport.is_some() {
-            if flow.is_icmp() {
-                return Err(format!(
-                    "rule {} of {} matches on ports, where an ICMP flow carries its type and code",
-                    rule.priority,
-                    view.label()
-                ));
+        // With a mask (Linux 6.16+) the range is one value and the rule
+        // matches `port & mask == value` (fib_rule_port_match).
+        let outside = |range: Option<[u16; 2]>,
+                       mask: Option<u16>,
+                       port: Option<u16>,
+                       which: &str|
+         -> Result<bool, Uncertain> {
+            match (range, mask, port) {
+                (None, _, _) => Ok(false),
+                (Some([start, _]), Some(mask), Some(port)) => Ok(port & mask != start & mask),
+                (Some([start, end]), None, Some(port)) => Ok(!(start..=end).contains(&port)),
+                (Some(_), _, None) => {
+                    let why = if flow.is_icmp() {
+                        "where a locally sent ICMP packet carries its type and code".to_string()
+                    } else if which == "source" && flow.iif == LOOPBACK_IFINDEX {
+                        "and the source port is the ephemeral one the socket is given".to_string()
+                    } else {
+                        "which this packet does not fix (an ephemeral port, or no --dport given)"
+                            .to_string()
+                    };
+                    Err(format!(
+                        "rule {} of {} matches {which} ports, {why}",
+                        rule.priority,
+                        view.label()
+                    ))
+                }
             }
-            // With a mask (Linux 6.16+) the range is one value and the
-            // rule matches `port & mask == value` (fib_rule_port_match).
-            let outside =
-                |range: Option<[u16; 2]>, mask: Option<u16>, port: u16| match (range, mask) {
-                    (None, _) => false,
-                    (Some([start, _]), Some(mask)) => port & mask != start & mask,
-                    (Some([start, end]), None) => !(start..=end).contains(&port),
-                };
-            if outside(rule.sport, rule.sport_mask, flow.sport)
-                || outside(rule.dport, rule.dport_mask, flow.dport)
-            {
-                return Ok(false);
-            }
+        };
+        if outside(rule.sport, rule.sport_mask, flow.sport, "source")?
+            || outside(rule.dport, rule.dport_mask, flow.dport, "destination")?
+        {
+            return Ok(false);
         }
         Ok(true)
     })()?;
@@ -586,7 +606,8 @@ pub fn output_flow(
     src: Option<IpAddr>,
     oif: Option<u32>,
     proto: u8,
-    dport: u16,
+    sport: Option<u16>,
+    dport: Option<u16>,
 ) -> Flow {
     Flow {
         family,
@@ -597,21 +618,30 @@ pub fn output_flow(
         mark: 0,
         tos: 0,
         proto,
-        sport: 0,
+        sport,
         dport,
         uid: 0,
     }
 }
 
-/// A flow for a packet that came in by `iif`.
+/// A flow for a packet that came in by `iif`. Its ports are what the
+/// kernel's flow dissector finds: none but for TCP, UDP and the like, so 0
+/// for ICMP and for ARP's lookups (`proto` 0).
 pub fn input_flow(
     family: Family,
     dst: IpAddr,
     src: IpAddr,
     iif: u32,
     proto: u8,
-    dport: u16,
+    sport: Option<u16>,
+    dport: Option<u16>,
 ) -> Flow {
+    let portless = matches!(proto, 0 | IPPROTO_ICMP | IPPROTO_ICMPV6);
+    let (sport, dport) = if portless {
+        (Some(0), Some(0))
+    } else {
+        (sport, dport)
+    };
     Flow {
         family,
         dst,
@@ -621,7 +651,7 @@ pub fn input_flow(
         mark: 0,
         tos: 0,
         proto,
-        sport: 0,
+        sport,
         dport,
         uid: 0,
     }

@@ -381,7 +381,7 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
     }
     let label = view.label();
     let name = iface.ifname.as_str();
-    let flow = fib::input_flow(Family::Inet, tip, sip, iface.ifindex, 0, 0);
+    let flow = fib::input_flow(Family::Inet, tip, sip, iface.ifindex, 0, None, None);
     let route = match fib::lookup(view, &flow, Opts::default()) {
         Err(e) => return Answer::Unknown(e),
         Ok(Fib::Route(m)) => m,
@@ -389,7 +389,7 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
     };
     match route.route.kind.as_str() {
         "local" => {
-            match rpf::validate(view, sip, tip, None, iface.ifindex) {
+            match rpf::validate(view, sip, tip, None, iface.ifindex, Default::default()) {
                 Check::Pass => {}
                 Check::Martian(why) | Check::Rpf(why) => {
                     return Answer::No(format!(
@@ -477,7 +477,7 @@ fn answers_arp(view: &NsView<'_>, iface: &Interface, tip: IpAddr, sip: IpAddr) -
             if filter_on == Some(false) {
                 return yes();
             }
-            let back = fib::output_flow(Family::Inet, sip, Some(tip), None, 0, 0);
+            let back = fib::output_flow(Family::Inet, sip, Some(tip), None, 0, None, None);
             let passes = match fib::lookup(view, &back, Opts::default()) {
                 Ok(Fib::Route(m)) => m.paths.iter().any(|p| p.dev == iface.ifindex),
                 Ok(_) => false,

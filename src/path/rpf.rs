@@ -19,7 +19,7 @@
 
 use std::net::IpAddr;
 
-use super::fib::{self, Fib, LOOPBACK_IFINDEX, Opts};
+use super::fib::{self, Fib, LOOPBACK_IFINDEX, Opts, Transport};
 use super::view::{NsView, iface_addrs};
 use crate::snapshot::l3::{Family, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN};
 
@@ -70,7 +70,14 @@ fn custom_local_routes(view: &NsView<'_>) -> bool {
 /// `fib_validate_source(src, dst, oif, dev)`: `oif` is the device the
 /// packet will leave by (None for local delivery), `dev` the one it came in
 /// by.
-pub fn validate(view: &NsView<'_>, src: IpAddr, dst: IpAddr, oif: Option<u32>, dev: u32) -> Check {
+pub fn validate(
+    view: &NsView<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    oif: Option<u32>,
+    dev: u32,
+    transport: Transport,
+) -> Check {
     if Family::of(src) != Family::Inet {
         return Check::Pass;
     }
@@ -97,6 +104,7 @@ pub fn validate(view: &NsView<'_>, src: IpAddr, dst: IpAddr, oif: Option<u32>, d
             &accept_local,
             &label,
             &dev_name,
+            transport,
         )
     };
     if rpf == 0 {
@@ -144,14 +152,19 @@ fn full_check(
     accept_local: &dyn Fn() -> Option<bool>,
     label: &str,
     dev_name: &str,
+    transport: Transport,
 ) -> Check {
+    // The reverse lookup carries the packet's protocol and its ports
+    // swapped where a rule needs them (__fib_validate_source after
+    // fib4_rules_early_flow_dissect; without such a rule none looks).
     let mut flow = fib::input_flow(
         Family::Inet,
         src,
         dst,
         oif.unwrap_or(LOOPBACK_IFINDEX),
-        0,
-        0,
+        transport.proto,
+        transport.dport,
+        transport.sport,
     );
     flow.src = Some(dst);
     let last_resort = |why: String| {

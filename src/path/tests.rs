@@ -778,7 +778,7 @@ fn an_ipv6_host_passes_over_a_failed_gateway_and_a_router_does_not() {
             proxy: false,
             flags: Vec::new(),
         });
-    let flow = fib::output_flow(Family::Inet6, ip("fd00:9::9"), None, None, 58, 0);
+    let flow = fib::output_flow(Family::Inet6, ip("fd00:9::9"), None, None, 58, None, None);
     let chosen = |h: &Host| {
         let snapshot = h.build();
         let view = super::view::NsView::new(&snapshot.namespaces[s.0]);
@@ -851,4 +851,54 @@ fn rule_masks_match_as_the_kernel_does_and_a_flow_label_or_unknown_selector_is_u
     assert_eq!(label.0, Verdict::Unknown, "{label:?}");
     let newer = prohibit_via(&|r| r.unknown_selectors = vec![31])(53);
     assert_eq!(newer.0, Verdict::Unknown, "{newer:?}");
+}
+
+#[test]
+fn ports_are_the_request_s_on_the_way_there_and_swapped_on_the_way_back() {
+    let tcp = |h: &Host, from: Ns, dport: Option<u16>| {
+        trace(
+            &h.build(),
+            &Query {
+                netns: h.inode(from),
+                oif: None,
+                from: None,
+                dst: ip("10.0.0.2"),
+                proto: Proto::Tcp,
+                dport,
+            },
+        )
+    };
+    // b answers from port 80: a rule there for source port 80 sends the
+    // reply to a prohibit route; other ports pass.
+    let (mut h, _, a, b) = bridged();
+    let mut r = rule(Family::Inet, 100, 100);
+    r.ipproto = Some(6);
+    r.sport = Some([80, 80]);
+    h.push_rule(b, r);
+    h.push_route(b, route(Family::Inet, 100, "prohibit", "0.0.0.0/0", None));
+    let t = tcp(&h, a, Some(80));
+    assert_eq!(
+        (t.verdict, t.code, t.direction),
+        (
+            Verdict::Unreachable,
+            Some(Code::Prohibit),
+            Some(super::Direction::Return)
+        ),
+        "{t:#?}"
+    );
+    assert_eq!(tcp(&h, a, Some(443)).verdict, Verdict::Reachable);
+    // Without --dport, that rule cannot be decided; neither can a rule on
+    // the sender's source port, its ephemeral one.
+    let t = tcp(&h, a, None);
+    assert_eq!(t.verdict, Verdict::Unknown, "{t:#?}");
+    let (mut h, _, a, _) = bridged();
+    let mut r = rule(Family::Inet, 100, 100);
+    r.sport = Some([1024, 2047]);
+    h.push_rule(a, r);
+    let t = tcp(&h, a, Some(80));
+    assert_eq!(t.verdict, Verdict::Unknown, "{t:#?}");
+    assert!(
+        t.reason.as_deref().is_some_and(|r| r.contains("ephemeral")),
+        "{t:#?}"
+    );
 }

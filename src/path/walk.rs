@@ -41,8 +41,21 @@ struct Packet {
     src: Option<IpAddr>,
     dst: IpAddr,
     proto: u8,
-    dport: u16,
+    /// Transport ports; None where nothing offline can know them (the
+    /// ephemeral port a socket gets, or `--dport` not given).
+    sport: Option<u16>,
+    dport: Option<u16>,
     ttl: u8,
+}
+
+impl Packet {
+    fn transport(&self) -> fib::Transport {
+        fib::Transport {
+            proto: self.proto,
+            sport: self.sport,
+            dport: self.dport,
+        }
+    }
 }
 
 /// How a leg ended.
@@ -93,16 +106,17 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
             } else {
                 fib::IPPROTO_ICMPV6
             },
-            0,
+            None,
         ),
-        Proto::Tcp => (fib::IPPROTO_TCP, query.dport.unwrap_or(0)),
-        Proto::Udp => (fib::IPPROTO_UDP, query.dport.unwrap_or(0)),
+        Proto::Tcp => (fib::IPPROTO_TCP, query.dport),
+        Proto::Udp => (fib::IPPROTO_UDP, query.dport),
     };
     let packet = Packet {
         family,
         src: query.from,
         dst: query.dst,
         proto,
+        sport: None,
         dport,
         ttl: TTL,
     };
@@ -126,7 +140,10 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     src: Some(query.dst),
                     dst: reply_to,
                     proto,
-                    dport: 0,
+                    // The reply comes from the port the request went to,
+                    // back to the sender's ephemeral one.
+                    sport: dport,
+                    dport: None,
                     ttl: TTL,
                 };
                 for back in walker.originate(*netns, reply_oif, reply, query.proto, true) {
@@ -444,7 +461,9 @@ impl<'c, 'a> Walker<'c, 'a> {
                 Vec::new(),
             );
         }
-        let flow = fib::output_flow(pkt.family, pkt.dst, pkt.src, oif, pkt.proto, pkt.dport);
+        let flow = fib::output_flow(
+            pkt.family, pkt.dst, pkt.src, oif, pkt.proto, pkt.sport, pkt.dport,
+        );
         let mut notes = Vec::new();
         let mut result = match fib::lookup(view, &flow, Opts::default()) {
             Ok(r) => r,
@@ -462,8 +481,15 @@ impl<'c, 'a> Walker<'c, 'a> {
             && matches!(result, Fib::NoRoute | Fib::Reject { .. })
             && let Some(src) = source::select_v6(view, oif.unwrap_or(0), pkt.dst)
         {
-            let second =
-                fib::output_flow(pkt.family, pkt.dst, Some(src), oif, pkt.proto, pkt.dport);
+            let second = fib::output_flow(
+                pkt.family,
+                pkt.dst,
+                Some(src),
+                oif,
+                pkt.proto,
+                pkt.sport,
+                pkt.dport,
+            );
             if let Ok(r) = fib::lookup(view, &second, Opts::default()) {
                 result = r;
             }
@@ -685,8 +711,15 @@ impl<'c, 'a> Walker<'c, 'a> {
                 if proto == Proto::Tcp
                     && let Some(src) = pkt.src
                 {
-                    let again =
-                        fib::output_flow(pkt.family, pkt.dst, Some(src), oif, pkt.proto, pkt.dport);
+                    let again = fib::output_flow(
+                        pkt.family,
+                        pkt.dst,
+                        Some(src),
+                        oif,
+                        pkt.proto,
+                        pkt.sport,
+                        pkt.dport,
+                    );
                     match fib::lookup(view, &again, Opts::default()) {
                         Ok(Fib::Route(m2)) => {
                             if !std::ptr::eq(m2.route, m.route)
@@ -1324,7 +1357,15 @@ impl<'c, 'a> Walker<'c, 'a> {
             Ok(n) => hop.notes.extend(n),
             Err(s) => return drop_with(hop, hops, s),
         }
-        let flow = fib::input_flow(pkt.family, dst, src, iface.ifindex, pkt.proto, pkt.dport);
+        let flow = fib::input_flow(
+            pkt.family,
+            dst,
+            src,
+            iface.ifindex,
+            pkt.proto,
+            pkt.sport,
+            pkt.dport,
+        );
         let result = match fib::lookup(view, &flow, Opts::default()) {
             Ok(r) => r,
             Err(why) => return drop_with(hop, hops, Stop::unknown(Some(netns), why)),
@@ -1364,7 +1405,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         match m.route.kind.as_str() {
             "local" | "anycast" if pkt.family == Family::Inet6 || m.route.kind == "local" => {
                 if pkt.family == Family::Inet {
-                    match rpf::validate(view, src, dst, None, iface.ifindex) {
+                    match rpf::validate(view, src, dst, None, iface.ifindex, pkt.transport()) {
                         Check::Pass => {}
                         Check::Martian(why) => {
                             let stop = martian(&hops, netns, &label, why);
@@ -1479,7 +1520,14 @@ impl<'c, 'a> Walker<'c, 'a> {
                         break;
                     }
                     if pkt.family == Family::Inet {
-                        match rpf::validate(view, src, dst, Some(path.dev), iface.ifindex) {
+                        match rpf::validate(
+                            view,
+                            src,
+                            dst,
+                            Some(path.dev),
+                            iface.ifindex,
+                            pkt.transport(),
+                        ) {
                             Check::Pass => {}
                             Check::Martian(why) => {
                                 let stop = martian(&hops, netns, &label, why);
@@ -1586,7 +1634,9 @@ fn equal_routes<'a>(
     let Some(routes) = view.table(pkt.family, m.table) else {
         return Vec::new();
     };
-    let flow = fib::output_flow(pkt.family, pkt.dst, pkt.src, None, pkt.proto, pkt.dport);
+    let flow = fib::output_flow(
+        pkt.family, pkt.dst, pkt.src, None, pkt.proto, pkt.sport, pkt.dport,
+    );
     let pass_over_failed = pkt.family == Family::Inet6
         && view.forwarding6() == Some(false)
         && m.paths.iter().all(|p| !fib::gateway_failed(view, p));
