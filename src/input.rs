@@ -7,9 +7,7 @@ use std::path::Path;
 use crate::error::Error;
 use crate::raw::{RAW_SCHEMA_VERSION, RawScan};
 use crate::resolve::resolve;
-use serde_json::value::RawValue;
-
-use crate::snapshot::{Namespace, SCHEMA_VERSION, ScanInfo, Snapshot, Warning};
+use crate::snapshot::{SCHEMA_VERSION, Snapshot};
 
 /// Parses `bytes` (the contents of `path`, named in errors).
 ///
@@ -52,7 +50,7 @@ pub fn load(path: &Path, bytes: &[u8]) -> Result<Snapshot, Error> {
     }
     match versions.schema_version {
         Some(found) if found == u64::from(SCHEMA_VERSION) => {
-            parse_snapshot(text).map_err(positioned)
+            serde_json::from_str(text).map_err(positioned)
         }
         Some(found) => Err(Error::SchemaVersion {
             path: path.to_path_buf(),
@@ -67,83 +65,6 @@ pub fn load(path: &Path, bytes: &[u8]) -> Result<Snapshot, Error> {
         }),
     }
 }
-
-/// A snapshot document parsed with its namespaces on several threads when
-/// it is large (a host of a thousand namespaces is megabytes of them, and
-/// `nsmap path --input` should answer at once). serde_json parses one
-/// document on one thread, so the document is first read with each
-/// namespace kept as unparsed text (which still checks its syntax), and
-/// the namespaces are then parsed in chunks. Any error is reported by the
-/// plain parse of the whole document, so its position is the file's.
-fn parse_snapshot(text: &str) -> Result<Snapshot, serde_json::Error> {
-    /// [`Snapshot`]'s keys, the same names and types, but namespaces
-    /// unparsed.
-    #[derive(serde::Deserialize)]
-    struct Shell<'a> {
-        schema_version: u32,
-        scan: ScanInfo,
-        #[serde(borrow)]
-        namespaces: Vec<&'a RawValue>,
-        warnings: Vec<Warning>,
-    }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS);
-    if threads < 2 || text.len() < PARALLEL_FROM {
-        return serde_json::from_str(text);
-    }
-    let Ok(shell) = serde_json::from_str::<Shell<'_>>(text) else {
-        return serde_json::from_str(text);
-    };
-    let per_thread = shell.namespaces.len().div_ceil(threads).max(1);
-    let parse = |chunk: &[&RawValue]| -> Result<Vec<Namespace>, serde_json::Error> {
-        chunk
-            .iter()
-            .map(|ns| serde_json::from_str(ns.get()))
-            .collect()
-    };
-    let mut chunks = shell.namespaces.chunks(per_thread);
-    let own = chunks.next().unwrap_or_default();
-    let parsed = std::thread::scope(|s| {
-        // Should a thread not start, its chunk is parsed here.
-        let others: Vec<_> = chunks
-            .map(|chunk| {
-                std::thread::Builder::new()
-                    .name("nsmap-load".into())
-                    .spawn_scoped(s, move || parse(chunk))
-                    .map_err(|_| chunk)
-            })
-            .collect();
-        let mut namespaces = parse(own)?;
-        for other in others {
-            let part = match other {
-                Ok(handle) => match handle.join() {
-                    Ok(part) => part,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-                Err(chunk) => parse(chunk),
-            };
-            namespaces.extend(part?);
-        }
-        Ok::<_, serde_json::Error>(namespaces)
-    });
-    match parsed {
-        Ok(namespaces) => Ok(Snapshot {
-            schema_version: shell.schema_version,
-            scan: shell.scan,
-            namespaces,
-            warnings: shell.warnings,
-        }),
-        Err(_) => serde_json::from_str(text),
-    }
-}
-
-/// Documents smaller than this are parsed on one thread: starting others
-/// costs more than it saves.
-const PARALLEL_FROM: usize = 1 << 20;
-
-/// At most this many threads parse a document.
-const MAX_THREADS: usize = 4;
 
 /// The version keys of a document; every other key is skipped unparsed.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -256,34 +177,6 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "x.json:1:29: the file is not UTF-8; expected a snapshot written by `nsmap snapshot`"
-        );
-    }
-
-    /// A large document parses on several threads to what one thread
-    /// parses, and an error deep inside a namespace still names its place
-    /// in the file.
-    #[test]
-    fn large_documents_parse_in_parallel_as_in_one() {
-        let demo: Snapshot =
-            serde_json::from_str(include_str!("../tests/fixtures/hostile.json")).expect("fixture");
-        let mut large = demo.clone();
-        let copies = 2 * PARALLEL_FROM / serde_json::to_vec(&demo).expect("json").len() + 1;
-        for _ in 0..copies {
-            large.namespaces.extend(demo.namespaces.iter().cloned());
-        }
-        let text = serde_json::to_string_pretty(&large).expect("json");
-        let loaded = load(Path::new("big.json"), text.as_bytes()).expect("loads");
-        assert_eq!(loaded, large);
-
-        let at = text.rfind("\"mtu\": ").expect("an mtu") + "\"mtu\": ".len();
-        let mut bad = text.clone();
-        bad.insert(at, 'x');
-        let err = load(Path::new("big.json"), bad.as_bytes()).expect_err("bad");
-        let (line, column) = position(bad.as_bytes(), at);
-        assert!(
-            err.to_string()
-                .starts_with(&format!("big.json:{line}:{column}:")),
-            "{err} (expected line {line} column {column})"
         );
     }
 
