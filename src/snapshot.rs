@@ -16,6 +16,7 @@ use crate::attribution::{CniAttachment, Container, LabelSources, Process, displa
 use crate::name::Name;
 
 pub mod l3;
+pub mod nft;
 
 pub use l3::{
     AddrInfo, FdbEntry, Firewall, InterfaceNetconf, NamespaceNetconf, Neighbour, Nexthop, Route,

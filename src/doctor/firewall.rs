@@ -427,6 +427,7 @@ mod tests {
             policy: None,
             devices: Vec::new(),
             rule_count: 1,
+            rules: None,
         });
     }
 

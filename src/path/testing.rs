@@ -423,6 +423,8 @@ impl Host {
                 handle: 1,
                 flags: Vec::new(),
                 chains: Vec::new(),
+                sets: None,
+                bound_chains: Vec::new(),
             });
         }
         if let Some(t) = tables.iter_mut().find(|t| t.family == family) {
@@ -435,6 +437,7 @@ impl Host {
                 policy: Some(policy.into()),
                 devices: Vec::new(),
                 rule_count: rules,
+                rules: None,
             });
         }
     }

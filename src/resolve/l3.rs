@@ -611,8 +611,11 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
                             policy: c.policy.map(verdict),
                             devices: c.devices.clone(),
                             rule_count: c.rules,
+                            rules: None,
                         })
                         .collect(),
+                    sets: None,
+                    bound_chains: Vec::new(),
                 })
                 .collect()
         }),

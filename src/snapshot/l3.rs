@@ -304,6 +304,14 @@ pub struct NftTable {
     /// `dormant`, `owner`, `persist`.
     pub flags: Vec<String>,
     pub chains: Vec<NftChain>,
+    /// Its sets and maps; null where they were not read.
+    #[serde(default)]
+    pub sets: Option<Vec<super::nft::NftSet>>,
+    /// Anonymous chains bound to one rule (`jump { … }`,
+    /// NFT_CHAIN_BINDING): part of that rule, as `nft list ruleset` shows
+    /// it, so not in `chains`; here for the rule's `jump` to find.
+    #[serde(default)]
+    pub bound_chains: Vec<NftChain>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,6 +329,9 @@ pub struct NftChain {
     pub policy: Option<String>,
     pub devices: Vec<Name>,
     pub rule_count: u32,
+    /// The rules, in order; null where they were not read.
+    #[serde(default)]
+    pub rules: Option<Vec<super::nft::NftRule>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
