@@ -14,6 +14,8 @@
 //! rules themselves belongs here later: the walk asks this module about a
 //! packet at a hook and nothing else.)
 
+use std::net::IpAddr;
+
 use super::view::NsView;
 use super::wire::{Pass, Step};
 use super::{Code, Stop};
@@ -45,6 +47,37 @@ impl Hook {
             Hook::Ingress => "ingress",
             Hook::Egress => "egress",
         }
+    }
+}
+
+/// What a hook sees of the packet: what its rules may look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub family: Family,
+    pub src: Option<IpAddr>,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    /// The connection's reply (conntrack: established, reply direction)
+    /// rather than its first packet (new, original direction).
+    pub reply: bool,
+    /// The devices the hook is given as `in` and `out` (ifindex in this
+    /// namespace; for bridged traffic the ports, and at br_netfilter's IP
+    /// hooks the bridge itself).
+    pub iif: Option<u32>,
+    pub oif: Option<u32>,
+    /// The bridge of a bridged frame (bridge family: `meta ibrname`).
+    pub bridge: Option<u32>,
+    /// A neighbour solicitation or advertisement (NDP) sent for the
+    /// packet, not the packet itself.
+    pub ndp: bool,
+}
+
+impl Seen {
+    /// The same packet with other devices.
+    pub fn on(self, iif: Option<u32>, oif: Option<u32>) -> Seen {
+        Seen { iif, oif, ..self }
     }
 }
 
@@ -106,7 +139,13 @@ struct Chain {
 /// Checks every chain at `hook` for `layer` in `view`'s namespace. Ok
 /// carries notes (chains passed); a definitive drop or an undecidable
 /// chain is the Stop.
-pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook) -> Result<Vec<String>, Stop> {
+pub fn check(
+    view: &NsView<'_>,
+    layer: Layer<'_>,
+    hook: Hook,
+    seen: &Seen,
+) -> Result<Vec<String>, Stop> {
+    let _ = seen;
     let label = view.label();
     let Some(fw) = view.ns.firewall.as_ref() else {
         return Err(Stop::new(
@@ -258,10 +297,11 @@ pub fn wire(
     view: &NsView<'_>,
     steps: &[Step],
     passes: &[Option<Pass>],
-    family: Family,
     asks: bool,
     role: Role,
+    seen: &Seen,
 ) -> Result<Vec<String>, Stop> {
+    let family = seen.family;
     let mut notes: Vec<String> = Vec::new();
     let mut add = |found: Vec<String>| {
         for n in found {
@@ -279,11 +319,24 @@ pub fn wire(
         Pass::In => Pass::Out,
         Pass::Out => Pass::In,
     };
-    let devices: Vec<(&Name, Pass)> = steps
+    let devices: Vec<(&Name, u32, Pass)> = steps
         .iter()
         .zip(passes)
-        .filter_map(|(s, p)| Some((&view.iface(s.ifindex)?.ifname, (*p)?)))
+        .filter_map(|(s, p)| Some((&view.iface(s.ifindex)?.ifname, s.ifindex, (*p)?)))
         .collect();
+    // The device a hook of `pass` is given: ingress its `in`, egress its
+    // `out`.
+    let at = |seen: Seen, dev: u32, pass: Pass| match pass {
+        Pass::In => seen.on(Some(dev), None),
+        Pass::Out => seen.on(None, Some(dev)),
+    };
+    let ndp = Seen {
+        ndp: true,
+        proto: if v4 { 0 } else { super::fib::IPPROTO_ICMPV6 },
+        sport: None,
+        dport: None,
+        ..seen.on(None, None)
+    };
     // Sending a neighbour message, receiving one.
     let out: &[(Layer<'_>, Hook)] = if v4 {
         &[(Layer::Arp, Hook::Output)]
@@ -304,35 +357,45 @@ pub fn wire(
     if asks {
         if role.sends {
             for &(layer, hook) in out {
-                add(check(view, layer, hook)?);
+                add(check(view, layer, hook, &ndp)?);
             }
         }
         if role.answers {
             for &(layer, hook) in inn {
-                add(check(view, layer, hook)?);
+                add(check(view, layer, hook, &ndp)?);
             }
         }
         if v4 && !role.sends && !role.answers && bridges_arp(view, steps)? {
-            add(check(view, Layer::Arp, Hook::Forward)?);
+            add(check(view, Layer::Arp, Hook::Forward, &ndp)?);
         }
-        for &(dev, pass) in &devices {
-            let ndp = Layer::Device { dev, ip: !v4 };
-            add(check(view, ndp, on(pass))?);
-            add(check(view, ndp, on(back(pass)))?);
+        for &(dev, ifindex, pass) in &devices {
+            let layer = Layer::Device { dev, ip: !v4 };
+            add(check(view, layer, on(pass), &at(ndp, ifindex, pass))?);
+            add(check(
+                view,
+                layer,
+                on(back(pass)),
+                &at(ndp, ifindex, back(pass)),
+            )?);
         }
         if role.answers {
             for &(layer, hook) in out {
-                add(check(view, layer, hook)?);
+                add(check(view, layer, hook, &ndp)?);
             }
         }
         if role.sends {
             for &(layer, hook) in inn {
-                add(check(view, layer, hook)?);
+                add(check(view, layer, hook, &ndp)?);
             }
         }
     }
-    for &(dev, pass) in &devices {
-        add(check(view, Layer::Device { dev, ip: true }, on(pass))?);
+    for &(dev, ifindex, pass) in &devices {
+        add(check(
+            view,
+            Layer::Device { dev, ip: true },
+            on(pass),
+            &at(*seen, ifindex, pass),
+        )?);
     }
     Ok(notes)
 }

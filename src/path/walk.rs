@@ -46,9 +46,28 @@ struct Packet {
     sport: Option<u16>,
     dport: Option<u16>,
     ttl: u8,
+    /// The reply of the connection, not its first packet (conntrack).
+    reply: bool,
 }
 
 impl Packet {
+    /// What a firewall hook sees of it, given its `in` and `out` devices.
+    fn seen(&self, iif: Option<u32>, oif: Option<u32>) -> firewall::Seen {
+        firewall::Seen {
+            family: self.family,
+            src: self.src,
+            dst: self.dst,
+            proto: self.proto,
+            sport: self.sport,
+            dport: self.dport,
+            reply: self.reply,
+            iif,
+            oif,
+            bridge: None,
+            ndp: false,
+        }
+    }
+
     fn transport(&self) -> fib::Transport {
         fib::Transport {
             proto: self.proto,
@@ -119,6 +138,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
         sport: None,
         dport,
         ttl: TTL,
+        reply: false,
     };
     let forward = walker.originate(query.netns, query.oif, packet, query.proto, false);
     // Every forward leg, with its return legs.
@@ -145,6 +165,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     sport: dport,
                     dport: None,
                     ttl: TTL,
+                    reply: true,
                 };
                 for back in walker.originate(*netns, reply_oif, reply, query.proto, true) {
                     combos.push((leg.clone(), Some(back)));
@@ -855,15 +876,19 @@ impl<'c, 'a> Walker<'c, 'a> {
             dev: &lo.ifname,
             ip: true,
         };
-        for (layer, hook) in [
-            (ip, Hook::Output),
-            (ip, Hook::Postrouting),
-            (lo_dev, Hook::Egress),
-            (lo_dev, Hook::Ingress),
-            (ip, Hook::Prerouting),
-            (ip, Hook::Input),
+        let (out, inn) = (
+            pkt.seen(None, Some(lo.ifindex)),
+            pkt.seen(Some(lo.ifindex), None),
+        );
+        for (layer, hook, seen) in [
+            (ip, Hook::Output, out),
+            (ip, Hook::Postrouting, out),
+            (lo_dev, Hook::Egress, out),
+            (lo_dev, Hook::Ingress, inn),
+            (ip, Hook::Prerouting, inn),
+            (ip, Hook::Input, inn),
         ] {
-            match firewall::check(view, layer, hook) {
+            match firewall::check(view, layer, hook, &seen) {
                 Ok(n) => hop.notes.extend(n),
                 Err(s) => {
                     hop.action = if s.code == Code::FirewallDrop {
@@ -951,8 +976,14 @@ impl<'c, 'a> Walker<'c, 'a> {
         } else {
             &[Hook::Output, Hook::Postrouting]
         };
+        // A forwarded packet keeps its input device at postrouting too
+        // (ip_output passes skb->dev as `in`).
+        let came_by = (hop.action == Action::Forward)
+            .then(|| hop.in_.as_ref().map(|r| r.ifindex))
+            .flatten();
         for &h in hooks {
-            match firewall::check(view, Layer::Ip(pkt.family), h) {
+            let seen = pkt.seen(came_by, Some(next.dev));
+            match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
                 Ok(n) => hop.notes.extend(n),
                 Err(s) => {
                     drop(hop, &mut hops, &s);
@@ -1039,8 +1070,15 @@ impl<'c, 'a> Walker<'c, 'a> {
                 }
                 // A bridge in the sender's own namespace (it sends from the
                 // bridge device): the bridge's output hooks.
-                let wired = firewall::wire(sender, steps, shares[i], pkt.family, asks, role(i))
-                    .map(|n| hop.notes.extend(n));
+                let wired = firewall::wire(
+                    sender,
+                    steps,
+                    shares[i],
+                    asks,
+                    role(i),
+                    &pkt.seen(None, None),
+                )
+                .map(|n| hop.notes.extend(n));
                 if let Err(s) = wired.and_then(|()| {
                     self.bridge_hooks(
                         sender,
@@ -1084,8 +1122,9 @@ impl<'c, 'a> Walker<'c, 'a> {
                     );
                 }
             };
-            let wired = firewall::wire(view, steps, shares[i], pkt.family, asks, role(i))
-                .map(|n| l2.notes.extend(n));
+            let wired =
+                firewall::wire(view, steps, shares[i], asks, role(i), &pkt.seen(None, None))
+                    .map(|n| l2.notes.extend(n));
             if let Err(s) = wired.and_then(|()| {
                 self.bridge_hooks(
                     view,
@@ -1125,7 +1164,14 @@ impl<'c, 'a> Walker<'c, 'a> {
         // stays in the sender's namespace).
         if last > 0
             && let Some(view) = self.ctx.view(netns)
-            && let Err(s) = firewall::wire(view, &steps, shares[last], pkt.family, asks, role(last))
+            && let Err(s) = firewall::wire(
+                view,
+                &steps,
+                shares[last],
+                asks,
+                role(last),
+                &pkt.seen(None, None),
+            )
         {
             let mut hop = self.hop(netns, Action::Unknown);
             if s.code == Code::FirewallDrop {
@@ -1150,19 +1196,43 @@ impl<'c, 'a> Walker<'c, 'a> {
         forwarded: bool,
     ) -> Result<Vec<String>, Stop> {
         let mut notes = Vec::new();
-        for step in steps {
+        for (at, step) in steps.iter().enumerate() {
             let Some(bridge) = view.iface(step.ifindex) else {
                 continue;
             };
             if !bridge.kind_is("bridge") {
                 continue;
             }
+            // The bridge family sees the ports a frame enters and leaves
+            // by (the steps around the bridge); br_netfilter hands the IP
+            // hooks the bridge itself as both (brnf_get_logical_dev).
+            let port = |i: Option<usize>| {
+                i.and_then(|i| steps.get(i))
+                    .filter(|s| s.netns == step.netns && s.ifindex != step.ifindex)
+                    .map(|s| s.ifindex)
+            };
+            let (in_port, out_port) = (port(at.checked_sub(1)), port(Some(at + 1)));
             for &h in hooks {
-                notes.extend(firewall::check(view, Layer::Bridge, h)?);
+                let (iif, oif) = match h {
+                    Hook::Prerouting | Hook::Input => (in_port, None),
+                    Hook::Output | Hook::Postrouting => (None, out_port),
+                    _ => (in_port, out_port),
+                };
+                let seen = firewall::Seen {
+                    bridge: Some(bridge.ifindex),
+                    ..pkt.seen(iif, oif)
+                };
+                notes.extend(firewall::check(view, Layer::Bridge, h, &seen)?);
             }
             if forwarded && br_netfilter(view, bridge, pkt.family)? {
+                let logical = pkt.seen(Some(bridge.ifindex), Some(bridge.ifindex));
                 for &h in hooks {
-                    notes.extend(firewall::check(view, Layer::Ip(pkt.family), h)?);
+                    let seen = match h {
+                        Hook::Prerouting => logical.on(Some(bridge.ifindex), None),
+                        Hook::Postrouting => logical.on(None, Some(bridge.ifindex)),
+                        _ => logical,
+                    };
+                    notes.extend(firewall::check(view, Layer::Ip(pkt.family), h, &seen)?);
                 }
             }
         }
@@ -1353,7 +1423,8 @@ impl<'c, 'a> Walker<'c, 'a> {
             Ok(n) => hop.notes.extend(n),
             Err(s) => return drop_with(hop, hops, s),
         }
-        match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting) {
+        let arriving = pkt.seen(Some(iface.ifindex), None);
+        match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting, &arriving) {
             Ok(n) => hop.notes.extend(n),
             Err(s) => return drop_with(hop, hops, s),
         }
@@ -1426,7 +1497,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                         }
                     }
                 }
-                match firewall::check(view, Layer::Ip(pkt.family), Hook::Input) {
+                match firewall::check(view, Layer::Ip(pkt.family), Hook::Input, &arriving) {
                     Ok(n) => hop.notes.extend(n),
                     Err(s) => return drop_with(hop, hops, s),
                 }
