@@ -37,6 +37,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::name::Name;
 use crate::snapshot::{LinkRef, Snapshot};
 
 pub use walk::trace;
@@ -212,6 +213,9 @@ pub struct Stop {
     pub netns: Option<u64>,
     pub reason: String,
     pub hint: Option<String>,
+    /// The firewall chain (and rule) that stopped it, if one did (boxed:
+    /// a Stop travels in every Result of the walk).
+    pub firewall: Option<Box<FirewallStep>>,
 }
 
 impl Stop {
@@ -221,7 +225,13 @@ impl Stop {
             netns,
             reason: reason.into(),
             hint: None,
+            firewall: None,
         }
+    }
+
+    pub fn with_firewall(mut self, step: FirewallStep) -> Stop {
+        self.firewall = Some(Box::new(step));
+        self
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Stop {
@@ -299,6 +309,47 @@ pub struct Hop {
     /// ports at a layer-2 hop).
     pub via: Vec<LinkRef>,
     pub notes: Vec<String>,
+    /// The firewall base chains the packet crossed here, in order, each
+    /// with its verdict and the rule that gave it.
+    pub firewall: Vec<FirewallStep>,
+}
+
+impl Hop {
+    /// Takes in what a hook let through.
+    pub fn absorb(&mut self, passed: firewall::Passed) {
+        for n in passed.notes {
+            if !self.notes.contains(&n) {
+                self.notes.push(n);
+            }
+        }
+        for s in passed.steps {
+            if !self.firewall.contains(&s) {
+                self.firewall.push(s);
+            }
+        }
+    }
+}
+
+/// One base chain at one hook, as it judged the packet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FirewallStep {
+    /// `prerouting`, `input`, `forward`, `output`, `postrouting`,
+    /// `ingress`, `egress`.
+    pub hook: String,
+    /// `ip`, `ip6`, `inet`, `bridge`, `arp`, `netdev`; `iptables-legacy`
+    /// and `arptables-legacy` for x_tables.
+    pub family: String,
+    pub table: Name,
+    pub chain: Name,
+    /// `accept`, `drop` or `unknown`.
+    pub verdict: String,
+    /// The rule that decided, as `nft list ruleset` prints it; null when
+    /// the chain's policy did.
+    pub rule: Option<String>,
+    /// Its handle, and the chain it sits in (a jump's target, or the base
+    /// chain itself).
+    pub handle: Option<u64>,
+    pub rule_chain: Option<Name>,
 }
 
 /// What the namespace does with the packet.

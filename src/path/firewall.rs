@@ -18,7 +18,7 @@ use std::net::IpAddr;
 
 use super::view::NsView;
 use super::wire::{Pass, Step};
-use super::{Code, Stop};
+use super::{Code, FirewallStep, Stop};
 use crate::name::Name;
 use crate::snapshot::l3::Family;
 
@@ -81,6 +81,29 @@ impl Seen {
     }
 }
 
+/// What the hooks let through: notes for people, and each base chain
+/// crossed with its verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Passed {
+    pub notes: Vec<String>,
+    pub steps: Vec<FirewallStep>,
+}
+
+impl Passed {
+    pub fn extend(&mut self, other: Passed) {
+        for n in other.notes {
+            if !self.notes.contains(&n) {
+                self.notes.push(n);
+            }
+        }
+        for s in other.steps {
+            if !self.steps.contains(&s) {
+                self.steps.push(s);
+            }
+        }
+    }
+}
+
 /// Which tables see the packet at a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layer<'n> {
@@ -134,17 +157,16 @@ struct Chain {
     what: String,
     rules: u32,
     policy: Option<String>,
+    /// Family, table and chain, for the step it makes.
+    family: String,
+    table: Name,
+    name: Name,
 }
 
 /// Checks every chain at `hook` for `layer` in `view`'s namespace. Ok
 /// carries notes (chains passed); a definitive drop or an undecidable
 /// chain is the Stop.
-pub fn check(
-    view: &NsView<'_>,
-    layer: Layer<'_>,
-    hook: Hook,
-    seen: &Seen,
-) -> Result<Vec<String>, Stop> {
+pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Result<Passed, Stop> {
     let _ = seen;
     let label = view.label();
     let Some(fw) = view.ns.firewall.as_ref() else {
@@ -201,6 +223,9 @@ pub fn check(
                 ),
                 rules: chain.rule_count,
                 policy: chain.policy.clone(),
+                family: table.family.clone(),
+                table: table.name.clone(),
+                name: chain.name.clone(),
             });
         }
     }
@@ -245,13 +270,26 @@ pub fn check(
                     ),
                     rules: chain.rule_count,
                     policy: chain.policy.clone(),
+                    family: format!("{}-legacy", legacy_name(want)),
+                    table: Name::from(table.name.as_str()),
+                    name: chain.name.clone(),
                 });
             }
         }
     }
     chains.sort_by_key(|c| c.priority);
-    let mut notes = Vec::new();
+    let mut passed = Passed::default();
     for chain in chains {
+        let step = |verdict: &str| FirewallStep {
+            hook: hook.word().to_string(),
+            family: chain.family.clone(),
+            table: chain.table.clone(),
+            chain: chain.name.clone(),
+            verdict: verdict.to_string(),
+            rule: None,
+            handle: None,
+            rule_chain: None,
+        };
         if chain.rules > 0 {
             return Err(Stop::new(
                 Code::FirewallRules,
@@ -260,18 +298,23 @@ pub fn check(
                     "{label} has {} with {} rule(s) on the way; nsmap does not evaluate firewall rules yet",
                     chain.what, chain.rules
                 ),
-            ));
+            )
+            .with_firewall(step("unknown")));
         }
         if chain.policy.as_deref() == Some("drop") {
             return Err(Stop::new(
                 Code::FirewallDrop,
                 Some(view.inode()),
                 format!("{label} drops it: {} has no rules", chain.what),
-            ));
+            )
+            .with_firewall(step("drop")));
         }
-        notes.push(format!("passes {} (no rules)", chain.what));
+        passed
+            .notes
+            .push(format!("passes {} (no rules)", chain.what));
+        passed.steps.push(step("accept"));
     }
-    Ok(notes)
+    Ok(passed)
 }
 
 /// Where a namespace stands on the wire a packet crosses: it `sends` the
@@ -300,16 +343,10 @@ pub fn wire(
     asks: bool,
     role: Role,
     seen: &Seen,
-) -> Result<Vec<String>, Stop> {
+) -> Result<Passed, Stop> {
     let family = seen.family;
-    let mut notes: Vec<String> = Vec::new();
-    let mut add = |found: Vec<String>| {
-        for n in found {
-            if !notes.contains(&n) {
-                notes.push(n);
-            }
-        }
-    };
+    let mut notes = Passed::default();
+    let mut add = |found: Passed| notes.extend(found);
     let v4 = family == Family::Inet;
     let on = |p: Pass| match p {
         Pass::In => Hook::Ingress,

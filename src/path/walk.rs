@@ -355,7 +355,11 @@ impl<'c, 'a> Walker<'c, 'a> {
         }]
     }
 
-    fn stop(&self, hops: Vec<Hop>, stop: Stop, notes: Vec<String>) -> Vec<Leg> {
+    fn stop(&self, mut hops: Vec<Hop>, stop: Stop, notes: Vec<String>) -> Vec<Leg> {
+        // The chain that stopped it is one the last hop crossed.
+        if let (Some(step), Some(last)) = (&stop.firewall, hops.last_mut()) {
+            last.firewall.push((**step).clone());
+        }
         self.leg(hops, End::Stopped(stop), notes)
     }
 
@@ -369,6 +373,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             action,
             via: Vec::new(),
             notes: Vec::new(),
+            firewall: Vec::new(),
         }
     }
 
@@ -889,7 +894,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             (ip, Hook::Input, inn),
         ] {
             match firewall::check(view, layer, hook, &seen) {
-                Ok(n) => hop.notes.extend(n),
+                Ok(p) => hop.absorb(p),
                 Err(s) => {
                     hop.action = if s.code == Code::FirewallDrop {
                         Action::Drop
@@ -984,7 +989,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         for &h in hooks {
             let seen = pkt.seen(came_by, Some(next.dev));
             match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
-                Ok(n) => hop.notes.extend(n),
+                Ok(p) => hop.absorb(p),
                 Err(s) => {
                     drop(hop, &mut hops, &s);
                     return self.stop(hops, s, notes);
@@ -1078,8 +1083,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                     role(i),
                     &pkt.seen(None, None),
                 )
-                .map(|n| hop.notes.extend(n));
-                if let Err(s) = wired.and_then(|()| {
+                .map(|p| hop.absorb(p));
+                let bridged = wired.and_then(|()| {
                     self.bridge_hooks(
                         sender,
                         steps,
@@ -1087,7 +1092,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                         &pkt,
                         false,
                     )
-                }) {
+                });
+                if let Err(s) = bridged.map(|p| hop.absorb(p)) {
                     hop.action = if s.code == Code::FirewallDrop {
                         Action::Drop
                     } else {
@@ -1124,8 +1130,8 @@ impl<'c, 'a> Walker<'c, 'a> {
             };
             let wired =
                 firewall::wire(view, steps, shares[i], asks, role(i), &pkt.seen(None, None))
-                    .map(|n| l2.notes.extend(n));
-            if let Err(s) = wired.and_then(|()| {
+                    .map(|p| l2.absorb(p));
+            let bridged = wired.and_then(|()| {
                 self.bridge_hooks(
                     view,
                     steps,
@@ -1133,7 +1139,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                     &pkt,
                     true,
                 )
-            }) {
+            });
+            if let Err(s) = bridged.map(|p| l2.absorb(p)) {
                 l2.action = if s.code == Code::FirewallDrop {
                     Action::Drop
                 } else {
@@ -1194,8 +1201,8 @@ impl<'c, 'a> Walker<'c, 'a> {
         hooks: &[Hook],
         pkt: &Packet,
         forwarded: bool,
-    ) -> Result<Vec<String>, Stop> {
-        let mut notes = Vec::new();
+    ) -> Result<firewall::Passed, Stop> {
+        let mut notes = firewall::Passed::default();
         for (at, step) in steps.iter().enumerate() {
             let Some(bridge) = view.iface(step.ifindex) else {
                 continue;
@@ -1420,12 +1427,12 @@ impl<'c, 'a> Walker<'c, 'a> {
         }
         // The bridge (if it came through one here) and prerouting hooks.
         match self.bridge_hooks(view, &steps, &[Hook::Prerouting, Hook::Input], &pkt, false) {
-            Ok(n) => hop.notes.extend(n),
+            Ok(p) => hop.absorb(p),
             Err(s) => return drop_with(hop, hops, s),
         }
         let arriving = pkt.seen(Some(iface.ifindex), None);
         match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting, &arriving) {
-            Ok(n) => hop.notes.extend(n),
+            Ok(p) => hop.absorb(p),
             Err(s) => return drop_with(hop, hops, s),
         }
         let flow = fib::input_flow(
@@ -1498,7 +1505,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                     }
                 }
                 match firewall::check(view, Layer::Ip(pkt.family), Hook::Input, &arriving) {
-                    Ok(n) => hop.notes.extend(n),
+                    Ok(p) => hop.absorb(p),
                     Err(s) => return drop_with(hop, hops, s),
                 }
                 hop.route = Some(route_used(&m, None));

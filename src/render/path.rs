@@ -123,6 +123,38 @@ fn hop_table(hops: &[Hop], style: &Style, out: &mut impl Write) -> io::Result<()
     table.write(style, out)
 }
 
+/// The rules that decided at each hop (chains without rules, which only
+/// pass by policy, are left to the JSON).
+fn firewall_lines(hops: &[Hop], out: &mut impl Write) -> io::Result<()> {
+    for hop in hops {
+        for step in &hop.firewall {
+            let Some(rule) = &step.rule else { continue };
+            let within = step
+                .rule_chain
+                .as_ref()
+                .filter(|c| **c != step.chain)
+                .map(|c| format!(" in chain {}", c.as_str()))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {} {} {}/{}: {}, by {}{}{}",
+                terminal_safe(&hop.label),
+                step.hook,
+                step.family,
+                terminal_safe(step.table.as_str()),
+                terminal_safe(step.chain.as_str()),
+                step.verdict,
+                terminal_safe(rule),
+                within,
+                step.handle
+                    .map(|h| format!(" (handle {h})"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub fn write(trace: &Trace, style: &Style, out: &mut impl Write) -> io::Result<()> {
     let src = trace
         .src
@@ -146,10 +178,12 @@ pub fn write(trace: &Trace, style: &Style, out: &mut impl Write) -> io::Result<(
     writeln!(out)?;
     writeln!(out, "forward: {}", wire_line(&trace.forward))?;
     hop_table(&trace.forward, style, out)?;
+    firewall_lines(&trace.forward, out)?;
     if !trace.back.is_empty() {
         writeln!(out)?;
         writeln!(out, "return:  {}", wire_line(&trace.back))?;
         hop_table(&trace.back, style, out)?;
+        firewall_lines(&trace.back, out)?;
     }
     writeln!(out)?;
     let color = match trace.verdict {
