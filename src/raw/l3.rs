@@ -140,6 +140,7 @@ pub struct RawRule {
     pub flowlabel_mask: Option<u32>,
     /// Attribute numbers past the ones nsmap knows: selectors of a newer
     /// kernel, which make the rule's match unknown rather than ignored.
+    #[serde(default)]
     pub unknown: Vec<u16>,
 }
 
