@@ -340,7 +340,7 @@ pub fn wire(
     view: &NsView<'_>,
     steps: &[Step],
     passes: &[Option<Pass>],
-    asks: bool,
+    asks: Option<IpAddr>,
     role: Role,
     seen: &Seen,
 ) -> Result<Passed, Stop> {
@@ -367,12 +367,24 @@ pub fn wire(
         Pass::In => seen.on(Some(dev), None),
         Pass::Out => seen.on(None, Some(dev)),
     };
-    let ndp = Seen {
+    // The neighbour messages: a solicitation from the sender (its source
+    // address, to the target's solicited-node group; for ARP no IP
+    // header) and the advertisement back (ndisc_send_na: from the target,
+    // to the solicitation's source). Conntrack leaves NDP untracked.
+    let target = asks.unwrap_or(seen.dst);
+    let solicit = Seen {
         ndp: true,
         proto: if v4 { 0 } else { super::fib::IPPROTO_ICMPV6 },
         sport: None,
         dport: None,
+        dst: super::net::solicited_node(target),
         ..seen.on(None, None)
+    };
+    let advert = Seen {
+        src: Some(target),
+        dst: seen.src.unwrap_or(target),
+        reply: true,
+        ..solicit
     };
     // Sending a neighbour message, receiving one.
     let out: &[(Layer<'_>, Hook)] = if v4 {
@@ -391,38 +403,38 @@ pub fn wire(
             (Layer::Ip(Family::Inet6), Hook::Input),
         ]
     };
-    if asks {
+    if asks.is_some() {
         if role.sends {
             for &(layer, hook) in out {
-                add(check(view, layer, hook, &ndp)?);
+                add(check(view, layer, hook, &solicit)?);
             }
         }
         if role.answers {
             for &(layer, hook) in inn {
-                add(check(view, layer, hook, &ndp)?);
+                add(check(view, layer, hook, &solicit)?);
             }
         }
         if v4 && !role.sends && !role.answers && bridges_arp(view, steps)? {
-            add(check(view, Layer::Arp, Hook::Forward, &ndp)?);
+            add(check(view, Layer::Arp, Hook::Forward, &solicit)?);
         }
         for &(dev, ifindex, pass) in &devices {
             let layer = Layer::Device { dev, ip: !v4 };
-            add(check(view, layer, on(pass), &at(ndp, ifindex, pass))?);
+            add(check(view, layer, on(pass), &at(solicit, ifindex, pass))?);
             add(check(
                 view,
                 layer,
                 on(back(pass)),
-                &at(ndp, ifindex, back(pass)),
+                &at(advert, ifindex, back(pass)),
             )?);
         }
         if role.answers {
             for &(layer, hook) in out {
-                add(check(view, layer, hook, &ndp)?);
+                add(check(view, layer, hook, &advert)?);
             }
         }
         if role.sends {
             for &(layer, hook) in inn {
-                add(check(view, layer, hook, &ndp)?);
+                add(check(view, layer, hook, &advert)?);
             }
         }
     }

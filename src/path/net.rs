@@ -94,6 +94,28 @@ pub fn is_limited_broadcast(addr: IpAddr) -> bool {
 }
 
 /// fe80::/10: needs an interface to mean anything.
+/// The solicited-node multicast group NDP asks `target` on
+/// (ff02::1:ffXX:XXXX, RFC 4291 2.7.1); an IPv4 target is its own (ARP
+/// carries no IP header).
+pub fn solicited_node(target: IpAddr) -> IpAddr {
+    match target {
+        IpAddr::V4(_) => target,
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            IpAddr::V6(std::net::Ipv6Addr::new(
+                0xff02,
+                0,
+                0,
+                0,
+                0,
+                1,
+                0xff00 | u16::from(o[13]),
+                u16::from_be_bytes([o[14], o[15]]),
+            ))
+        }
+    }
+}
+
 pub fn is_ipv6_link_local(addr: IpAddr) -> bool {
     matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
@@ -151,5 +173,21 @@ mod tests {
         assert_eq!(common_prefix_len(a("10.0.0.1"), a("10.0.0.3")), 30);
         assert_eq!(ipv6_scope("fe80::1".parse().expect("v6")), 2);
         assert_eq!(ipv6_scope("2001:db8::1".parse().expect("v6")), 14);
+    }
+}
+
+#[cfg(test)]
+mod solicited_tests {
+    use super::*;
+
+    #[test]
+    fn solicited_node_groups_keep_the_low_24_bits() {
+        let t: IpAddr = "fd00:1::abcd:1234:5678".parse().expect("addr");
+        assert_eq!(
+            solicited_node(t),
+            "ff02::1:ff34:5678".parse::<IpAddr>().expect("group")
+        );
+        let v4: IpAddr = "10.0.0.1".parse().expect("addr");
+        assert_eq!(solicited_node(v4), v4);
     }
 }

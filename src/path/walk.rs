@@ -1027,7 +1027,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             }
         };
         notes.extend(resolve_notes);
-        let asks = neigh::asks(view, dev, target);
+        let asks = neigh::asks(view, dev, target).then_some(target);
         self.cross(view, hop, endpoint, pkt, asks, hops, notes, seen)
     }
 
@@ -1040,7 +1040,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         mut hop: Hop,
         endpoint: Endpoint<'a>,
         pkt: Packet,
-        asks: bool,
+        asks: Option<IpAddr>,
         mut hops: Vec<Hop>,
         notes: Vec<String>,
         seen: &mut Vec<(u64, u32, Option<IpAddr>, IpAddr)>,
