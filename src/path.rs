@@ -23,6 +23,7 @@ pub mod fib;
 pub mod firewall;
 pub mod neigh;
 pub mod net;
+pub mod nft;
 pub mod rpf;
 pub mod source;
 #[cfg(test)]

@@ -1,0 +1,653 @@
+//! One expression on one path: what it loads, compares or decides, as the
+//! kernel's `*_eval` functions do, with unknown bytes forking.
+
+use std::net::IpAddr;
+
+use super::eval::{Ctx, Leaf, State, nat_addr};
+use super::regs::{compare, equal, known};
+use super::sets;
+use super::{CtDir, CtState, Dev, NatKind, PktType};
+use crate::snapshot::l3::Family;
+use crate::snapshot::nft::{Expr, Verdict};
+
+/// What an expression does to its path.
+pub(super) enum Flow {
+    Next,
+    /// NFT_BREAK: the rule ends, the next one runs.
+    Break,
+    Verdict(Verdict),
+    Leaf(Leaf),
+    /// Unknown: each alternative is a possible path.
+    Fork(String, Vec<Alt>),
+}
+
+pub(super) struct Alt {
+    pub flow: Flow,
+    /// A register write that goes with this alternative.
+    pub write: Option<(u32, Vec<Option<u8>>)>,
+}
+
+fn alt(flow: Flow) -> Alt {
+    Alt { flow, write: None }
+}
+
+/// Next or Break, forking when unknown.
+fn cond(ok: Option<bool>, why: impl FnOnce() -> String) -> Flow {
+    match ok {
+        Some(true) => Flow::Next,
+        Some(false) => Flow::Break,
+        None => Flow::Fork(why(), vec![alt(Flow::Next), alt(Flow::Break)]),
+    }
+}
+
+fn unknown(why: impl Into<String>) -> Flow {
+    Flow::Leaf(Leaf::Unknown(why.into()))
+}
+
+fn bytes(b: &[u8]) -> Vec<Option<u8>> {
+    b.iter().map(|&b| Some(b)).collect()
+}
+
+fn u32_of(b: &[Option<u8>]) -> Option<u32> {
+    let k = known(b.get(..4)?)?;
+    Some(u32::from_ne_bytes(k.try_into().ok()?))
+}
+
+fn usz(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
+    match expr {
+        Expr::Immediate {
+            dreg,
+            data,
+            verdict,
+        } => match (dreg, verdict, data) {
+            (0, Some(v), _) => Flow::Verdict(v.clone()),
+            (d, None, Some(data)) if *d != 0 => {
+                if st.regs.store(*d, &bytes(&data.0)) {
+                    Flow::Next
+                } else {
+                    unknown("immediate to a register out of range")
+                }
+            }
+            _ => unknown("malformed immediate"),
+        },
+        Expr::Cmp { sreg, op, data } => {
+            let Some(r) = st.regs.get(*sreg, data.0.len()) else {
+                return unknown("cmp of a register out of range");
+            };
+            let ok = match op.as_str() {
+                "eq" => equal(&r, &data.0),
+                "neq" => equal(&r, &data.0).map(|e| !e),
+                "lt" => compare(&r, &data.0).map(|o| o.is_lt()),
+                "lte" => compare(&r, &data.0).map(|o| o.is_le()),
+                "gt" => compare(&r, &data.0).map(|o| o.is_gt()),
+                "gte" => compare(&r, &data.0).map(|o| o.is_ge()),
+                other => return unknown(format!("cmp op {other}")),
+            };
+            cond(ok, || {
+                "a value the packet does not fix may or may not match".into()
+            })
+        }
+        Expr::Payload {
+            base,
+            offset,
+            len,
+            dreg,
+        } => {
+            let img = match base.as_str() {
+                "ll" | "link" => match &ctx.hdr.ll {
+                    Some(ll) => ll,
+                    // No MAC header: nft_payload_eval fails, NFT_BREAK.
+                    None => return Flow::Break,
+                },
+                "network" => &ctx.hdr.network,
+                "transport" => &ctx.hdr.transport,
+                _ => &Vec::new(),
+            };
+            let (o, l) = (usz(*offset), usz(*len));
+            let v: Vec<Option<u8>> = (o..o.saturating_add(l))
+                .map(|i| img.get(i).copied().flatten())
+                .collect();
+            if st.regs.store(*dreg, &v) {
+                Flow::Next
+            } else {
+                unknown("payload to a register out of range")
+            }
+        }
+        Expr::PayloadWrite { .. } => unknown("payload mangling is not modelled"),
+        Expr::Meta {
+            key, dreg: Some(d), ..
+        } => match meta(ctx, st, key) {
+            Meta::Value(v) => {
+                if st.regs.store(*d, &v) {
+                    Flow::Next
+                } else {
+                    unknown("meta to a register out of range")
+                }
+            }
+            Meta::Break => Flow::Break,
+            Meta::Unsupported => unknown(format!("meta {key} is not modelled")),
+        },
+        Expr::Meta {
+            key, sreg: Some(s), ..
+        } => {
+            let v = st.regs.get(*s, 4).and_then(|b| u32_of(&b));
+            match key.as_str() {
+                "mark" => {
+                    st.mark = v;
+                    st.changes.mark = Some(v);
+                    Flow::Next
+                }
+                "nftrace" | "priority" => Flow::Next,
+                _ => unknown(format!("meta {key} set is not modelled")),
+            }
+        }
+        Expr::Meta { .. } => unknown("meta with neither register"),
+        Expr::Bitwise {
+            sreg,
+            dreg,
+            len,
+            op,
+            mask,
+            xor,
+            data,
+            sreg2,
+        } => {
+            let l = usz(*len);
+            let Some(src) = st.regs.get(*sreg, l) else {
+                return unknown("bitwise of a register out of range");
+            };
+            let out = match op.as_str() {
+                "bool" => {
+                    let (Some(m), Some(x)) = (mask, xor) else {
+                        return unknown("bitwise without mask");
+                    };
+                    (0..l)
+                        .map(|i| {
+                            let (m, x) = (
+                                m.0.get(i).copied().unwrap_or(0),
+                                x.0.get(i).copied().unwrap_or(0),
+                            );
+                            if m == 0 {
+                                Some(x)
+                            } else {
+                                src[i].map(|b| (b & m) ^ x)
+                            }
+                        })
+                        .collect()
+                }
+                "lshift" | "rshift" => {
+                    let shift = data
+                        .as_ref()
+                        .and_then(|d| d.0.get(..4))
+                        .and_then(|d| d.try_into().ok())
+                        .map(u32::from_ne_bytes);
+                    match (known(&src), shift) {
+                        (Some(s), Some(sh)) if sh < 32 && l % 4 == 0 => {
+                            bytes(&shift_words(&s, sh, op == "lshift"))
+                        }
+                        _ => vec![None; l],
+                    }
+                }
+                "and" | "or" | "xor" => {
+                    let Some(s2) = sreg2.and_then(|r| st.regs.get(r, l)) else {
+                        return unknown("bitwise without a second register");
+                    };
+                    src.iter()
+                        .zip(&s2)
+                        .map(|(a, b)| match (op.as_str(), a, b) {
+                            ("and", Some(0), _) | ("and", _, Some(0)) => Some(0),
+                            ("or", Some(0xff), _) | ("or", _, Some(0xff)) => Some(0xff),
+                            (_, Some(a), Some(b)) => Some(match op.as_str() {
+                                "and" => a & b,
+                                "or" => a | b,
+                                _ => a ^ b,
+                            }),
+                            _ => None,
+                        })
+                        .collect()
+                }
+                other => return unknown(format!("bitwise {other}")),
+            };
+            if st.regs.set(*dreg, &out) {
+                Flow::Next
+            } else {
+                unknown("bitwise to a register out of range")
+            }
+        }
+        Expr::Byteorder {
+            sreg,
+            dreg,
+            len,
+            size,
+            ..
+        } => {
+            let Some(src) = st.regs.get(*sreg, usz(*len)) else {
+                return unknown("byteorder of a register out of range");
+            };
+            let size = usz(*size);
+            if !matches!(size, 2 | 4 | 8) {
+                return unknown("byteorder size");
+            }
+            // Little-endian host: ntoh and hton both swap each word.
+            let mut out = src.clone();
+            for chunk in out.chunks_mut(size) {
+                chunk.reverse();
+            }
+            if st.regs.set(*dreg, &out) {
+                Flow::Next
+            } else {
+                unknown("byteorder to a register out of range")
+            }
+        }
+        Expr::Range { sreg, op, from, to } => {
+            let Some(r) = st.regs.get(*sreg, from.0.len()) else {
+                return unknown("range of a register out of range");
+            };
+            let within = match (compare(&r, &from.0), compare(&r, &to.0)) {
+                (Some(a), Some(b)) => Some(a.is_ge() && b.is_le()),
+                (Some(a), _) if a.is_lt() => Some(false),
+                (_, Some(b)) if b.is_gt() => Some(false),
+                _ => None,
+            };
+            let ok = if op == "neq" {
+                within.map(|w| !w)
+            } else {
+                within
+            };
+            cond(ok, || {
+                "a value the packet does not fix may or may not be in the range".into()
+            })
+        }
+        Expr::Lookup {
+            sreg,
+            dreg,
+            set,
+            set_id,
+            invert,
+        } => lookup(ctx, st, *sreg, *dreg, set.as_str(), *set_id, *invert),
+        Expr::Ct {
+            key,
+            dreg: Some(d),
+            direction,
+            ..
+        } => match ct(ctx, st, key, *direction) {
+            Meta::Value(v) => {
+                if st.regs.store(*d, &v) {
+                    Flow::Next
+                } else {
+                    unknown("ct to a register out of range")
+                }
+            }
+            Meta::Break => Flow::Break,
+            Meta::Unsupported => unknown(format!("ct {key} is not modelled")),
+        },
+        Expr::Ct {
+            key, sreg: Some(s), ..
+        } => {
+            if key == "mark" {
+                let v = st.regs.get(*s, 4).and_then(|b| u32_of(&b));
+                st.ct_mark = v;
+                st.changes.ct_mark = Some(v);
+            }
+            // Other ct writes (zone, helper, label) do not decide a verdict.
+            Flow::Next
+        }
+        Expr::Ct { .. } => unknown("ct with neither register"),
+        Expr::Counter { .. } | Expr::Log { .. } => Flow::Next,
+        Expr::Limit { rate, unit, .. } => cond(None, || {
+            format!(
+                "limit rate {rate}/{} may or may not match",
+                unit_word(*unit)
+            )
+        }),
+        Expr::Quota { bytes, .. } => cond(None, || {
+            format!("quota {bytes} bytes may or may not be used up")
+        }),
+        Expr::Reject { .. } => Flow::Leaf(Leaf::Drop { reject: true }),
+        Expr::Nat {
+            kind,
+            family,
+            addr_min,
+            proto_min,
+            proto_max,
+            ..
+        } => {
+            let kind = if kind == "snat" {
+                NatKind::Snat
+            } else {
+                NatKind::Dnat
+            };
+            let v6 = family == "ip6";
+            let addr = addr_min
+                .and_then(|r| st.regs.get(r, if v6 { 16 } else { 4 }))
+                .and_then(|b| nat_addr(&b, v6));
+            let port = ports(st, *proto_min, *proto_max);
+            Flow::Leaf(Leaf::Nat { kind, addr, port })
+        }
+        Expr::Masq {
+            proto_min,
+            proto_max,
+            ..
+        } => Flow::Leaf(Leaf::Nat {
+            kind: NatKind::Masquerade,
+            addr: None,
+            port: ports(st, *proto_min, *proto_max),
+        }),
+        Expr::Redir {
+            proto_min,
+            proto_max,
+            ..
+        } => Flow::Leaf(Leaf::Nat {
+            kind: NatKind::Redirect,
+            addr: None,
+            port: ports(st, *proto_min, *proto_max),
+        }),
+        Expr::Fib {
+            result,
+            flags,
+            dreg,
+        } => {
+            let v = fib(ctx, result, *flags);
+            if st.regs.store(*dreg, &v) {
+                Flow::Next
+            } else {
+                unknown("fib to a register out of range")
+            }
+        }
+        Expr::Match { name, .. } if name == "comment" => Flow::Next,
+        Expr::Match { name, .. } => cond(None, || format!("xt match {name} is not modelled")),
+        Expr::Target { name, .. } => unknown(format!("xt target {name} is not modelled")),
+        Expr::Other { name, .. } if name == "notrack" => {
+            st.changes.notrack = true;
+            Flow::Next
+        }
+        Expr::Other { name, .. } => unknown(format!("expression {name} is not modelled")),
+    }
+}
+
+pub(super) fn unit_word(unit: u64) -> String {
+    match unit {
+        1 => "second".into(),
+        60 => "minute".into(),
+        3600 => "hour".into(),
+        86400 => "day".into(),
+        604800 => "week".into(),
+        n => format!("{n}s"),
+    }
+}
+
+fn shift_words(s: &[u8], sh: u32, left: bool) -> Vec<u8> {
+    let words: Vec<u32> = s
+        .chunks(4)
+        .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let mut out = vec![0u32; words.len()];
+    let mut carry = 0u32;
+    if left {
+        for i in (0..words.len()).rev() {
+            out[i] = (words[i] << sh) | carry;
+            carry = if sh == 0 { 0 } else { words[i] >> (32 - sh) };
+        }
+    } else {
+        for i in 0..words.len() {
+            out[i] = carry | (words[i] >> sh);
+            carry = if sh == 0 { 0 } else { words[i] << (32 - sh) };
+        }
+    }
+    out.iter().flat_map(|w| w.to_ne_bytes()).collect()
+}
+
+fn ports(st: &State, min: Option<u32>, max: Option<u32>) -> Option<(u16, u16)> {
+    let port = |r: u32| {
+        st.regs
+            .get(r, 2)
+            .and_then(|b| known(&b))
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let lo = port(min?)?;
+    let hi = match max {
+        Some(r) => port(r)?,
+        None => lo,
+    };
+    Some((lo, hi))
+}
+
+enum Meta {
+    Value(Vec<Option<u8>>),
+    Break,
+    Unsupported,
+}
+
+fn name16(name: &crate::name::Name) -> Vec<Option<u8>> {
+    let mut b = name.to_bytes();
+    b.resize(16, 0);
+    bytes(&b)
+}
+
+fn kind16(kind: &Option<String>) -> Vec<Option<u8>> {
+    let mut b = kind.as_deref().unwrap_or("").as_bytes().to_vec();
+    b.resize(16, 0);
+    bytes(&b)
+}
+
+fn dev(d: &Option<Dev>, f: impl Fn(&Dev) -> Vec<Option<u8>>) -> Meta {
+    match d {
+        Some(d) => Meta::Value(f(d)),
+        // An absent device: the kernel's load fails, NFT_BREAK.
+        None => Meta::Break,
+    }
+}
+
+fn nfproto(ctx: &Ctx) -> u8 {
+    match ctx.table.family.as_str() {
+        "bridge" => 7,
+        "netdev" => 5,
+        "arp" => 3,
+        _ => match ctx.pkt.family {
+            Family::Inet => 2,
+            Family::Inet6 => 10,
+        },
+    }
+}
+
+fn meta(ctx: &Ctx, st: &State, key: &str) -> Meta {
+    let p = ctx.pkt;
+    let v32 = |v: u32| Meta::Value(bytes(&v.to_ne_bytes()));
+    match key {
+        "len" | "length" => match p.len {
+            Some(l) => v32(u32::from(l)),
+            None => Meta::Value(vec![None; 4]),
+        },
+        "protocol" => Meta::Value(bytes(
+            &match p.family {
+                Family::Inet => 0x0800u16,
+                Family::Inet6 => 0x86dd,
+            }
+            .to_be_bytes(),
+        )),
+        "nfproto" => Meta::Value(vec![Some(nfproto(ctx))]),
+        "l4proto" => Meta::Value(vec![Some(p.l4proto)]),
+        "mark" => Meta::Value(match st.mark {
+            Some(m) => bytes(&m.to_ne_bytes()),
+            None => vec![None; 4],
+        }),
+        "iif" => dev(&p.iif, |d| bytes(&d.ifindex.to_ne_bytes())),
+        "oif" => dev(&p.oif, |d| bytes(&d.ifindex.to_ne_bytes())),
+        "iifname" => dev(&p.iif, |d| name16(&d.name)),
+        "oifname" => dev(&p.oif, |d| name16(&d.name)),
+        "iiftype" => dev(&p.iif, |d| bytes(&d.ll_type.to_ne_bytes())),
+        "oiftype" => dev(&p.oif, |d| bytes(&d.ll_type.to_ne_bytes())),
+        "iifkind" => dev(&p.iif, |d| kind16(&d.kind)),
+        "oifkind" => dev(&p.oif, |d| kind16(&d.kind)),
+        "bri_iifname" | "ibrname" => dev(&p.bri_iif, |d| name16(&d.name)),
+        "bri_oifname" | "obrname" => dev(&p.bri_oif, |d| name16(&d.name)),
+        "skuid" => match p.skuid {
+            Some(u) => v32(u),
+            None => Meta::Break,
+        },
+        "skgid" => match p.skgid {
+            Some(g) => v32(g),
+            None => Meta::Break,
+        },
+        "pkttype" => Meta::Value(vec![Some(match p.pkttype {
+            PktType::Host => 0,
+            PktType::Broadcast => 1,
+            PktType::Multicast => 2,
+            PktType::OtherHost => 3,
+        })]),
+        "cpu" | "prandom" | "random" | "iifgroup" | "oifgroup" | "cgroup" | "priority" | "time"
+        | "day" | "hour" | "secmark" | "sdif" | "sdifname" => Meta::Value(vec![None; 4]),
+        _ => Meta::Unsupported,
+    }
+}
+
+fn ct(ctx: &Ctx, st: &State, key: &str, _dir: Option<u8>) -> Meta {
+    let c = ctx.pkt.ct;
+    if key == "state" {
+        let bit: u32 = match c.state {
+            CtState::Invalid => 1,
+            CtState::Established => 2,
+            CtState::Related => 4,
+            CtState::New => 8,
+            CtState::Untracked => 64,
+        };
+        return Meta::Value(bytes(&bit.to_ne_bytes()));
+    }
+    // No conntrack entry: every other key fails (nft_ct_get_eval).
+    if matches!(c.state, CtState::Invalid | CtState::Untracked) {
+        return Meta::Break;
+    }
+    match key {
+        "direction" => Meta::Value(vec![Some(match c.direction {
+            CtDir::Original => 0,
+            CtDir::Reply => 1,
+        })]),
+        "status" => Meta::Value(match c.status {
+            Some(s) => bytes(&s.to_ne_bytes()),
+            None => vec![None; 4],
+        }),
+        "mark" => Meta::Value(match st.ct_mark {
+            Some(m) => bytes(&m.to_ne_bytes()),
+            None => vec![None; 4],
+        }),
+        "l3proto" | "protocol" => Meta::Value(vec![None; 1]),
+        "proto-src" | "proto-dst" | "zone" => Meta::Value(vec![None; 2]),
+        "expiration" | "id" | "secmark" | "saddr" | "daddr" | "ip saddr" | "ip daddr" => {
+            Meta::Value(vec![
+                None;
+                if ctx.pkt.family == Family::Inet6 {
+                    16
+                } else {
+                    4
+                }
+            ])
+        }
+        "bytes" | "packets" | "avgpkt" => Meta::Value(vec![None; 8]),
+        "label" | "helper" | "ip6 saddr" | "ip6 daddr" => Meta::Value(vec![None; 16]),
+        _ => Meta::Unsupported,
+    }
+}
+
+fn fib(ctx: &Ctx, result: &str, flags: u32) -> Vec<Option<u8>> {
+    const SADDR: u32 = 1;
+    const DADDR: u32 = 2;
+    const IIF: u32 = 8;
+    const OIF: u32 = 16;
+    let p = ctx.pkt;
+    match result {
+        "type" => {
+            let addr: Option<IpAddr> = match (flags & SADDR != 0, flags & DADDR != 0) {
+                (true, false) => Some(p.src),
+                (false, true) => Some(p.dst),
+                _ => None,
+            };
+            let dev = if flags & IIF != 0 {
+                p.iif.as_ref().map(|d| d.ifindex)
+            } else if flags & OIF != 0 {
+                p.oif.as_ref().map(|d| d.ifindex)
+            } else {
+                None
+            };
+            match addr.and_then(|a| ctx.env.addrtype(a, dev)) {
+                Some(t) => bytes(&(t as u32).to_ne_bytes()),
+                None => vec![None; 4],
+            }
+        }
+        "oifname" => vec![None; 16],
+        _ => vec![None; 4],
+    }
+}
+
+fn lookup(
+    ctx: &Ctx,
+    st: &State,
+    sreg: u32,
+    dreg: Option<u32>,
+    name: &str,
+    id: Option<u32>,
+    invert: bool,
+) -> Flow {
+    let Some(set) = sets::find(ctx.table, name, id) else {
+        return unknown(format!("set {name} is not in the snapshot"));
+    };
+    let Some(key) = st.regs.get(sreg, usz(set.key_len)) else {
+        return unknown("lookup of a register out of range");
+    };
+    let why = || format!("lookup in @{} of a value the packet does not fix", set.name);
+    let (Some(elems), Some(key)) = (set.elements.as_ref(), known(&key)) else {
+        // Unknown key or elements: every element's data, or no match.
+        return match (dreg, set.elements.as_ref()) {
+            (None, _) => cond(None, why),
+            (Some(0), Some(elems)) if !invert => {
+                let mut alts = vec![alt(Flow::Break)];
+                for e in elems.iter().filter(|e| !e.interval_end) {
+                    match &e.verdict {
+                        Some(v) => alts.push(alt(Flow::Verdict(v.clone()))),
+                        None => return unknown("verdict map element without a verdict"),
+                    }
+                }
+                Flow::Fork(why(), alts)
+            }
+            (Some(d), _) if d != 0 => {
+                let len = usz(set.data_len.unwrap_or(4));
+                Flow::Fork(
+                    why(),
+                    vec![
+                        Alt {
+                            flow: Flow::Next,
+                            write: Some((d, vec![None; len])),
+                        },
+                        alt(Flow::Break),
+                    ],
+                )
+            }
+            _ => unknown(why()),
+        };
+    };
+    let hit = sets::lookup(set, elems, &key);
+    if hit.is_some() == invert {
+        return Flow::Break;
+    }
+    match (dreg, hit) {
+        (None, _) => Flow::Next,
+        (Some(0), Some(e)) => match &e.verdict {
+            Some(v) => Flow::Verdict(v.clone()),
+            None => unknown("verdict map element without a verdict"),
+        },
+        (Some(d), Some(e)) => match &e.data {
+            Some(data) => Flow::Fork(
+                String::new(),
+                vec![Alt {
+                    flow: Flow::Next,
+                    write: Some((d, bytes(&data.0))),
+                }],
+            ),
+            None => unknown("map element without data"),
+        },
+        (Some(_), None) => unknown("inverted map lookup"),
+    }
+}
