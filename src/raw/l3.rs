@@ -268,6 +268,10 @@ pub struct RawNftTable {
     /// `NFTA_TABLE_FLAGS` (dormant, owner, persist).
     pub flags: u32,
     pub chains: Vec<RawNftChain>,
+    /// Its sets and maps with their elements (anonymous ones included);
+    /// None when the set dump failed.
+    #[serde(default)]
+    pub sets: Option<Vec<crate::snapshot::nft::NftSet>>,
 }
 
 /// One nftables chain (NFT_MSG_NEWCHAIN) and how many rules it holds.
@@ -289,6 +293,11 @@ pub struct RawNftChain {
     pub flags: u32,
     /// Rules in it (NFT_MSG_GETRULE dump, counted per chain).
     pub rules: u32,
+    /// The rules decoded, in order; None when the rules were not read.
+    /// Decoded by the sys layer straight into the snapshot's type: the
+    /// resolver only moves them.
+    #[serde(default)]
+    pub rule_list: Option<Vec<crate::snapshot::nft::NftRule>>,
 }
 
 /// One iptables-legacy table, read with IPT_SO_GET_INFO/ENTRIES (or the

@@ -597,25 +597,21 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
                         .collect(),
                     // An inline `jump { … }` makes an anonymous chain
                     // bound to its rule (NFT_CHAIN_BINDING): part of that
-                    // rule, as `nft list ruleset` shows it, not a chain.
+                    // rule, as `nft list ruleset` shows it, not a chain;
+                    // kept apart for the rule's `jump` to find.
                     chains: t
                         .chains
                         .iter()
                         .filter(|c| c.flags & NFT_CHAIN_BINDING == 0)
-                        .map(|c| NftChain {
-                            name: c.name.clone(),
-                            handle: c.handle,
-                            hook: c.hook.map(|h| nft_hook(t.family, h)),
-                            kind: c.kind.clone(),
-                            priority: c.priority,
-                            policy: c.policy.map(verdict),
-                            devices: c.devices.clone(),
-                            rule_count: c.rules,
-                            rules: None,
-                        })
+                        .map(|c| nft_chain(t.family, c))
                         .collect(),
-                    sets: None,
-                    bound_chains: Vec::new(),
+                    sets: t.sets.clone(),
+                    bound_chains: t
+                        .chains
+                        .iter()
+                        .filter(|c| c.flags & NFT_CHAIN_BINDING != 0)
+                        .map(|c| nft_chain(t.family, c))
+                        .collect(),
                 })
                 .collect()
         }),
@@ -651,6 +647,21 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
         bridge_nf_call_iptables: sysctl.bridge_nf_call_iptables,
         bridge_nf_call_ip6tables: sysctl.bridge_nf_call_ip6tables,
         bridge_nf_call_arptables: sysctl.bridge_nf_call_arptables,
+    }
+}
+
+/// One nftables chain; its rules were decoded by the reader.
+fn nft_chain(family: u8, c: &crate::raw::l3::RawNftChain) -> NftChain {
+    NftChain {
+        name: c.name.clone(),
+        handle: c.handle,
+        hook: c.hook.map(|h| nft_hook(family, h)),
+        kind: c.kind.clone(),
+        priority: c.priority,
+        policy: c.policy.map(verdict),
+        devices: c.devices.clone(),
+        rule_count: c.rules,
+        rules: c.rule_list.clone(),
     }
 }
 

@@ -23,10 +23,12 @@ pub mod attr;
 #[cfg(test)]
 mod captures;
 pub mod chain;
+pub mod expr;
 pub mod generation;
 pub mod modules;
 pub mod rule;
 pub mod ruleset;
+pub mod set;
 pub mod socket;
 pub mod table;
 pub mod xtables;

@@ -1,7 +1,6 @@
-//! NFT_MSG_NEWRULE replies. For now nsmap only counts rules per
-//! (family, table, chain); [`Rule`] keeps the rest of the message borrowed
-//! so that an evaluator can read the expressions ([`expressions`]) from
-//! the same walk without a second dump. Attribute numbers: enum
+//! NFT_MSG_NEWRULE replies. [`Rule`] keeps the message borrowed: where
+//! it goes (family, table, chain), and its expressions ([`expressions`],
+//! decoded by [`super::expr`]) and user data. Attribute numbers: enum
 //! nft_rule_attributes, nft_list_attributes, nft_expr_attributes.
 
 use super::attr::{attrs, be64, bytes};
@@ -12,6 +11,7 @@ const NFTA_RULE_CHAIN: u16 = 2;
 const NFTA_RULE_HANDLE: u16 = 3;
 const NFTA_RULE_EXPRESSIONS: u16 = 4;
 const NFTA_RULE_POSITION: u16 = 6;
+const NFTA_RULE_USERDATA: u16 = 7;
 
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_EXPR_NAME: u16 = 1;
@@ -29,6 +29,8 @@ pub struct Rule<'a> {
     pub position: Option<u64>,
     /// The `NFTA_RULE_EXPRESSIONS` list, unparsed (see [`expressions`]).
     pub expressions: &'a [u8],
+    /// `NFTA_RULE_USERDATA`: libnftnl's TLVs (the comment), unparsed.
+    pub userdata: &'a [u8],
 }
 
 /// One expression of a rule: its type name (`meta`, `cmp`, `immediate`,
@@ -50,6 +52,7 @@ pub fn parse<'a>(reply: &Reply<'a>) -> Option<Rule<'a>> {
         handle: 0,
         position: None,
         expressions: &[],
+        userdata: &[],
     };
     for (kind, value) in attrs(reply.attrs) {
         match kind {
@@ -58,6 +61,7 @@ pub fn parse<'a>(reply: &Reply<'a>) -> Option<Rule<'a>> {
             NFTA_RULE_HANDLE => rule.handle = be64(value).unwrap_or(0),
             NFTA_RULE_POSITION => rule.position = be64(value),
             NFTA_RULE_EXPRESSIONS => rule.expressions = value,
+            NFTA_RULE_USERDATA => rule.userdata = value,
             _ => {}
         }
     }

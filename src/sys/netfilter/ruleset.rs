@@ -1,12 +1,15 @@
 //! One consistent read of a namespace's nftables ruleset: tables, their
-//! chains, and how many rules each chain holds.
+//! chains with their rules (decoded, [`super::expr`]), and their sets with
+//! their elements.
 //!
-//! Three dumps cannot be one transaction, so each read is bracketed by the
+//! Several dumps cannot be one transaction, so each read is bracketed by the
 //! generation ([`super::generation`]): `[GETGEN, GETTABLE]` in one datagram, then
-//! `GETCHAIN`, then `[GETRULE, GETGEN]`. The read is consistent when both
+//! `GETCHAIN`, `GETSET`, one `GETSETELEM` per set (a dump names one set),
+//! then `[GETRULE, GETGEN]`. The read is consistent when both
 //! generations agree, no dump part was flagged NLM_F_DUMP_INTR, every
-//! reply's `res_id` fits the generation and every chain and rule names a
-//! table (and chain) already seen; otherwise it is redone, at most
+//! reply's `res_id` fits the generation, every chain, set and rule names a
+//! table (and chain) already seen and no set vanished before its elements
+//! were asked for; otherwise it is redone, at most
 //! [`ATTEMPTS`] times, and the last attempt is returned marked
 //! inconsistent. The check is conservative: netlink_dump runs
 //! nl_dump_check_consistent on NLMSG_DONE too, so a commit that lands
@@ -14,11 +17,9 @@
 //! redone although what it sent was whole. With no tables the read stops after its first datagram:
 //! most namespaces have no firewall, and that costs one send.
 
-use super::chain;
-use super::rule;
 use super::socket::{NFT_MSG_NEWCHAIN, NFT_MSG_NEWGEN, NFT_MSG_NEWRULE, NFT_MSG_NEWTABLE};
-use super::socket::{NfSocket, Reply, Request};
-use super::{generation, table};
+use super::socket::{NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NfSocket, Reply, Request};
+use super::{chain, expr, generation, rule, set, table};
 use crate::raw::l3::RawNftTable;
 use crate::sys::netlink::NlError;
 
@@ -60,15 +61,43 @@ fn attempt(socket: &mut NfSocket, buf: &mut [u8]) -> Result<(Ruleset, bool), NlE
     if !read.tables.is_empty() {
         let chains = socket.exchange(&[Request::CHAINS], buf, |_, reply| read.take(&reply))?;
         read.interrupted |= chains.interrupted;
+        let sets = socket.exchange(&[Request::SETS], buf, |_, reply| read.take(&reply))?;
+        read.interrupted |= sets.interrupted;
+        read.sets_read = true;
+        elements(socket, buf, &mut read)?;
         let rules = socket.exchange(&[Request::RULES, Request::GETGEN], buf, |_, reply| {
             read.take(&reply)
         })?;
         read.interrupted |= rules.interrupted;
+        read.rules_read = true;
     } else {
         // Nothing after the table dump to be inconsistent with.
         read.after = read.before;
     }
     Ok(read.finish())
+}
+
+/// The elements of every set, one dump each. A set gone since the set
+/// dump answers ENOENT: the ruleset changed, so the attempt is redone.
+fn elements(socket: &mut NfSocket, buf: &mut [u8], read: &mut Reader) -> Result<(), NlError> {
+    for t in 0..read.tables.len() {
+        for s in 0..read.tables[t].sets.len() {
+            let family = read.tables[t].raw.family;
+            let request =
+                Request::set_elements(family, &read.tables[t].name, &read.tables[t].sets[s].name);
+            read.tables[t].sets[s].set.elements = Some(Vec::new());
+            read.elements_of = (t, s);
+            match socket.exchange(&[request], buf, |_, reply| read.take(&reply)) {
+                Ok(done) => read.interrupted |= done.interrupted,
+                Err(NlError::Kernel(_, code)) if code == -libc::ENOENT => {
+                    read.tables[t].sets[s].set.elements = None;
+                    read.interrupted = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The state of one attempt while replies come in.
@@ -86,12 +115,18 @@ struct Reader {
     interrupted: bool,
     /// Where the previous rule went: rules come chain by chain.
     cursor: (usize, usize),
+    /// The (table, set) whose elements are being dumped.
+    elements_of: (usize, usize),
+    /// The set and rule dumps ended: their lists are whole, not missing.
+    sets_read: bool,
+    rules_read: bool,
 }
 
 /// A table with the kernel bytes of its name and its chains' names.
 struct Table {
     name: Vec<u8>,
     chain_names: Vec<Vec<u8>>,
+    sets: Vec<set::Set>,
     raw: RawNftTable,
 }
 
@@ -120,6 +155,7 @@ impl Reader {
                     self.tables.push(Table {
                         name,
                         chain_names: Vec::new(),
+                        sets: Vec::new(),
                         raw,
                     });
                 }
@@ -140,6 +176,15 @@ impl Reader {
                     self.count(&r);
                 }
             }
+            NFT_MSG_NEWSET => {
+                if let Some(s) = set::parse(reply) {
+                    match self.table(s.family, &s.table) {
+                        Some(t) => self.tables[t].sets.push(s),
+                        None => self.interrupted = true,
+                    }
+                }
+            }
+            NFT_MSG_NEWSETELEM => self.elements(reply),
             _ => {}
         }
     }
@@ -175,7 +220,27 @@ impl Reader {
                 self.cursor = (t, c);
                 let chain = &mut self.tables[t].raw.chains[c];
                 chain.rules = chain.rules.saturating_add(1);
+                chain
+                    .rule_list
+                    .get_or_insert_with(Vec::new)
+                    .push(expr::rule(r));
             }
+            None => self.interrupted = true,
+        }
+    }
+
+    /// Elements for the set being dumped; any other set's mean a stray.
+    fn elements(&mut self, reply: &Reply<'_>) {
+        let Some((table, name, elems)) = set::elements(reply) else {
+            return;
+        };
+        let (t, s) = self.elements_of;
+        let target = self.tables.get_mut(t).and_then(|tb| {
+            let ok = tb.raw.family == reply.family && tb.name == table;
+            tb.sets.get_mut(s).filter(|st| ok && st.name == name)
+        });
+        match target {
+            Some(st) => st.set.elements.get_or_insert_with(Vec::new).extend(elems),
             None => self.interrupted = true,
         }
     }
@@ -187,8 +252,19 @@ impl Reader {
             _ => true,
         };
         let consistent = !self.interrupted && fits && self.before == self.after;
+        let (sets_read, rules_read) = (self.sets_read, self.rules_read);
+        let tables = self.tables.into_iter().map(|t| {
+            let mut raw = t.raw;
+            raw.sets = sets_read.then(|| t.sets.into_iter().map(|s| s.set).collect());
+            if rules_read {
+                for c in &mut raw.chains {
+                    c.rule_list.get_or_insert_with(Vec::new);
+                }
+            }
+            raw
+        });
         let ruleset = Ruleset {
-            tables: self.tables.into_iter().map(|t| t.raw).collect(),
+            tables: tables.collect(),
             generation: self.before,
             changed: (!consistent).then_some((self.before, self.after)),
         };

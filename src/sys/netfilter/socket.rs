@@ -2,7 +2,7 @@
 //! the namespace of the thread that opened it.
 //!
 //! Every message nsmap sends is a GET (`NFT_MSG_GETGEN`, `GETTABLE`,
-//! `GETCHAIN`, `GETRULE`); nothing here can build a NEW/DEL message, a
+//! `GETCHAIN`, `GETRULE`, `GETSET`, `GETSETELEM`); nothing here can build a NEW/DEL message, a
 //! batch (`NFNL_MSG_BATCH_BEGIN`) or a `*_RESET` request (which would zero
 //! counters and quotas), so the socket is read-only by construction.
 //! Several requests can share one datagram ([`NfSocket::exchange`]): the
@@ -46,17 +46,27 @@ pub const NFT_MSG_NEWCHAIN: u8 = 3;
 pub const NFT_MSG_GETCHAIN: u8 = 4;
 pub const NFT_MSG_NEWRULE: u8 = 6;
 pub const NFT_MSG_GETRULE: u8 = 7;
+pub const NFT_MSG_NEWSET: u8 = 9;
+pub const NFT_MSG_GETSET: u8 = 10;
+pub const NFT_MSG_NEWSETELEM: u8 = 12;
+pub const NFT_MSG_GETSETELEM: u8 = 13;
 pub const NFT_MSG_NEWGEN: u8 = 15;
 pub const NFT_MSG_GETGEN: u8 = 16;
 
 /// One request of a datagram: which GET, and whether it is a dump. The
-/// fields are private: the four constants are every request there is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// fields are private: the constants and [`Request::set_elements`] are
+/// every request there is.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     msg: u8,
     dump: bool,
     /// The request's name in error messages (`NFT_MSG_GETRULE`).
     what: &'static str,
+    /// `nfgen_family`: NFPROTO_UNSPEC but for a set's elements, which the
+    /// kernel looks up in the table of that family.
+    family: u8,
+    /// Attributes after `struct nfgenmsg` (only a set-element dump has any).
+    attrs: Vec<u8>,
 }
 
 impl Request {
@@ -64,22 +74,50 @@ impl Request {
         msg: NFT_MSG_GETGEN,
         dump: false,
         what: "NFT_MSG_GETGEN",
+        family: NFPROTO_UNSPEC,
+        attrs: Vec::new(),
     };
     pub const TABLES: Request = Request {
         msg: NFT_MSG_GETTABLE,
         dump: true,
         what: "NFT_MSG_GETTABLE",
+        family: NFPROTO_UNSPEC,
+        attrs: Vec::new(),
     };
     pub const CHAINS: Request = Request {
         msg: NFT_MSG_GETCHAIN,
         dump: true,
         what: "NFT_MSG_GETCHAIN",
+        family: NFPROTO_UNSPEC,
+        attrs: Vec::new(),
     };
     pub const RULES: Request = Request {
         msg: NFT_MSG_GETRULE,
         dump: true,
         what: "NFT_MSG_GETRULE",
+        family: NFPROTO_UNSPEC,
+        attrs: Vec::new(),
     };
+    /// Every set of every table.
+    pub const SETS: Request = Request {
+        msg: NFT_MSG_GETSET,
+        dump: true,
+        what: "NFT_MSG_GETSET",
+        family: NFPROTO_UNSPEC,
+        attrs: Vec::new(),
+    };
+
+    /// The elements of one set (anonymous ones too): a dump of
+    /// GETSETELEM naming the table (of `family`) and the set.
+    pub fn set_elements(family: u8, table: &[u8], set: &[u8]) -> Request {
+        Request {
+            msg: NFT_MSG_GETSETELEM,
+            dump: true,
+            what: "NFT_MSG_GETSETELEM",
+            family,
+            attrs: super::set::request_attrs(table, set),
+        }
+    }
 }
 
 /// One nf_tables reply message, borrowed from the receive buffer.
@@ -135,7 +173,7 @@ impl NfSocket {
         let mut datagram = Vec::with_capacity(requests.len() * REQUEST_LEN);
         for request in requests {
             self.seq = self.seq.wrapping_add(1);
-            datagram.extend(encode(*request, self.seq));
+            datagram.extend(encode(request, self.seq));
         }
         self.send(&datagram)?;
         let mut open = vec![true; requests.len()];
@@ -215,21 +253,22 @@ impl NfSocket {
     }
 }
 
-/// `nlmsghdr` + `nfgenmsg` of one request, for every family (NFPROTO_UNSPEC).
-fn encode(request: Request, seq: u32) -> [u8; REQUEST_LEN] {
+/// `nlmsghdr` + `nfgenmsg` + attributes of one request.
+fn encode(request: &Request, seq: u32) -> Vec<u8> {
     let mut flags = NLM_F_REQUEST;
     if request.dump {
         flags |= NLM_F_DUMP;
     }
     let kind = (NFNL_SUBSYS_NFTABLES << 8) | u16::from(request.msg);
-    let mut out = [0u8; REQUEST_LEN];
-    out[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+    let mut out = vec![0u8; REQUEST_LEN];
+    out[0..4].copy_from_slice(&((REQUEST_LEN + request.attrs.len()) as u32).to_ne_bytes());
     out[4..6].copy_from_slice(&kind.to_ne_bytes());
     out[6..8].copy_from_slice(&flags.to_ne_bytes());
     out[8..12].copy_from_slice(&seq.to_ne_bytes());
     // nlmsg_pid 0: the kernel. nfgenmsg: family, version, res_id 0.
-    out[16] = NFPROTO_UNSPEC;
+    out[16] = request.family;
     out[17] = NFNETLINK_V0;
+    out.extend(&request.attrs);
     out
 }
 
@@ -276,7 +315,7 @@ mod tests {
 
     #[test]
     fn requests_are_gets_of_every_family() {
-        let bytes = encode(Request::RULES, 9);
+        let bytes = encode(&Request::RULES, 9);
         assert_eq!(u32::from_ne_bytes(bytes[0..4].try_into().expect("4")), 20);
         assert_eq!(
             u16::from_ne_bytes([bytes[4], bytes[5]]),
@@ -289,7 +328,7 @@ mod tests {
         );
         assert_eq!(u32::from_ne_bytes(bytes[8..12].try_into().expect("4")), 9);
         assert_eq!(&bytes[16..], &[0, 0, 0, 0]);
-        let get = encode(Request::GETGEN, 1);
+        let get = encode(&Request::GETGEN, 1);
         assert_eq!(u16::from_ne_bytes([get[6], get[7]]), NLM_F_REQUEST);
         // Every request nsmap can send is a GET (odd numbers of the
         // NEW/GET/DEL triples, and GETGEN).
@@ -298,9 +337,19 @@ mod tests {
             Request::TABLES,
             Request::CHAINS,
             Request::RULES,
+            Request::SETS,
+            Request::set_elements(2, b"t", b"s"),
         ] {
-            assert!(matches!(r.msg, 1 | 4 | 7 | 16), "{r:?}");
+            assert!(matches!(r.msg, 1 | 4 | 7 | 10 | 13 | 16), "{r:?}");
         }
+        // A set's elements: its table's family, then TABLE "t" and SET "s".
+        let elems = encode(&Request::set_elements(2, b"t", b"s"), 3);
+        assert_eq!(u32::from_ne_bytes(elems[0..4].try_into().expect("4")), 36);
+        assert_eq!(elems[16], 2);
+        assert_eq!(
+            &elems[20..],
+            &[6, 0, 1, 0, b't', 0, 0, 0, 6, 0, 2, 0, b's', 0, 0, 0]
+        );
     }
 
     #[test]
