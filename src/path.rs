@@ -25,6 +25,7 @@ pub mod neigh;
 pub mod net;
 pub mod nft;
 pub mod rpf;
+mod rules;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod testing;

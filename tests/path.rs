@@ -344,12 +344,12 @@ fn nft_forward_chain_with_policy_drop_and_no_rules_drops() {
 
 #[test]
 #[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
-fn nft_forward_chain_with_a_rule_is_unknown() {
+fn nft_forward_chain_with_a_rule_that_does_not_match_drops_by_policy() {
     let mut lab = Lab::new("path_nft_rule", 211);
-    let (a, r, b) = routed(&mut lab);
+    let (a, r, _b) = routed(&mut lab);
     r.sysctl(&["net.ipv4.ip_forward=1"]);
-    // The rule does not match ICMP: the kernel drops by policy; nsmap does
-    // not judge rules yet and must say it cannot decide.
+    // The rule does not match ICMP: the kernel drops by policy, and nsmap,
+    // running the rule on the packet, says so and names the chain.
     r.nft(
         "table ip guard {
             chain fwd_guard {
@@ -361,11 +361,7 @@ fn nft_forward_chain_with_a_rule_is_unknown() {
     lab.settle();
     let json = lab.check(
         &Probe::new(&a, &lab.v4("2.2")),
-        &Expect::unknown("firewall_rules", &[&a, &r, &b]),
-    );
-    assert!(
-        namespaces(hops(&json, "forward")).len() >= 2,
-        "the path reaches the router's firewall: {json}"
+        &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
     );
     let reason = json["reason"].as_str().expect("reason").to_lowercase();
     let name = r.sel().to_lowercase();
@@ -373,7 +369,7 @@ fn nft_forward_chain_with_a_rule_is_unknown() {
         reason.contains(&name) || reason.contains(&r.inode.to_string()),
         "the reason names the namespace: {json}"
     );
-    for word in ["forward", "fwd_guard", "drop"] {
+    for word in ["forward", "fwd_guard", "policy"] {
         assert!(reason.contains(word), "the reason names {word:?}: {json}");
     }
 }
@@ -869,8 +865,9 @@ fn nff_device_hooks_on_the_way_drop_and_others_do_not_matter() {
         &probe,
         &Expect::unreachable("firewall_drop", &b, &[&a, &r, &b]),
     );
-    // A rule there: nsmap cannot decide.
-    with_ruleset(
+    // A rule there: ARP crosses it first, and nsmap does not run rules
+    // on ARP frames: it cannot decide.
+    let json = with_ruleset(
         &lab,
         &r,
         &ruleset(
@@ -879,6 +876,10 @@ fn nff_device_hooks_on_the_way_drop_and_others_do_not_matter() {
         ),
         &probe,
         &Expect::unknown("firewall_rules", &[&a, &r]),
+    );
+    assert!(
+        json["reason"].as_str().unwrap_or("").contains("ARP"),
+        "{json}"
     );
     // lo's own hooks on a local delivery.
     with_ruleset(

@@ -16,11 +16,14 @@
 
 use std::net::IpAddr;
 
+use super::nft;
+use super::rules;
 use super::view::NsView;
 use super::wire::{Pass, Step};
 use super::{Code, FirewallStep, Stop};
 use crate::name::Name;
 use crate::snapshot::l3::Family;
+use crate::snapshot::l3::{NftChain, NftTable};
 
 /// A netfilter hook, as nft names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +62,7 @@ pub struct Seen {
     pub proto: u8,
     pub sport: Option<u16>,
     pub dport: Option<u16>,
+    pub ttl: u8,
     /// The connection's reply (conntrack: established, reply direction)
     /// rather than its first packet (new, original direction).
     pub reply: bool,
@@ -152,7 +156,7 @@ fn legacy_name(family: &str) -> &'static str {
 }
 
 /// One chain at a hook, as judged.
-struct Chain {
+struct Chain<'t> {
     priority: i32,
     what: String,
     rules: u32,
@@ -161,13 +165,15 @@ struct Chain {
     family: String,
     table: Name,
     name: Name,
+    /// The nftables table and chain, to run their rules where they were
+    /// read (None for iptables-legacy).
+    nft: Option<(&'t NftTable, &'t NftChain)>,
 }
 
 /// Checks every chain at `hook` for `layer` in `view`'s namespace. Ok
 /// carries notes (chains passed); a definitive drop or an undecidable
 /// chain is the Stop.
 pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Result<Passed, Stop> {
-    let _ = seen;
     let label = view.label();
     let Some(fw) = view.ns.firewall.as_ref() else {
         return Err(Stop::new(
@@ -226,6 +232,7 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
                 family: table.family.clone(),
                 table: table.name.clone(),
                 name: chain.name.clone(),
+                nft: Some((table, chain)),
             });
         }
     }
@@ -273,6 +280,7 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
                     family: format!("{}-legacy", legacy_name(want)),
                     table: Name::from(table.name.as_str()),
                     name: chain.name.clone(),
+                    nft: None,
                 });
             }
         }
@@ -290,12 +298,43 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             handle: None,
             rule_chain: None,
         };
+        // A reply belongs to a connection conntrack already translated:
+        // nat chains see only a connection's first packet.
+        if seen.reply
+            && chain
+                .nft
+                .is_some_and(|(_, c)| c.kind.as_deref() == Some("nat"))
+        {
+            continue;
+        }
+        if chain.rules > 0
+            && let Some((table, nft_chain)) = chain.nft
+            && nft_chain.rules.is_some()
+            && !matches!(layer, Layer::Arp)
+        {
+            let judged = judge(view, layer, hook, seen, table, nft_chain, &chain.what)?;
+            passed.notes.push(judged.0);
+            let mut s = step("accept");
+            s.rule = judged.1.as_ref().map(|r| r.text.clone());
+            s.handle = judged.1.as_ref().map(|r| r.handle);
+            s.rule_chain = judged.1.map(|r| r.chain);
+            passed.steps.push(s);
+            continue;
+        }
         if chain.rules > 0 {
+            let why = match chain.nft {
+                None => "nsmap does not evaluate iptables-legacy rules yet",
+                Some(_) if matches!(layer, Layer::Arp) => {
+                    "nsmap does not evaluate rules of arp tables yet"
+                }
+                Some((_, c)) if c.rules.is_none() => "its rules were not read",
+                Some(_) => "nsmap could not evaluate them",
+            };
             return Err(Stop::new(
                 Code::FirewallRules,
                 Some(view.inode()),
                 format!(
-                    "{label} has {} with {} rule(s) on the way; nsmap does not evaluate firewall rules yet",
+                    "{label} has {} with {} rule(s) on the way; {why}",
                     chain.what, chain.rules
                 ),
             )
@@ -315,6 +354,125 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
         passed.steps.push(step("accept"));
     }
     Ok(passed)
+}
+
+/// Runs an nftables base chain with rules on the packet: Ok with a note
+/// and the accepting rule (None: the policy) when it lets the packet
+/// through; a drop, a translation nsmap does not follow yet, a queue or
+/// an undecidable rule is the Stop, naming the rule.
+fn judge(
+    view: &NsView<'_>,
+    layer: Layer<'_>,
+    hook: Hook,
+    seen: &Seen,
+    table: &NftTable,
+    chain: &NftChain,
+    what: &str,
+) -> Result<(String, Option<nft::RuleRef>), Stop> {
+    let label = view.label();
+    let netns = Some(view.inode());
+    let step = |verdict: &str, by: Option<&nft::RuleRef>| FirewallStep {
+        hook: hook.word().to_string(),
+        family: table.family.clone(),
+        table: table.name.clone(),
+        chain: chain.name.clone(),
+        verdict: verdict.to_string(),
+        rule: by.map(|r| r.text.clone()),
+        handle: by.map(|r| r.handle),
+        rule_chain: by.map(|r| r.chain.clone()),
+    };
+    // An ARP frame has no IP header; the evaluator models IP packets.
+    if seen.ndp && seen.family == Family::Inet {
+        return Err(Stop::new(
+            Code::FirewallRules,
+            netns,
+            format!("{label} has {what} with rules on the way of the ARP resolution, which nsmap does not run on ARP frames yet"),
+        )
+        .with_firewall(step("unknown", None)));
+    }
+    let Some(pkt) = rules::packet(view, seen, hook, matches!(layer, Layer::Bridge)) else {
+        return Err(Stop::new(
+            Code::FirewallRules,
+            netns,
+            format!("{label} has {what} with rules, and the packet has no source address yet to run them on"),
+        )
+        .with_firewall(step("unknown", None)));
+    };
+    let run = nft::run_chain(table, chain, &pkt, &rules::ViewEnv { view });
+    let by_text = |by: &nft::RuleRef| {
+        let within = if by.chain != chain.name {
+            format!(" (in chain {})", by.chain.as_str())
+        } else {
+            String::new()
+        };
+        format!("rule {}{within}: {}", by.handle, by.text)
+    };
+    match run.outcome {
+        nft::Outcome::Accept { by } => {
+            let note = match &by {
+                Some(r) => format!("passes {what}: accepted by {}", by_text(r)),
+                None => format!("passes {what}: no rule decides, the policy accepts"),
+            };
+            Ok((note, by))
+        }
+        nft::Outcome::Drop { by, reject } => {
+            let how = if reject { "rejects" } else { "drops" };
+            let reason = match &by {
+                Some(r) => format!("{label} {how} it: {what}, {}", by_text(r)),
+                None => format!("{label} {how} it: {what}, by its policy (no rule accepts it)"),
+            };
+            let step = step("drop", by.as_ref());
+            Err(Stop::new(Code::FirewallDrop, netns, reason).with_firewall(step))
+        }
+        nft::Outcome::Nat {
+            by,
+            kind,
+            addr,
+            port,
+        } => {
+            let to = match (addr, port) {
+                (Some(a), Some((p, _))) => format!(" to {a} port {p}"),
+                (Some(a), None) => format!(" to {a}"),
+                (None, Some((p, _))) => format!(" to port {p}"),
+                (None, None) => String::new(),
+            };
+            let step = step("unknown", Some(&by));
+            Err(Stop::new(
+                Code::FirewallRules,
+                netns,
+                format!(
+                    "{label} translates it ({kind:?}{to}): {what}, {}; nsmap does not follow address translation yet",
+                    by_text(&by)
+                ),
+            )
+            .with_firewall(step))
+        }
+        nft::Outcome::Queue { by } => {
+            let step = step("unknown", Some(&by));
+            Err(Stop::new(
+                Code::FirewallRules,
+                netns,
+                format!(
+                    "{label} hands it to a userspace queue: {what}, {}",
+                    by_text(&by)
+                ),
+            )
+            .with_firewall(step))
+        }
+        nft::Outcome::Unknown { by, why, .. } => {
+            let at = by
+                .as_ref()
+                .map(|r| format!(", {}", by_text(r)))
+                .unwrap_or_default();
+            let step = step("unknown", by.as_ref());
+            Err(Stop::new(
+                Code::FirewallRules,
+                netns,
+                format!("{label} may or may not let it through: {what}{at}: {why}"),
+            )
+            .with_firewall(step))
+        }
+    }
 }
 
 /// Where a namespace stands on the wire a packet crosses: it `sends` the

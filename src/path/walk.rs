@@ -60,6 +60,7 @@ impl Packet {
             proto: self.proto,
             sport: self.sport,
             dport: self.dport,
+            ttl: self.ttl,
             reply: self.reply,
             iif,
             oif,

@@ -1,0 +1,166 @@
+//! The glue between the hooks a packet crosses ([`super::firewall`]) and
+//! the nftables evaluator ([`super::nft`]): what a hook sees of the packet
+//! ([`Seen`]) becomes the evaluator's [`Packet`], and the namespace's
+//! routes answer `fib … type` ([`ViewEnv`]).
+
+use std::net::IpAddr;
+
+use super::firewall::{Hook, Seen};
+use super::nft::{AddrType, Ct, CtDir, CtState, Dev, Env, Packet, PktType};
+use super::view::NsView;
+use crate::snapshot::Interface;
+use crate::snapshot::l3::Family;
+
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_ICMPV6: u8 = 58;
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
+/// ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE (a tun device).
+const ARPHRD_ETHER: u16 = 1;
+const ARPHRD_LOOPBACK: u16 = 772;
+const ARPHRD_NONE: u16 = 0xfffe;
+
+/// A device as meta expressions see it.
+fn dev(iface: &Interface) -> Dev {
+    let ll_type = if iface.flags.iter().any(|f| f == "LOOPBACK") {
+        ARPHRD_LOOPBACK
+    } else if iface.kind_is("tun") && iface.address.is_none() {
+        ARPHRD_NONE
+    } else {
+        ARPHRD_ETHER
+    };
+    Dev {
+        ifindex: iface.ifindex,
+        name: iface.ifname.clone(),
+        kind: iface.kind.clone(),
+        ll_type,
+    }
+}
+
+/// The evaluator's packet for what `hook` sees in `view`'s namespace;
+/// `bridged` for the bridge family (ports as `iif`/`oif`, the bridge
+/// above them). None where the packet has no source address yet.
+pub fn packet(view: &NsView<'_>, seen: &Seen, hook: Hook, bridged: bool) -> Option<Packet> {
+    let src = seen.src?;
+    let device = |i: Option<u32>| i.and_then(|i| view.iface(i)).map(dev);
+    let (iif, oif) = (device(seen.iif), device(seen.oif));
+    let bridge = if bridged { device(seen.bridge) } else { None };
+    let (bri_iif, bri_oif) = (
+        bridge.clone().filter(|_| iif.is_some()),
+        bridge.filter(|_| oif.is_some()),
+    );
+    let icmp = matches!(seen.proto, IPPROTO_ICMP | IPPROTO_ICMPV6);
+    let icmp_type = match (seen.proto, seen.ndp, seen.reply) {
+        (IPPROTO_ICMPV6, true, false) => Some(135),
+        (IPPROTO_ICMPV6, true, true) => Some(136),
+        (IPPROTO_ICMPV6, false, false) => Some(128),
+        (IPPROTO_ICMPV6, false, true) => Some(129),
+        (IPPROTO_ICMP, _, false) => Some(8),
+        (IPPROTO_ICMP, _, true) => Some(0),
+        _ => None,
+    };
+    // A connection's first packet is a SYN, its reply a SYN-ACK.
+    let tcp_flags = (seen.proto == IPPROTO_TCP).then_some(if seen.reply {
+        TCP_SYN | TCP_ACK
+    } else {
+        TCP_SYN
+    });
+    let ct = if seen.ndp {
+        // nf_conntrack_icmpv6: neighbour discovery is never tracked.
+        Ct {
+            state: CtState::Untracked,
+            direction: CtDir::Original,
+            status: None,
+        }
+    } else if seen.reply {
+        Ct {
+            state: CtState::Established,
+            direction: CtDir::Reply,
+            status: None,
+        }
+    } else {
+        Ct {
+            state: CtState::New,
+            direction: CtDir::Original,
+            status: None,
+        }
+    };
+    // What the namespace sends itself has no MAC header before it leaves
+    // (output, and postrouting of local traffic); what it received, and
+    // every bridged frame, has one.
+    let local_out = matches!(hook, Hook::Output | Hook::Postrouting | Hook::Egress)
+        && seen.iif.is_none()
+        && !bridged;
+    let pkttype = if super::net::is_multicast(seen.dst) {
+        PktType::Multicast
+    } else if bridged && !is_local(view, seen.dst) {
+        PktType::OtherHost
+    } else {
+        PktType::Host
+    };
+    Some(Packet {
+        family: seen.family,
+        src,
+        dst: seen.dst,
+        l4proto: seen.proto,
+        sport: if icmp { None } else { seen.sport },
+        dport: if icmp { None } else { seen.dport },
+        icmp_type,
+        icmp_code: icmp.then_some(0),
+        tcp_flags,
+        ttl: seen.ttl,
+        iif,
+        oif,
+        bri_iif,
+        bri_oif,
+        mark: 0,
+        ct,
+        // Only a socket of the namespace's own has an owner nsmap assumes
+        // (root, as the routing lookups do); a reply's is not known.
+        skuid: (local_out && !seen.reply).then_some(0),
+        skgid: (local_out && !seen.reply).then_some(0),
+        pkttype,
+        has_ll: !local_out,
+        ll: None,
+        len: None,
+    })
+}
+
+fn is_local(view: &NsView<'_>, addr: IpAddr) -> bool {
+    view.is_local(addr) || view.has_local_route(addr)
+}
+
+/// `fib … type` from the namespace's local routes and addresses
+/// (inet_dev_addr_type: the local table decides local and broadcast).
+pub struct ViewEnv<'v, 'a> {
+    pub view: &'v NsView<'a>,
+}
+
+impl Env for ViewEnv<'_, '_> {
+    fn addrtype(&self, addr: IpAddr, dev: Option<u32>) -> Option<AddrType> {
+        let ns = self.view.ns;
+        if super::net::is_multicast(addr) {
+            return Some(AddrType::Multicast);
+        }
+        if let IpAddr::V4(v4) = addr
+            && v4.is_broadcast()
+        {
+            return Some(AddrType::Broadcast);
+        }
+        let routes = ns.routes.as_ref()?;
+        let family = Family::of(addr);
+        let hit = routes.iter().find(|r| {
+            r.family == family
+                && r.table == crate::snapshot::l3::TABLE_LOCAL
+                && matches!(r.kind.as_str(), "local" | "broadcast")
+                && super::net::Prefix::parse(&r.dst).is_some_and(|p| p.contains(addr))
+                && dev.is_none_or(|d| r.dev.as_ref().is_some_and(|rd| rd.ifindex == d))
+        });
+        Some(match hit.map(|r| r.kind.as_str()) {
+            Some("local") => AddrType::Local,
+            Some("broadcast") => AddrType::Broadcast,
+            _ => AddrType::Unicast,
+        })
+    }
+}
