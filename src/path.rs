@@ -314,6 +314,37 @@ pub struct Hop {
     /// The firewall base chains the packet crossed here, in order, each
     /// with its verdict and the rule that gave it.
     pub firewall: Vec<FirewallStep>,
+    /// Address translations made here: by a nat rule on a connection's
+    /// first packet, or undone by conntrack on its reply.
+    pub nat: Vec<NatStep>,
+}
+
+/// One address translation of the packet at a hop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NatStep {
+    /// `dnat`, `snat`, `masquerade`, `redirect`; `undo-dnat`/`undo-snat`
+    /// where conntrack reverses one on the reply.
+    pub kind: String,
+    pub hook: String,
+    /// The address (and port) before and after.
+    pub from: String,
+    pub to: String,
+    /// The rule that asked for it (null for conntrack's undoing).
+    pub rule: Option<String>,
+    /// What conntrack keeps to undo it on the reply.
+    #[serde(skip)]
+    pub record: Option<NatRecord>,
+}
+
+/// A translation as conntrack keeps it: in which namespace, of which
+/// address, from what to what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NatRecord {
+    pub netns: u64,
+    /// The destination (DNAT, redirect) or the source (SNAT, masquerade).
+    pub destination: bool,
+    pub from: (IpAddr, Option<u16>),
+    pub to: (IpAddr, Option<u16>),
 }
 
 impl Hop {

@@ -76,6 +76,9 @@ pub struct Seen {
     /// A neighbour solicitation or advertisement (NDP) sent for the
     /// packet, not the packet itself.
     pub ndp: bool,
+    /// The walk applies a translation asked for at this hook; elsewhere
+    /// one makes the answer unknown.
+    pub follows_nat: bool,
 }
 
 impl Seen {
@@ -85,12 +88,23 @@ impl Seen {
     }
 }
 
-/// What the hooks let through: notes for people, and each base chain
-/// crossed with its verdict.
+/// What the hooks let through: notes for people, each base chain crossed
+/// with its verdict, and a translation a nat chain asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Passed {
     pub notes: Vec<String>,
     pub steps: Vec<FirewallStep>,
+    pub nat: Option<Translation>,
+}
+
+/// A translation a nat rule asks for: the new address (None for a
+/// masquerade or redirect, which take the device's) and port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Translation {
+    pub kind: nft::NatKind,
+    pub addr: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub rule: String,
 }
 
 impl Passed {
@@ -104,6 +118,9 @@ impl Passed {
             if !self.steps.contains(&s) {
                 self.steps.push(s);
             }
+        }
+        if other.nat.is_some() {
+            self.nat = other.nat;
         }
     }
 }
@@ -175,6 +192,8 @@ struct Chain<'t> {
 /// chain is the Stop.
 pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Result<Passed, Stop> {
     let label = view.label();
+    // Chains after a nat chain at the same hook see the translated packet.
+    let mut seen = *seen;
     let Some(fw) = view.ns.firewall.as_ref() else {
         return Err(Stop::new(
             Code::NotScanned,
@@ -312,13 +331,42 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             && nft_chain.rules.is_some()
             && !matches!(layer, Layer::Arp)
         {
-            let judged = judge(view, layer, hook, seen, table, nft_chain, &chain.what)?;
-            passed.notes.push(judged.0);
-            let mut s = step("accept");
-            s.rule = judged.1.as_ref().map(|r| r.text.clone());
-            s.handle = judged.1.as_ref().map(|r| r.handle);
-            s.rule_chain = judged.1.map(|r| r.chain);
+            let (note, by, nat) = judge(view, layer, hook, &seen, table, nft_chain, &chain.what)?;
+            passed.notes.push(note);
+            let mut s = step(if nat.is_some() { "nat" } else { "accept" });
+            s.rule = by.as_ref().map(|r| r.text.clone());
+            s.handle = by.as_ref().map(|r| r.handle);
+            s.rule_chain = by.map(|r| r.chain);
             passed.steps.push(s);
+            if let Some(t) = nat {
+                if !seen.follows_nat {
+                    return Err(Stop::new(
+                        Code::FirewallRules,
+                        Some(view.inode()),
+                        format!(
+                            "{label} translates it ({}) at {} {}, where nsmap does not follow address translation yet",
+                            nat_word(t.kind),
+                            chain.what,
+                            t.rule
+                        ),
+                    ));
+                }
+                match t.kind {
+                    nft::NatKind::Dnat | nft::NatKind::Redirect => {
+                        if let Some(a) = t.addr {
+                            seen.dst = a;
+                        }
+                        seen.dport = t.port.or(seen.dport);
+                    }
+                    nft::NatKind::Snat | nft::NatKind::Masquerade => {
+                        if let Some(a) = t.addr {
+                            seen.src = Some(a);
+                        }
+                        seen.sport = t.port.or(seen.sport);
+                    }
+                }
+                passed.nat = Some(t);
+            }
             continue;
         }
         if chain.rules > 0 {
@@ -368,7 +416,7 @@ fn judge(
     table: &NftTable,
     chain: &NftChain,
     what: &str,
-) -> Result<(String, Option<nft::RuleRef>), Stop> {
+) -> Result<(String, Option<nft::RuleRef>, Option<Translation>), Stop> {
     let label = view.label();
     let netns = Some(view.inode());
     let step = |verdict: &str, by: Option<&nft::RuleRef>| FirewallStep {
@@ -413,7 +461,7 @@ fn judge(
                 Some(r) => format!("passes {what}: accepted by {}", by_text(r)),
                 None => format!("passes {what}: no rule decides, the policy accepts"),
             };
-            Ok((note, by))
+            Ok((note, by, None))
         }
         nft::Outcome::Drop { by, reject } => {
             let how = if reject { "rejects" } else { "drops" };
@@ -436,16 +484,31 @@ fn judge(
                 (None, Some((p, _))) => format!(" to port {p}"),
                 (None, None) => String::new(),
             };
-            let step = step("unknown", Some(&by));
-            Err(Stop::new(
-                Code::FirewallRules,
-                netns,
-                format!(
-                    "{label} translates it ({kind:?}{to}): {what}, {}; nsmap does not follow address translation yet",
-                    by_text(&by)
-                ),
-            )
-            .with_firewall(step))
+            let word = nat_word(kind);
+            // A port range is one port per connection, chosen by the
+            // kernel: followed only when it is one port.
+            let exact_port = port.is_none_or(|(lo, hi)| lo == hi);
+            let needs_addr = matches!(kind, nft::NatKind::Dnat | nft::NatKind::Snat);
+            if !exact_port || (needs_addr && addr.is_none()) {
+                let step = step("unknown", Some(&by));
+                return Err(Stop::new(
+                    Code::FirewallRules,
+                    netns,
+                    format!(
+                        "{label} translates it ({word}{to}) to an address or port nsmap cannot know: {what}, {}",
+                        by_text(&by)
+                    ),
+                )
+                .with_firewall(step));
+            }
+            let note = format!("{word}{to} in {what}, by {}", by_text(&by));
+            let t = Translation {
+                kind,
+                addr,
+                port: port.map(|(p, _)| p),
+                rule: by.text.clone(),
+            };
+            Ok((note, Some(by), Some(t)))
         }
         nft::Outcome::Queue { by } => {
             let step = step("unknown", Some(&by));
@@ -472,6 +535,16 @@ fn judge(
             )
             .with_firewall(step))
         }
+    }
+}
+
+/// nft's word for a translation.
+pub fn nat_word(kind: nft::NatKind) -> &'static str {
+    match kind {
+        nft::NatKind::Dnat => "dnat",
+        nft::NatKind::Snat => "snat",
+        nft::NatKind::Masquerade => "masquerade",
+        nft::NatKind::Redirect => "redirect",
     }
 }
 

@@ -18,12 +18,14 @@ use super::fib::{self, Fib, Match, NextHop, Opts, Reject};
 use super::firewall::{self, Hook, Layer};
 use super::neigh;
 use super::net::{self, Prefix};
+use super::nft;
 use super::rpf::{self, Check};
 use super::source;
 use super::view::{NsView, has_carrier, iface_addrs, is_up};
 use super::wire::{self, Endpoint, Step};
 use super::{
-    Action, Code, Direction, DstInfo, Hop, Proto, Query, RouteUsed, SrcInfo, Stop, Trace, Verdict,
+    Action, Code, Direction, DstInfo, Hop, NatRecord, NatStep, Proto, Query, RouteUsed, SrcInfo,
+    Stop, Trace, Verdict,
 };
 use crate::doctor::fix;
 use crate::snapshot::l3::{Family, RoutePath};
@@ -66,6 +68,7 @@ impl Packet {
             oif,
             bridge: None,
             ndp: false,
+            follows_nat: false,
         }
     }
 
@@ -85,6 +88,10 @@ enum End {
         netns: u64,
         iface: LinkRef,
         src: Option<IpAddr>,
+        /// Where it was delivered to (after any destination NAT): where
+        /// the reply comes from.
+        dst: IpAddr,
+        dport: Option<u16>,
     },
     Stopped(Stop),
 }
@@ -102,6 +109,8 @@ struct Leg {
 struct Walker<'c, 'a> {
     ctx: &'c Ctx<'a>,
     budget: Cell<usize>,
+    /// The translations of the forward leg whose reply is being walked.
+    nat: std::cell::RefCell<Vec<NatRecord>>,
 }
 
 /// What a namespace does with an arriving packet.
@@ -117,6 +126,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
     let walker = Walker {
         ctx: &ctx,
         budget: Cell::new(LEG_BUDGET),
+        nat: std::cell::RefCell::new(Vec::new()),
     };
     let family = Family::of(query.dst);
     let (proto, dport) = match query.proto {
@@ -146,7 +156,13 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
     let mut combos: Vec<(Leg, Option<Leg>)> = Vec::new();
     for leg in forward {
         match &leg.end {
-            End::Delivered { netns, src, iface } => {
+            End::Delivered {
+                netns,
+                src,
+                iface,
+                dst: delivered_to,
+                dport: delivered_port,
+            } => {
                 let Some(reply_to) = src.or(query.from) else {
                     combos.push((leg, None));
                     continue;
@@ -158,16 +174,23 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     .then_some(iface.ifindex);
                 let reply = Packet {
                     family,
-                    src: Some(query.dst),
+                    src: Some(*delivered_to),
                     dst: reply_to,
                     proto,
                     // The reply comes from the port the request went to,
                     // back to the sender's ephemeral one.
-                    sport: dport,
+                    sport: *delivered_port,
                     dport: None,
                     ttl: TTL,
                     reply: true,
                 };
+                // Conntrack undoes on the reply what nat rules did to the
+                // request, where they did it.
+                *walker.nat.borrow_mut() = leg
+                    .hops
+                    .iter()
+                    .flat_map(|h| h.nat.iter().filter_map(|n| n.record))
+                    .collect();
                 for back in walker.originate(*netns, reply_oif, reply, query.proto, true) {
                     combos.push((leg.clone(), Some(back)));
                 }
@@ -272,7 +295,9 @@ fn summarize(ctx: &Ctx<'_>, query: &Query, combos: Vec<(Leg, Option<Leg>)>) -> T
     let (forward, back, src, delivered) = match first {
         Some((f, b)) => {
             let (src, delivered) = match &f.end {
-                End::Delivered { netns, iface, src } => (*src, Some((*netns, iface.clone()))),
+                End::Delivered {
+                    netns, iface, src, ..
+                } => (*src, Some((*netns, iface.clone()))),
                 End::Stopped(_) => (query.from, None),
             };
             (
@@ -284,7 +309,9 @@ fn summarize(ctx: &Ctx<'_>, query: &Query, combos: Vec<(Leg, Option<Leg>)>) -> T
         }
         None => (Vec::new(), Vec::new(), query.from, None),
     };
-    let src_address = src.or_else(|| first.and_then(|(f, _)| f.src));
+    // The source the sender chose (a masquerade on the way changes what
+    // arrives, not what was sent).
+    let src_address = first.and_then(|(f, _)| f.src).or(src);
     // Knobs the snapshot lacks, taken as the device's, where the shown
     // walk went.
     let mut crossed: Vec<u64> = forward
@@ -375,7 +402,117 @@ impl<'c, 'a> Walker<'c, 'a> {
             via: Vec::new(),
             notes: Vec::new(),
             firewall: Vec::new(),
+            nat: Vec::new(),
         }
+    }
+
+    /// Applies what a nat chain asked for at `hook` (the destination at
+    /// prerouting, the source at postrouting) or, on a reply, undoes the
+    /// forward leg's translation made here, as conntrack does. `own` is the
+    /// address a masquerade or redirect takes. Returns the step made.
+    fn translate(
+        &self,
+        netns: u64,
+        hook: Hook,
+        pkt: &mut Packet,
+        asked: Option<&firewall::Translation>,
+        own: impl Fn() -> Option<IpAddr>,
+    ) -> Result<Option<NatStep>, Stop> {
+        let word = match hook {
+            Hook::Prerouting => "prerouting",
+            _ => "postrouting",
+        };
+        let destination = hook == Hook::Prerouting;
+        if pkt.reply {
+            // The reply of a source-translated connection comes back to
+            // the new source (undone at prerouting); the reply of a
+            // destination-translated one leaves from the new destination
+            // (undone at postrouting).
+            let records = self.nat.borrow();
+            let Some(r) = records.iter().find(|r| {
+                r.netns == netns
+                    && r.destination != destination
+                    && if destination {
+                        pkt.dst == r.to.0
+                    } else {
+                        pkt.src == Some(r.to.0)
+                    }
+            }) else {
+                return Ok(None);
+            };
+            let before = if destination {
+                endpoint(pkt.dst, pkt.dport)
+            } else {
+                endpoint(pkt.src.unwrap_or(r.to.0), pkt.sport)
+            };
+            if destination {
+                pkt.dst = r.from.0;
+                pkt.dport = r.from.1.or(pkt.dport);
+            } else {
+                pkt.src = Some(r.from.0);
+                pkt.sport = r.from.1.or(pkt.sport);
+            }
+            let after = if destination {
+                endpoint(pkt.dst, pkt.dport)
+            } else {
+                endpoint(r.from.0, pkt.sport)
+            };
+            return Ok(Some(NatStep {
+                kind: if r.destination {
+                    "undo-dnat"
+                } else {
+                    "undo-snat"
+                }
+                .into(),
+                hook: word.into(),
+                from: before,
+                to: after,
+                rule: None,
+                record: None,
+            }));
+        }
+        let Some(t) = asked else { return Ok(None) };
+        let for_destination = matches!(t.kind, nft::NatKind::Dnat | nft::NatKind::Redirect);
+        if for_destination != destination {
+            return Ok(None);
+        }
+        let Some(addr) = t.addr.or_else(&own) else {
+            return Err(Stop::new(
+                Code::FirewallRules,
+                Some(netns),
+                format!(
+                    "{} {} it, and nsmap finds no address of the device for it",
+                    self.ctx.label(netns),
+                    firewall::nat_word(t.kind)
+                ),
+            ));
+        };
+        let (old_addr, old_port) = if destination {
+            (pkt.dst, pkt.dport)
+        } else {
+            (pkt.src.unwrap_or(addr), pkt.sport)
+        };
+        let new_port = t.port.or(old_port);
+        if destination {
+            pkt.dst = addr;
+            pkt.dport = new_port;
+        } else {
+            pkt.src = Some(addr);
+            pkt.sport = new_port;
+        }
+        Ok(Some(NatStep {
+            kind: firewall::nat_word(t.kind).into(),
+            hook: word.into(),
+            from: endpoint(old_addr, old_port),
+            to: endpoint(addr, new_port),
+            rule: Some(t.rule.clone()),
+            record: Some(NatRecord {
+                netns,
+                destination,
+                from: (old_addr, old_port),
+                to: (addr, new_port),
+            }),
+        }))
     }
 
     /// The view of a namespace the packet is in, or why there is none.
@@ -916,6 +1053,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                 netns,
                 iface: lo_ref,
                 src: pkt.src,
+                dst: pkt.dst,
+                dport: pkt.dport,
             },
             notes,
         )
@@ -987,13 +1126,56 @@ impl<'c, 'a> Walker<'c, 'a> {
         let came_by = (hop.action == Action::Forward)
             .then(|| hop.in_.as_ref().map(|r| r.ifindex))
             .flatten();
+        let mut pkt = pkt;
         for &h in hooks {
-            let seen = pkt.seen(came_by, Some(next.dev));
-            match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
-                Ok(p) => hop.absorb(p),
+            let seen = firewall::Seen {
+                follows_nat: true,
+                ..pkt.seen(came_by, Some(next.dev))
+            };
+            let asked = match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
+                Ok(mut p) => {
+                    let nat = p.nat.take();
+                    hop.absorb(p);
+                    nat
+                }
                 Err(s) => {
                     drop(hop, &mut hops, &s);
                     return self.stop(hops, s, notes);
+                }
+            };
+            if h == Hook::Output
+                && asked
+                    .as_ref()
+                    .is_some_and(|t| matches!(t.kind, nft::NatKind::Dnat | nft::NatKind::Redirect))
+            {
+                // The kernel routes a locally sent packet again after
+                // output DNAT (ip_route_me_harder); not followed yet.
+                let s = Stop::new(
+                    Code::FirewallRules,
+                    Some(netns),
+                    format!(
+                        "{} translates the destination of what it sends itself (output {}), which nsmap does not follow yet",
+                        view.label(),
+                        asked
+                            .as_ref()
+                            .map_or("dnat", |t| firewall::nat_word(t.kind))
+                    ),
+                );
+                drop(hop, &mut hops, &s);
+                return self.stop(hops, s, notes);
+            }
+            if h == Hook::Postrouting {
+                // A masquerade takes the address the output device would
+                // give this destination.
+                let dst = pkt.dst;
+                let own = || source::select(view, None, next.dev, next.gateway, dst);
+                match self.translate(netns, Hook::Postrouting, &mut pkt, asked.as_ref(), own) {
+                    Ok(Some(step)) => hop.nat.push(step),
+                    Ok(None) => {}
+                    Err(s) => {
+                        drop(hop, &mut hops, &s);
+                        return self.stop(hops, s, notes);
+                    }
                 }
             }
         }
@@ -1431,11 +1613,36 @@ impl<'c, 'a> Walker<'c, 'a> {
             Ok(p) => hop.absorb(p),
             Err(s) => return drop_with(hop, hops, s),
         }
-        let arriving = pkt.seen(Some(iface.ifindex), None);
-        match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting, &arriving) {
-            Ok(p) => hop.absorb(p),
+        let arriving = firewall::Seen {
+            follows_nat: true,
+            ..pkt.seen(Some(iface.ifindex), None)
+        };
+        let asked = match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting, &arriving)
+        {
+            Ok(mut p) => {
+                let nat = p.nat.take();
+                hop.absorb(p);
+                nat
+            }
+            Err(s) => return drop_with(hop, hops, s),
+        };
+        let mut pkt = pkt;
+        // A redirect takes the arrival device's first address
+        // (nf_nat_redirect_ipv4).
+        let family = pkt.family;
+        let own = || {
+            iface_addrs(iface)
+                .into_iter()
+                .find(|a| a.family == family && super::view::usable(a))
+                .map(|a| a.local)
+        };
+        match self.translate(netns, Hook::Prerouting, &mut pkt, asked.as_ref(), own) {
+            Ok(Some(step)) => hop.nat.push(step),
+            Ok(None) => {}
             Err(s) => return drop_with(hop, hops, s),
         }
+        let dst = pkt.dst;
+        let arriving = pkt.seen(Some(iface.ifindex), None);
         let flow = fib::input_flow(
             pkt.family,
             dst,
@@ -1519,6 +1726,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                         netns,
                         iface: iface_ref,
                         src: Some(src),
+                        dst,
+                        dport: pkt.dport,
                     },
                     notes,
                 )
@@ -1859,4 +2068,12 @@ fn reject_word(kind: Reject) -> &'static str {
 /// `sysctl -w KEY=VALUE` run in the namespace.
 fn sysctl_hint(view: &NsView<'_>, assignment: &str) -> Option<String> {
     fix::exec_in(view.ns, &format!("sysctl -w {assignment}"))
+}
+
+/// `ADDR` or `ADDR port PORT`.
+fn endpoint(addr: IpAddr, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{addr} port {p}"),
+        None => addr.to_string(),
+    }
 }

@@ -573,8 +573,33 @@ impl Lab {
         let src = src.unwrap_or("");
         let arrived = forward.last().is_some_and(|h| h["action"] == "deliver");
         let bound = p.from.is_some();
-        for (list, name, to, from) in [(forward, "forward", dst, src), (back, "return", src, dst)] {
+        // The addresses as they are at each hop: a translation at
+        // prerouting changes the destination before the hop routes, one at
+        // postrouting the source after; the reply starts from where the
+        // packet arrived, back to the source it arrived with.
+        let (mut cur_to, mut cur_from) = (dst.to_string(), src.to_string());
+        let address = |v: &Value| {
+            let s = v.as_str().expect("a nat address");
+            s.split(" port ").next().unwrap_or(s).to_string()
+        };
+        let translations = |hop: &Value, hook: &str| -> Vec<String> {
+            hop["nat"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|n| n["hook"] == hook)
+                .map(|n| address(&n["to"]))
+                .collect()
+        };
+        for (list, name) in [(forward, "forward"), (back, "return")] {
+            if name == "return" {
+                std::mem::swap(&mut cur_to, &mut cur_from);
+            }
             for (i, hop) in list.iter().enumerate() {
+                if let Some(t) = translations(hop, "prerouting").pop() {
+                    cur_to = t;
+                }
+                let (to, from) = (cur_to.as_str(), cur_from.as_str());
                 // A namespace crossed at layer 2 routes nothing (also
                 // where it drops: in and out set, no route).
                 let layer2 =
@@ -620,6 +645,9 @@ impl Lab {
                         j["src"]["address"], got["prefsrc"],
                         "the source address the kernel picks; {ctx}"
                     );
+                }
+                if let Some(t) = translations(hop, "postrouting").pop() {
+                    cur_from = t;
                 }
             }
         }
