@@ -25,6 +25,7 @@ pub mod gateways;
 pub mod ipv4;
 pub mod l3;
 pub mod names;
+pub mod nat;
 pub mod netns;
 pub mod report;
 pub mod routes;
@@ -114,11 +115,12 @@ pub enum Code {
     FirewallPolicyDrop,
     RuleDeviceMissing,
     DefaultRouteMissingIsolated,
+    DnatTargetMissing,
 }
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 33] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -151,6 +153,7 @@ impl Code {
         Code::FirewallPolicyDrop,
         Code::RuleDeviceMissing,
         Code::DefaultRouteMissingIsolated,
+        Code::DnatTargetMissing,
     ];
 
     /// `NSM001`, `NSM002`, …: the variant's position, counted from 1.
@@ -188,6 +191,7 @@ impl Code {
             Code::FirewallPolicyDrop => "NSM030",
             Code::RuleDeviceMissing => "NSM031",
             Code::DefaultRouteMissingIsolated => "NSM032",
+            Code::DnatTargetMissing => "NSM033",
         }
     }
 
@@ -219,7 +223,8 @@ impl Code {
             | Code::RpFilterDropsTransit
             | Code::SubnetOverlap
             | Code::DuplicateDefaultRoute
-            | Code::FirewallPolicyDrop => Severity::Warning,
+            | Code::FirewallPolicyDrop
+            | Code::DnatTargetMissing => Severity::Warning,
             Code::BridgeNoPorts
             | Code::BridgePortStpTransition
             | Code::NetnsOnlyMounted
@@ -268,6 +273,7 @@ impl Code {
             Code::DefaultRouteMissingIsolated => {
                 "no default route on a link where nobody uses the gateway"
             }
+            Code::DnatTargetMissing => "port forward (DNAT) to an address nobody has",
         }
     }
 }
@@ -381,6 +387,7 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(routes::duplicate_default(&l3));
     out.extend(firewall::policy_drop(&l3));
     out.extend(routes::rule_device_missing(&l3));
+    out.extend(nat::dnat_target_missing(&l3));
     sort(&mut out);
     out
 }
@@ -660,6 +667,43 @@ mod tests {
         gone.iif = Some(crate::name::Name::from("vethgone"));
         gone.iif_detached = true;
         h.push_rule(m, gone);
+        // A port forward to 192.0.2.77, on eth0's subnet, which nobody has
+        // (NSM033); one to 192.0.2.2, m's own, is fine.
+        h.nft_chain(m, "ip", "prerouting", "accept", 2);
+        {
+            use crate::snapshot::nft::{Bytes, Expr, NftRule};
+            let dnat = |handle: u64, to: [u8; 4]| NftRule {
+                handle,
+                exprs: vec![
+                    Expr::Immediate {
+                        dreg: 1,
+                        data: Some(Bytes(to.to_vec())),
+                        verdict: None,
+                    },
+                    Expr::Nat {
+                        kind: "dnat".into(),
+                        family: "ip".into(),
+                        addr_min: Some(1),
+                        addr_max: None,
+                        proto_min: None,
+                        proto_max: None,
+                        flags: 0,
+                    },
+                ],
+                comment: None,
+            };
+            let tables = h.snapshot.namespaces[m.0]
+                .firewall
+                .as_mut()
+                .and_then(|f| f.nftables.as_mut());
+            if let Some(chain) = tables
+                .and_then(|t| t.iter_mut().find(|t| t.family == "ip"))
+                .and_then(|t| t.chains.last_mut())
+            {
+                chain.kind = Some("nat".into());
+                chain.rules = Some(vec![dnat(7, [192, 0, 2, 77]), dnat(8, [192, 0, 2, 2])]);
+            }
+        }
         h.build()
     }
 
@@ -695,6 +739,7 @@ mod tests {
                 "NSM030 chain",
                 "NSM031 rule",
                 "NSM032 i5",
+                "NSM033 m",
             ],
             "{found:#?}"
         );

@@ -1080,3 +1080,55 @@ fn real_layer3_topology_trips_each_check_and_the_fixes_work() {
     assert!(pings(&n("fc"), "10.90.0.2"), "NSM029's fix");
     drop(t);
 }
+
+#[test]
+#[ignore = "needs root: run as root with --include-ignored"]
+fn a_port_forward_to_an_address_nobody_has_is_found() {
+    let mut t = Topology::new("doctor_dnat");
+    let host = t.netns("h");
+    let ctr = t.netns("c");
+    ip(&[
+        "-n", &host, "link", "add", "v0", "type", "veth", "peer", "name", "eth0", "netns", &ctr,
+    ]);
+    ip(&["-n", &host, "addr", "add", "10.77.0.1/24", "dev", "v0"]);
+    ip(&["-n", &ctr, "addr", "add", "10.77.0.2/24", "dev", "eth0"]);
+    // One forward to the container, one to an address nobody has on the
+    // same subnet, one to another host (not judged).
+    nft(
+        &host,
+        "add table ip nat; \
+         add chain ip nat pre { type nat hook prerouting priority dstnat; policy accept; }; \
+         add rule ip nat pre tcp dport 8080 dnat to 10.77.0.2:80; \
+         add rule ip nat pre tcp dport 8081 dnat to 10.77.0.99:80; \
+         add rule ip nat pre tcp dport 8082 dnat to 192.0.2.9:80",
+    );
+    let out = run(&["doctor", "--json", "--fail-on", "error", "--ns", &host]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("doctor --json");
+    let found: Vec<&Value> = json
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "NSM033")
+        .collect();
+    assert_eq!(found.len(), 1, "{json}");
+    let message = found[0]["message"].as_str().expect("message");
+    assert!(message.contains("10.77.0.99"), "{message}");
+    let hint = found[0]["hint"].as_str().expect("hint");
+    assert!(hint.contains("nft delete rule ip nat pre handle"), "{hint}");
+    // The hint works: the rule it names is the one that goes.
+    let command = hint
+        .strip_prefix(&format!("ip netns exec {host} "))
+        .expect("a hint in the namespace");
+    let (ok, why) = try_run(&["ip", "netns", "exec", &host, "sh", "-c", command]);
+    assert!(ok, "{hint}: {why}");
+    let out = run(&["doctor", "--json", "--ns", &host]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("doctor --json");
+    assert!(
+        !json
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["code"] == "NSM033"),
+        "{json}"
+    );
+}
