@@ -22,6 +22,8 @@
 pub mod attr;
 #[cfg(test)]
 mod captures;
+#[cfg(test)]
+mod captures_rules;
 pub mod chain;
 pub mod expr;
 pub mod generation;
