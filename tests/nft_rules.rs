@@ -560,8 +560,16 @@ fn rules_and_sets_read_like_nft_prints_them() {
     let items = json["nftables"].as_array().expect("array");
     let mut nft_rules: BTreeMap<ChainKey, Vec<(u64, Option<String>)>> = BTreeMap::new();
     let mut nft_chains = Vec::new();
+    let mut nft_tables = Vec::new();
     let mut nft_sets = BTreeMap::new();
     for item in items {
+        if let Some(t) = item.get("table") {
+            nft_tables.push((
+                t["family"].as_str().expect("family").to_string(),
+                t["name"].as_str().expect("name").to_string(),
+                t["handle"].as_u64().expect("handle"),
+            ));
+        }
         if let Some(c) = item.get("chain") {
             nft_chains.push((
                 c["family"].as_str().expect("family").to_string(),
@@ -649,6 +657,17 @@ fn rules_and_sets_read_like_nft_prints_them() {
             );
         }
     }
+    let our_tables: Vec<(String, String, u64)> = tables
+        .iter()
+        .map(|t| {
+            (
+                family_name(t.family).to_string(),
+                t.name.to_string(),
+                t.handle,
+            )
+        })
+        .collect();
+    assert_eq!(our_tables, nft_tables, "tables");
     assert_eq!(our_chains, nft_chains, "chains");
     assert_eq!(our_rules, nft_rules, "rules: handles, order, comments");
     assert_eq!(our_named, nft_sets, "named sets");
@@ -669,5 +688,6 @@ fn rules_and_sets_read_like_nft_prints_them() {
     // Reading changed nothing.
     let again = read_in(&ns);
     assert_eq!(again.nft_generation, fw.nft_generation);
+    assert_eq!(again.nftables, fw.nftables, "a second read sees the same");
     assert_eq!(exec_in(&ns, &["nft", "list", "ruleset"], ""), listed_before);
 }
