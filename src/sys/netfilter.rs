@@ -1,5 +1,6 @@
-//! Firewall presence in one namespace: nftables tables, chains and rule
-//! counts over NETLINK_NETFILTER, iptables-legacy (x_tables) tables
+//! The firewall of one namespace: nftables tables, chains, rules (decoded
+//! to register-level expressions) and sets with their elements over
+//! NETLINK_NETFILTER, iptables-legacy (x_tables) tables
 //! through their getsockopt interface. Called on a thread that has entered
 //! the namespace; every socket is made here, so it belongs to that
 //! namespace, and is closed before returning (nothing stays pinned).
@@ -11,17 +12,19 @@
 //!
 //! Cost: most namespaces have no firewall, so the common path is one
 //! netlink socket, one send (`[GETGEN, GETTABLE]`) and two recvs, plus two
-//! small procfs reads; chains and rules are only dumped when there are
-//! tables, and an x_tables socket only made when a names file lists one.
+//! small procfs reads; chains, sets, elements and rules are only dumped
+//! when there are tables, and an x_tables socket only made when a names
+//! file lists one.
 //!
-//! One file per object kind, so that a full-ruleset reader grows by files:
-//! [`generation`], [`table`], [`chain`], [`rule`] (expressions are already
-//! reachable, [`rule::expressions`]), with [`ruleset`] keeping the dumps
-//! consistent and [`attr`] the walking.
+//! One file per object kind: [`generation`], [`table`], [`chain`],
+//! [`rule`] and its [`expr`]essions, [`set`] and its elements, with
+//! [`ruleset`] keeping the dumps consistent and [`attr`] the walking.
 
 pub mod attr;
 #[cfg(test)]
 mod captures;
+#[cfg(test)]
+mod captures_rules;
 pub mod chain;
 pub mod expr;
 pub mod generation;
@@ -48,7 +51,7 @@ pub fn read(buf: &mut [u8]) -> RawFirewall {
         Ok(Some(ruleset)) => {
             if let Some((before, after)) = ruleset.changed {
                 firewall.problems.push(format!(
-                    "the nftables ruleset kept changing while it was read ({} attempts, the last from generation {} to {}), so its chains and rule counts may mix two versions; scan again",
+                    "the nftables ruleset kept changing while it was read ({} attempts, the last from generation {} to {}), so its chains, rules and sets may mix two versions; scan again",
                     ruleset::ATTEMPTS,
                     show(before),
                     show(after),

@@ -319,3 +319,6 @@ fn lookup(a: &Attrs<'_>) -> Option<Expr> {
         invert: a.u32(NFTA_LOOKUP_FLAGS).unwrap_or(0) & NFT_LOOKUP_F_INV != 0,
     })
 }
+
+#[cfg(test)]
+mod tests;

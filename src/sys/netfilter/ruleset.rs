@@ -393,9 +393,20 @@ mod tests {
             }
         }
         read.take(&reply(NFT_MSG_NEWGEN, &unhex(NEWGEN)));
+        read.rules_read = true;
         let (ruleset, consistent) = read.finish();
         assert!(consistent);
         assert_eq!(ruleset.generation, Some(2));
+        // The decoded rules follow the counts, in order.
+        let handles: Vec<Vec<u64>> = ruleset.tables[0]
+            .chains
+            .iter()
+            .map(|c| c.rule_list.iter().flatten().map(|r| r.handle).collect())
+            .collect();
+        // inline holds `jump { accept }` (9), whose bound chain holds 8.
+        assert_eq!(handles, [vec![4, 5], vec![6], vec![9], vec![8]]);
+        assert_eq!(ruleset.tables[1].chains[0].rule_list, Some(Vec::new()));
+        assert_eq!(ruleset.tables[0].sets, None, "no set dump in this capture");
         let counts: Vec<(u8, &str, &str, u32)> = ruleset
             .tables
             .iter()
@@ -415,6 +426,44 @@ mod tests {
                 (5, "ing", "in0", 0),
             ]
         );
+    }
+
+    #[test]
+    fn sets_get_their_elements_and_strays_mean_a_change() {
+        use crate::sys::netfilter::captures::{reply, unhex};
+        use crate::sys::netfilter::captures_rules::*;
+        let t = nla(&[(1, b"t\0")]);
+        let mut read = Reader::default();
+        read.take(&super::tests::reply(NFT_MSG_NEWTABLE, 2, 3, &t));
+        for hex in [SET_S2, SET_M1] {
+            read.take(&reply(NFT_MSG_NEWSET, &unhex(hex)));
+        }
+        read.sets_read = true;
+        read.elements_of = (0, 1);
+        read.take(&reply(NFT_MSG_NEWSETELEM, &unhex(ELEMS_M1)));
+        read.take(&reply(NFT_MSG_NEWSETELEM, &unhex(ELEMS_EMPTY)));
+        let (ruleset, consistent) = read.finish();
+        assert!(consistent);
+        let sets = ruleset.tables[0].sets.as_ref().expect("sets read");
+        let counts: Vec<(&str, Option<usize>)> = sets
+            .iter()
+            .map(|s| (s.name.as_str(), s.elements.as_ref().map(Vec::len)))
+            .collect();
+        assert_eq!(counts, [("s2", None), ("m1", Some(1))]);
+        assert_eq!(ruleset.tables[0].chains.len(), 0);
+
+        // Elements of another set than the one asked for.
+        let mut read = Reader::default();
+        read.take(&super::tests::reply(NFT_MSG_NEWTABLE, 2, 3, &t));
+        read.take(&reply(NFT_MSG_NEWSET, &unhex(SET_S2)));
+        read.take(&reply(NFT_MSG_NEWSETELEM, &unhex(ELEMS_M1)));
+        assert!(!read.finish().1);
+        // A set of a table the table dump did not have.
+        let mut read = Reader::default();
+        read.take(&reply(NFT_MSG_NEWSET, &unhex(SET_S2)));
+        let (ruleset, consistent) = read.finish();
+        assert!(!consistent);
+        assert!(ruleset.tables.is_empty());
     }
 
     proptest::proptest! {

@@ -143,3 +143,132 @@ fn element(nest: &[u8]) -> NftElem {
             .is_some_and(|f| f & NFT_SET_ELEM_INTERVAL_END != 0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::nft::Verdict;
+    use crate::sys::netfilter::captures::{reply, unhex};
+    use crate::sys::netfilter::captures_rules::*;
+    use crate::sys::netfilter::socket::{NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM};
+
+    fn set(hex: &str) -> Set {
+        let payload = unhex(hex);
+        parse(&reply(NFT_MSG_NEWSET, &payload)).expect("a set")
+    }
+
+    fn elems(hex: &str) -> Vec<NftElem> {
+        let payload = unhex(hex);
+        let (table, _, elems) = elements(&reply(NFT_MSG_NEWSETELEM, &payload)).expect("elements");
+        assert_eq!(table, b"t");
+        elems
+    }
+
+    fn elem(key: &[u8]) -> NftElem {
+        NftElem {
+            key: Bytes(key.to_vec()),
+            key_end: None,
+            data: None,
+            verdict: None,
+            interval_end: false,
+        }
+    }
+
+    #[test]
+    fn an_interval_set_keeps_starts_and_ends() {
+        let s = set(SET_S2);
+        assert_eq!(
+            (s.family, s.table.as_slice(), s.name.as_slice()),
+            (2, &b"t"[..], &b"s2"[..])
+        );
+        assert_eq!(s.set.flags, ["interval"]);
+        // ipv4_addr is nft's datatype 7.
+        assert_eq!((s.set.key_type, s.set.key_len), (7, 4));
+        assert_eq!((s.set.data_type, s.set.data_len), (None, None));
+        let end = |key: &[u8]| NftElem {
+            interval_end: true,
+            ..elem(key)
+        };
+        assert_eq!(
+            elems(ELEMS_S2),
+            [
+                end(&[11, 0, 0, 0]),
+                elem(&[10, 0, 0, 0]),
+                end(&[0, 0, 0, 0])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_concatenation_with_ranges_has_field_lengths_and_key_ends() {
+        let s = set(SET_S3);
+        assert_eq!(s.set.flags, ["interval", "concat"]);
+        assert_eq!(s.set.field_len, [4, 2]);
+        assert_eq!(s.set.key_len, 8);
+        assert_eq!(
+            elems(ELEMS_S3),
+            [NftElem {
+                key_end: Some(Bytes(vec![10, 255, 255, 255, 0, 30, 0, 0])),
+                ..elem(&[10, 0, 0, 0, 0, 20, 0, 0])
+            }]
+        );
+    }
+
+    #[test]
+    fn a_map_has_data_and_a_verdict_map_verdicts() {
+        let s = set(SET_M1);
+        assert_eq!(s.set.flags, ["map"]);
+        assert_eq!((s.set.data_type, s.set.data_len), (Some(7), Some(4)));
+        assert_eq!(
+            elems(ELEMS_M1),
+            [NftElem {
+                data: Some(Bytes(vec![2, 2, 2, 2])),
+                ..elem(&[1, 1, 1, 1])
+            }]
+        );
+        let s = set(SET_MAP0);
+        assert_eq!(s.set.name.as_str(), "__map0");
+        assert_eq!(s.set.flags, ["anonymous", "constant", "map"]);
+        assert_eq!(s.set.data_type, Some(0xffff_ff00), "NFT_DATA_VERDICT");
+        let v = |kind: &str, chain: Option<&str>| {
+            Some(Verdict {
+                kind: kind.into(),
+                chain: chain.map(Name::from),
+            })
+        };
+        assert_eq!(
+            elems(ELEMS_MAP0),
+            [
+                NftElem {
+                    verdict: v("jump", Some("x")),
+                    ..elem(&[10, 0, 0, 1])
+                },
+                NftElem {
+                    verdict: v("drop", None),
+                    ..elem(&[192, 168, 1, 1])
+                },
+            ]
+        );
+        assert!(elems(ELEMS_EMPTY).is_empty());
+    }
+
+    #[test]
+    fn cut_sets_and_elements_never_panic() {
+        for hex in [
+            SET_S2, SET_S3, SET_M1, SET_MAP0, ELEMS_S2, ELEMS_S3, ELEMS_M1, ELEMS_MAP0,
+        ] {
+            let payload = unhex(hex);
+            for cut in 4..payload.len() {
+                let _ = parse(&reply(NFT_MSG_NEWSET, &payload[..cut]));
+                let _ = elements(&reply(NFT_MSG_NEWSETELEM, &payload[..cut]));
+            }
+        }
+    }
+
+    #[test]
+    fn element_requests_name_table_and_set() {
+        let a = request_attrs(b"t", b"__set0");
+        let got: Vec<(u16, &[u8])> = attrs(&a).collect();
+        assert_eq!(got, [(1, &b"t\0"[..]), (2, &b"__set0\0"[..])]);
+    }
+}
