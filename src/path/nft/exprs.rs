@@ -186,7 +186,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                         .and_then(|d| d.try_into().ok())
                         .map(u32::from_ne_bytes);
                     match (known(&src), shift) {
-                        (Some(s), Some(sh)) if sh < 32 && l % 4 == 0 => {
+                        (Some(s), Some(sh)) if sh < 32 && l.is_multiple_of(4) => {
                             bytes(&shift_words(&s, sh, op == "lshift"))
                         }
                         _ => vec![None; l],

@@ -20,6 +20,7 @@
 mod eval;
 mod exprs;
 mod headers;
+mod names;
 mod print;
 mod regs;
 mod sets;

@@ -61,7 +61,7 @@ impl Regs {
     /// value then zeroes up to the 32-bit word.
     pub fn store(&mut self, reg: u32, bytes: &[Option<u8>]) -> bool {
         let mut padded = bytes.to_vec();
-        while padded.len() % 4 != 0 {
+        while !padded.len().is_multiple_of(4) {
             padded.push(Some(0));
         }
         self.set(reg, &padded)
