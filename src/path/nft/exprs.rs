@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::eval::{Ctx, Leaf, State, nat_addr};
-use super::regs::{compare, equal, known};
+use super::regs::{AREA, compare, equal, known};
 use super::sets;
 use super::{CtDir, CtState, Dev, NatKind, PktType};
 use crate::snapshot::l3::Family;
@@ -108,10 +108,14 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 _ => &Vec::new(),
             };
             let (o, l) = (usz(*offset), usz(*len));
-            let v: Vec<Option<u8>> = (o..o.saturating_add(l))
-                .map(|i| img.get(i).copied().flatten())
-                .collect();
-            if st.regs.store(*dreg, &v) {
+            if l > AREA {
+                return unknown("payload load longer than the registers");
+            }
+            let mut v = [None; AREA];
+            for (i, slot) in v[..l].iter_mut().enumerate() {
+                *slot = img.get(o.saturating_add(i)).copied().flatten();
+            }
+            if st.regs.store(*dreg, &v[..l]) {
                 Flow::Next
             } else {
                 unknown("payload to a register out of range")
@@ -197,7 +201,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                         return unknown("bitwise without a second register");
                     };
                     src.iter()
-                        .zip(&s2)
+                        .zip(s2.iter())
                         .map(|(a, b)| match (op.as_str(), a, b) {
                             ("and", Some(0), _) | ("and", _, Some(0)) => Some(0),
                             ("or", Some(0xff), _) | ("or", _, Some(0xff)) => Some(0xff),
@@ -233,7 +237,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 return unknown("byteorder size");
             }
             // Little-endian host: ntoh and hton both swap each word.
-            let mut out = src.clone();
+            let mut out = src.to_vec();
             for chunk in out.chunks_mut(size) {
                 chunk.reverse();
             }
