@@ -79,12 +79,12 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 return unknown("cmp of a register out of range");
             };
             let ok = match op.as_str() {
-                "eq" => equal(&r, &data.0),
-                "neq" => equal(&r, &data.0).map(|e| !e),
-                "lt" => compare(&r, &data.0).map(|o| o.is_lt()),
-                "lte" => compare(&r, &data.0).map(|o| o.is_le()),
-                "gt" => compare(&r, &data.0).map(|o| o.is_gt()),
-                "gte" => compare(&r, &data.0).map(|o| o.is_ge()),
+                "eq" => equal(r, &data.0),
+                "neq" => equal(r, &data.0).map(|e| !e),
+                "lt" => compare(r, &data.0).map(|o| o.is_lt()),
+                "lte" => compare(r, &data.0).map(|o| o.is_le()),
+                "gt" => compare(r, &data.0).map(|o| o.is_gt()),
+                "gte" => compare(r, &data.0).map(|o| o.is_ge()),
                 other => return unknown(format!("cmp op {other}")),
             };
             cond(ok, || {
@@ -138,7 +138,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
         Expr::Meta {
             key, sreg: Some(s), ..
         } => {
-            let v = st.regs.get(*s, 4).and_then(|b| u32_of(&b));
+            let v = st.regs.get(*s, 4).and_then(u32_of);
             match key.as_str() {
                 "mark" => {
                     st.mark = v;
@@ -189,7 +189,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                         .and_then(|d| d.0.get(..4))
                         .and_then(|d| d.try_into().ok())
                         .map(u32::from_ne_bytes);
-                    match (known(&src), shift) {
+                    match (known(src), shift) {
                         (Some(s), Some(sh)) if sh < 32 && l.is_multiple_of(4) => {
                             bytes(&shift_words(&s, sh, op == "lshift"))
                         }
@@ -251,7 +251,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             let Some(r) = st.regs.get(*sreg, from.0.len()) else {
                 return unknown("range of a register out of range");
             };
-            let within = match (compare(&r, &from.0), compare(&r, &to.0)) {
+            let within = match (compare(r, &from.0), compare(r, &to.0)) {
                 (Some(a), Some(b)) => Some(a.is_ge() && b.is_le()),
                 (Some(a), _) if a.is_lt() => Some(false),
                 (_, Some(b)) if b.is_gt() => Some(false),
@@ -293,7 +293,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             key, sreg: Some(s), ..
         } => {
             if key == "mark" {
-                let v = st.regs.get(*s, 4).and_then(|b| u32_of(&b));
+                let v = st.regs.get(*s, 4).and_then(u32_of);
                 st.ct_mark = v;
                 st.changes.ct_mark = Some(v);
             }
@@ -328,7 +328,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             let v6 = family == "ip6";
             let addr = addr_min
                 .and_then(|r| st.regs.get(r, if v6 { 16 } else { 4 }))
-                .and_then(|b| nat_addr(&b, v6));
+                .and_then(|b| nat_addr(b, v6));
             let port = ports(st, *proto_min, *proto_max);
             Flow::Leaf(Leaf::Nat { kind, addr, port })
         }
@@ -409,7 +409,7 @@ fn ports(st: &State, min: Option<u32>, max: Option<u32>) -> Option<(u16, u16)> {
     let port = |r: u32| {
         st.regs
             .get(r, 2)
-            .and_then(|b| known(&b))
+            .and_then(known)
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
     };
     let lo = port(min?)?;
@@ -602,7 +602,7 @@ fn lookup(
         return unknown("lookup of a register out of range");
     };
     let why = || format!("lookup in @{} of a value the packet does not fix", set.name);
-    let (Some(elems), Some(key)) = (set.elements.as_ref(), known(&key)) else {
+    let (Some(elems), Some(key)) = (set.elements.as_ref(), known(key)) else {
         // Unknown key or elements: every element's data, or no match.
         return match (dreg, set.elements.as_ref()) {
             (None, _) => cond(None, why),
