@@ -22,6 +22,8 @@ mod exprs;
 mod headers;
 mod names;
 mod print;
+#[cfg(test)]
+mod proptests;
 mod regs;
 mod sets;
 #[cfg(test)]
