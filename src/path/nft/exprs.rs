@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::eval::{Ctx, Leaf, State, nat_addr};
-use super::regs::{compare, equal, known};
+use super::regs::{AREA, compare, equal, known};
 use super::sets;
 use super::{CtDir, CtState, Dev, NatKind, PktType};
 use crate::snapshot::l3::Family;
@@ -79,12 +79,12 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 return unknown("cmp of a register out of range");
             };
             let ok = match op.as_str() {
-                "eq" => equal(&r, &data.0),
-                "neq" => equal(&r, &data.0).map(|e| !e),
-                "lt" => compare(&r, &data.0).map(|o| o.is_lt()),
-                "lte" => compare(&r, &data.0).map(|o| o.is_le()),
-                "gt" => compare(&r, &data.0).map(|o| o.is_gt()),
-                "gte" => compare(&r, &data.0).map(|o| o.is_ge()),
+                "eq" => equal(r, &data.0),
+                "neq" => equal(r, &data.0).map(|e| !e),
+                "lt" => compare(r, &data.0).map(|o| o.is_lt()),
+                "lte" => compare(r, &data.0).map(|o| o.is_le()),
+                "gt" => compare(r, &data.0).map(|o| o.is_gt()),
+                "gte" => compare(r, &data.0).map(|o| o.is_ge()),
                 other => return unknown(format!("cmp op {other}")),
             };
             cond(ok, || {
@@ -108,10 +108,14 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 _ => &Vec::new(),
             };
             let (o, l) = (usz(*offset), usz(*len));
-            let v: Vec<Option<u8>> = (o..o.saturating_add(l))
-                .map(|i| img.get(i).copied().flatten())
-                .collect();
-            if st.regs.store(*dreg, &v) {
+            if l > AREA {
+                return unknown("payload load longer than the registers");
+            }
+            let mut v = [None; AREA];
+            for (i, slot) in v[..l].iter_mut().enumerate() {
+                *slot = img.get(o.saturating_add(i)).copied().flatten();
+            }
+            if st.regs.store(*dreg, &v[..l]) {
                 Flow::Next
             } else {
                 unknown("payload to a register out of range")
@@ -134,7 +138,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
         Expr::Meta {
             key, sreg: Some(s), ..
         } => {
-            let v = st.regs.get(*s, 4).and_then(|b| u32_of(&b));
+            let v = st.regs.get(*s, 4).and_then(u32_of);
             match key.as_str() {
                 "mark" => {
                     st.mark = v;
@@ -185,8 +189,8 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                         .and_then(|d| d.0.get(..4))
                         .and_then(|d| d.try_into().ok())
                         .map(u32::from_ne_bytes);
-                    match (known(&src), shift) {
-                        (Some(s), Some(sh)) if sh < 32 && l % 4 == 0 => {
+                    match (known(src), shift) {
+                        (Some(s), Some(sh)) if sh < 32 && l.is_multiple_of(4) => {
                             bytes(&shift_words(&s, sh, op == "lshift"))
                         }
                         _ => vec![None; l],
@@ -197,7 +201,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                         return unknown("bitwise without a second register");
                     };
                     src.iter()
-                        .zip(&s2)
+                        .zip(s2.iter())
                         .map(|(a, b)| match (op.as_str(), a, b) {
                             ("and", Some(0), _) | ("and", _, Some(0)) => Some(0),
                             ("or", Some(0xff), _) | ("or", _, Some(0xff)) => Some(0xff),
@@ -233,7 +237,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 return unknown("byteorder size");
             }
             // Little-endian host: ntoh and hton both swap each word.
-            let mut out = src.clone();
+            let mut out = src.to_vec();
             for chunk in out.chunks_mut(size) {
                 chunk.reverse();
             }
@@ -247,7 +251,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             let Some(r) = st.regs.get(*sreg, from.0.len()) else {
                 return unknown("range of a register out of range");
             };
-            let within = match (compare(&r, &from.0), compare(&r, &to.0)) {
+            let within = match (compare(r, &from.0), compare(r, &to.0)) {
                 (Some(a), Some(b)) => Some(a.is_ge() && b.is_le()),
                 (Some(a), _) if a.is_lt() => Some(false),
                 (_, Some(b)) if b.is_gt() => Some(false),
@@ -289,7 +293,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             key, sreg: Some(s), ..
         } => {
             if key == "mark" {
-                let v = st.regs.get(*s, 4).and_then(|b| u32_of(&b));
+                let v = st.regs.get(*s, 4).and_then(u32_of);
                 st.ct_mark = v;
                 st.changes.ct_mark = Some(v);
             }
@@ -324,7 +328,7 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             let v6 = family == "ip6";
             let addr = addr_min
                 .and_then(|r| st.regs.get(r, if v6 { 16 } else { 4 }))
-                .and_then(|b| nat_addr(&b, v6));
+                .and_then(|b| nat_addr(b, v6));
             let port = ports(st, *proto_min, *proto_max);
             Flow::Leaf(Leaf::Nat { kind, addr, port })
         }
@@ -405,7 +409,7 @@ fn ports(st: &State, min: Option<u32>, max: Option<u32>) -> Option<(u16, u16)> {
     let port = |r: u32| {
         st.regs
             .get(r, 2)
-            .and_then(|b| known(&b))
+            .and_then(known)
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
     };
     let lo = port(min?)?;
@@ -598,7 +602,7 @@ fn lookup(
         return unknown("lookup of a register out of range");
     };
     let why = || format!("lookup in @{} of a value the packet does not fix", set.name);
-    let (Some(elems), Some(key)) = (set.elements.as_ref(), known(&key)) else {
+    let (Some(elems), Some(key)) = (set.elements.as_ref(), known(key)) else {
         // Unknown key or elements: every element's data, or no match.
         return match (dreg, set.elements.as_ref()) {
             (None, _) => cond(None, why),

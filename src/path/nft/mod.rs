@@ -20,7 +20,10 @@
 mod eval;
 mod exprs;
 mod headers;
+mod names;
 mod print;
+#[cfg(test)]
+mod proptests;
 mod regs;
 mod sets;
 #[cfg(test)]

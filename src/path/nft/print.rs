@@ -1,3 +1,780 @@
-pub fn rule_text(_t: &crate::snapshot::l3::NftTable, _r: &crate::snapshot::nft::NftRule) -> String {
-    String::new()
+//! Rules as `nft list ruleset` prints them, for the common patterns; any
+//! rule with something the printer does not know is printed whole in the
+//! register-level form of `nft --debug=netlink`, never mistranslated.
+
+use super::names::{self, Ty, addr_bits, bits, quoted, value};
+use crate::name::terminal_safe;
+use crate::snapshot::l3::NftTable;
+use crate::snapshot::nft::{Expr, NftElem, NftRule, NftSet};
+
+/// What a register holds, for printing.
+#[derive(Clone, Debug)]
+struct Sel {
+    text: String,
+    ty: Ty,
+    /// Bytes loaded, and the full width of the field (a shorter load of
+    /// an address is a prefix).
+    len: usize,
+    full: usize,
+    mask: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum L3 {
+    V4,
+    V6,
+}
+
+/// A dependency nft adds and hides again (`meta nfproto ipv4` before
+/// `ip saddr`, `meta l4proto tcp` before `tcp dport`).
+enum Dep {
+    L3(L3, String),
+    L4(u8, String),
+}
+
+struct P<'a> {
+    table: &'a NftTable,
+    regs: Vec<Option<Sel>>,
+    imm: Vec<Option<Vec<u8>>>,
+    deps: Vec<Dep>,
+    l3: Option<L3>,
+    l4: Option<u8>,
+    out: Vec<String>,
+}
+
+fn idx(reg: u32) -> Option<usize> {
+    super::regs::offset(reg).map(|o| o / 4)
+}
+
+pub fn rule_text(table: &NftTable, rule: &NftRule) -> String {
+    let mut s = translate(table, rule).unwrap_or_else(|| {
+        rule.exprs
+            .iter()
+            .map(names::netlink)
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    if let Some(c) = &rule.comment {
+        s.push_str(" comment ");
+        s.push_str(&quoted(&c.to_bytes()));
+    }
+    s
+}
+
+fn translate(table: &NftTable, rule: &NftRule) -> Option<String> {
+    let l3 = match table.family.as_str() {
+        "ip" => Some(L3::V4),
+        "ip6" => Some(L3::V6),
+        _ => None,
+    };
+    let mut p = P {
+        table,
+        regs: vec![None; 16],
+        imm: vec![None; 16],
+        deps: Vec::new(),
+        l3,
+        l4: None,
+        out: Vec::new(),
+    };
+    let mut i = 0;
+    while i < rule.exprs.len() {
+        i += p.expr(&rule.exprs, i)?;
+    }
+    p.flush();
+    Some(p.out.join(" "))
+}
+
+impl P<'_> {
+    fn flush(&mut self) {
+        for d in self.deps.drain(..) {
+            self.out.push(match d {
+                Dep::L3(_, s) | Dep::L4(_, s) => s,
+            });
+        }
+    }
+
+    fn put(&mut self, s: String) {
+        self.flush();
+        self.out.push(s);
+    }
+
+    fn set_reg(&mut self, reg: u32, sel: Option<Sel>) -> Option<()> {
+        let i = idx(reg)?;
+        *self.regs.get_mut(i)? = sel;
+        *self.imm.get_mut(i)? = None;
+        Some(())
+    }
+
+    fn sel(&self, reg: u32) -> Option<Sel> {
+        self.regs.get(idx(reg)?)?.clone()
+    }
+
+    /// Uses (hides) the dependency a header load needs.
+    fn need_l3(&mut self) -> Option<L3> {
+        if let Some(pos) = self.deps.iter().position(|d| matches!(d, Dep::L3(..)))
+            && let Dep::L3(l, _) = self.deps.remove(pos)
+        {
+            self.l3 = Some(l);
+        }
+        self.l3
+    }
+
+    fn need_l4(&mut self) -> Option<u8> {
+        if let Some(pos) = self.deps.iter().position(|d| matches!(d, Dep::L4(..)))
+            && let Dep::L4(l, _) = self.deps.remove(pos)
+        {
+            self.l4 = Some(l);
+        }
+        self.l4
+    }
+
+    /// Handles expression `i`; returns how many it consumed.
+    fn expr(&mut self, exprs: &[Expr], i: usize) -> Option<usize> {
+        match &exprs[i] {
+            Expr::Meta {
+                key, dreg: Some(d), ..
+            } => {
+                let (text, ty, len) = meta_sel(key)?;
+                self.set_reg(
+                    *d,
+                    Some(Sel {
+                        text,
+                        ty,
+                        len,
+                        full: len,
+                        mask: None,
+                    }),
+                )?;
+            }
+            Expr::Meta {
+                key, sreg: Some(s), ..
+            } => {
+                let v = self.imm.get(idx(*s)?)?.clone()?;
+                let (text, ty, _) = meta_sel(key)?;
+                self.put(format!("{text} set {}", value(ty, &v)?));
+            }
+            Expr::Ct {
+                key,
+                dreg: Some(d),
+                direction: None,
+                ..
+            } => {
+                let (ty, len) = match key.as_str() {
+                    "state" => (Ty::CtState, 4),
+                    "status" => (Ty::CtStatus, 4),
+                    "direction" => (Ty::CtDir, 1),
+                    "mark" => (Ty::Mark, 4),
+                    _ => return None,
+                };
+                self.set_reg(
+                    *d,
+                    Some(Sel {
+                        text: format!("ct {key}"),
+                        ty,
+                        len,
+                        full: len,
+                        mask: None,
+                    }),
+                )?;
+            }
+            Expr::Ct {
+                key, sreg: Some(s), ..
+            } if key == "mark" => {
+                let v = self.imm.get(idx(*s)?)?.clone()?;
+                self.put(format!("ct mark set {}", value(Ty::Mark, &v)?));
+            }
+            Expr::Payload {
+                base,
+                offset,
+                len,
+                dreg,
+            } => {
+                let sel = self.payload(base, *offset, *len)?;
+                self.set_reg(*dreg, Some(sel))?;
+            }
+            Expr::Bitwise {
+                sreg,
+                dreg,
+                op,
+                mask: Some(m),
+                xor: Some(x),
+                ..
+            } if op == "bool" && sreg == dreg => {
+                let mut sel = self.sel(*sreg)?;
+                if x.0.iter().any(|&b| b != 0) || sel.mask.is_some() {
+                    return None;
+                }
+                sel.mask = Some(m.0.clone());
+                self.set_reg(*dreg, Some(sel))?;
+            }
+            Expr::Byteorder {
+                sreg,
+                dreg,
+                op,
+                size: 4,
+                len: 4,
+            } if op == "hton" && sreg == dreg => {
+                let mut sel = self.sel(*sreg)?;
+                if sel.ty != Ty::Decimal {
+                    return None;
+                }
+                sel.ty = Ty::BeDecimal;
+                self.set_reg(*dreg, Some(sel))?;
+            }
+            Expr::Fib {
+                result,
+                flags,
+                dreg,
+            } => {
+                let mut words = Vec::new();
+                for (bit, w) in [
+                    (1, "saddr"),
+                    (2, "daddr"),
+                    (4, "mark"),
+                    (8, "iif"),
+                    (16, "oif"),
+                ] {
+                    if flags & bit != 0 {
+                        words.push(w);
+                    }
+                }
+                if flags & !0x3f != 0 {
+                    return None;
+                }
+                let (ty, len) = match (result.as_str(), flags & 32 != 0) {
+                    ("type", false) => (Ty::FibType, 4),
+                    ("oif", true) => (Ty::FibPresent, 4),
+                    _ => return None,
+                };
+                let text = format!("fib {} {result}", words.join(" . "));
+                self.set_reg(
+                    *dreg,
+                    Some(Sel {
+                        text,
+                        ty,
+                        len,
+                        full: len,
+                        mask: None,
+                    }),
+                )?;
+            }
+            Expr::Immediate {
+                dreg,
+                data: Some(d),
+                ..
+            } if *dreg != 0 => {
+                self.set_reg(*dreg, None)?;
+                *self.imm.get_mut(idx(*dreg)?)? = Some(d.0.clone());
+            }
+            Expr::Cmp { sreg, op, data } => {
+                let sel = self.sel(*sreg)?;
+                // nft's range: gte then lte on the same register.
+                if op == "gte"
+                    && let Some(Expr::Cmp {
+                        sreg: s2,
+                        op: op2,
+                        data: d2,
+                    }) = exprs.get(i + 1)
+                    && s2 == sreg
+                    && op2 == "lte"
+                    && sel.mask.is_none()
+                {
+                    let text = format!(
+                        "{} {}-{}",
+                        sel.text,
+                        value(sel.ty, &data.0)?,
+                        value(sel.ty, &d2.0)?
+                    );
+                    self.put(text);
+                    return Some(2);
+                }
+                self.cmp(&sel, op, &data.0)?;
+            }
+            Expr::Range { sreg, op, from, to } => {
+                let sel = self.sel(*sreg)?;
+                let neg = if op == "neq" { "!= " } else { "" };
+                let text = format!(
+                    "{} {neg}{}-{}",
+                    sel.text,
+                    value(sel.ty, &from.0)?,
+                    value(sel.ty, &to.0)?
+                );
+                self.put(text);
+            }
+            Expr::Lookup {
+                sreg,
+                dreg,
+                set,
+                invert,
+                ..
+            } => {
+                let s = super::sets::find(self.table, set.as_str(), None)?;
+                let text = self.lookup(*sreg, *dreg, s, *invert)?;
+                self.put(text);
+            }
+            Expr::Counter { packets, bytes } => {
+                self.put(format!("counter packets {packets} bytes {bytes}"))
+            }
+            Expr::Log {
+                prefix,
+                group: None,
+                level: None | Some(4),
+            } => self.put(match prefix {
+                Some(p) => format!("log prefix {}", quoted(&p.to_bytes())),
+                None => "log".into(),
+            }),
+            Expr::Limit {
+                rate,
+                unit,
+                burst,
+                kind,
+                invert: false,
+            } if kind == "packets" => {
+                let unit = super::exprs::unit_word(*unit);
+                let burst = if *burst == 5 {
+                    String::new()
+                } else {
+                    format!(" burst {burst} packets")
+                };
+                self.put(format!("limit rate {rate}/{unit}{burst}"));
+            }
+            Expr::Reject { kind, code } => {
+                let text = self.reject(kind, *code)?;
+                self.put(text);
+            }
+            Expr::Nat {
+                kind,
+                family,
+                addr_min,
+                addr_max,
+                proto_min,
+                proto_max,
+                flags,
+            } => {
+                if flags & !3 != 0 {
+                    return None;
+                }
+                let (ty, fam) = match family.as_str() {
+                    "ip" => (Ty::Ipv4, "ip "),
+                    "ip6" => (Ty::Ipv6, "ip6 "),
+                    _ => return None,
+                };
+                let fam = if self.table.family == "inet" { fam } else { "" };
+                let addr = match (addr_min, addr_max) {
+                    (Some(a), b) => {
+                        let lo = value(ty, self.imm.get(idx(*a)?)?.as_ref()?)?;
+                        let hi = match b {
+                            Some(b) if b != a => {
+                                format!("-{}", value(ty, self.imm.get(idx(*b)?)?.as_ref()?)?)
+                            }
+                            _ => String::new(),
+                        };
+                        let lo = if ty == Ty::Ipv6 && proto_min.is_some() {
+                            format!("[{lo}]")
+                        } else {
+                            lo
+                        };
+                        format!("{lo}{hi}")
+                    }
+                    (None, _) => String::new(),
+                };
+                let ports = self.ports(*proto_min, *proto_max)?;
+                self.put(format!("{kind} {fam}to {addr}{ports}"));
+            }
+            Expr::Masq {
+                flags: 0,
+                proto_min,
+                proto_max,
+            } => {
+                let ports = self.ports(*proto_min, *proto_max)?;
+                self.put(if ports.is_empty() {
+                    "masquerade".into()
+                } else {
+                    format!("masquerade to {ports}")
+                });
+            }
+            Expr::Redir {
+                flags,
+                proto_min,
+                proto_max,
+            } if flags & !2 == 0 => {
+                let ports = self.ports(*proto_min, *proto_max)?;
+                self.put(if ports.is_empty() {
+                    "redirect".into()
+                } else {
+                    format!("redirect to {ports}")
+                });
+            }
+            Expr::Immediate {
+                dreg: 0,
+                verdict: Some(v),
+                ..
+            } => self.put(names::verdict(v)),
+            Expr::Match { name, .. } if name == "comment" => {}
+            _ => return None,
+        }
+        Some(1)
+    }
+
+    fn ports(&self, min: Option<u32>, max: Option<u32>) -> Option<String> {
+        let Some(min) = min else {
+            return Some(String::new());
+        };
+        let lo = value(Ty::Port, self.imm.get(idx(min)?)?.as_ref()?)?;
+        let hi = match max {
+            Some(m) if m != min => {
+                let hi = value(Ty::Port, self.imm.get(idx(m)?)?.as_ref()?)?;
+                if hi == lo {
+                    String::new()
+                } else {
+                    format!("-{hi}")
+                }
+            }
+            _ => String::new(),
+        };
+        Some(format!(":{lo}{hi}"))
+    }
+
+    fn reject(&self, kind: &str, code: u8) -> Option<String> {
+        let icmp: &[(u8, &'static str)] = &[
+            (0, "net-unreachable"),
+            (1, "host-unreachable"),
+            (2, "prot-unreachable"),
+            (3, "port-unreachable"),
+            (9, "net-prohibited"),
+            (10, "host-prohibited"),
+            (13, "admin-prohibited"),
+        ];
+        let icmp6: &[(u8, &'static str)] = &[
+            (0, "no-route"),
+            (1, "admin-prohibited"),
+            (3, "addr-unreachable"),
+            (4, "port-unreachable"),
+            (5, "policy-fail"),
+            (6, "reject-route"),
+        ];
+        let icmpx: &[(u8, &'static str)] = &[
+            (0, "no-route"),
+            (1, "port-unreachable"),
+            (2, "host-unreachable"),
+            (3, "admin-prohibited"),
+        ];
+        let name = |t: &[(u8, &'static str)]| -> Option<&'static str> {
+            t.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+        };
+        Some(match kind {
+            "tcp_rst" => "reject with tcp reset".into(),
+            "icmpx_unreach" if code == 1 && self.table.family == "inet" => "reject".into(),
+            "icmpx_unreach" => format!("reject with icmpx {}", name(icmpx)?),
+            "icmp_unreach" => match (self.l3?, self.table.family.as_str()) {
+                (L3::V4, "ip") if code == 3 => "reject".into(),
+                (L3::V6, "ip6") if code == 4 => "reject".into(),
+                (L3::V4, _) => format!("reject with icmp {}", name(icmp)?),
+                (L3::V6, _) => format!("reject with icmpv6 {}", name(icmp6)?),
+            },
+            _ => return None,
+        })
+    }
+
+    fn payload(&mut self, base: &str, offset: u32, len: u32) -> Option<Sel> {
+        let sel = |text: &str, ty: Ty, full: usize| Sel {
+            text: text.into(),
+            ty,
+            len: usize::try_from(len).unwrap_or(0),
+            full,
+            mask: None,
+        };
+        let fam = self.table.family.as_str();
+        Some(match base {
+            "network" => match (self.need_l3()?, offset) {
+                (L3::V4, 12) if len <= 4 => sel("ip saddr", Ty::Ipv4, 4),
+                (L3::V4, 16) if len <= 4 => sel("ip daddr", Ty::Ipv4, 4),
+                (L3::V4, 8) if len == 1 => sel("ip ttl", Ty::Decimal, 1),
+                (L3::V4, 9) if len == 1 => sel("ip protocol", Ty::L4proto, 1),
+                (L3::V6, 8) if len <= 16 => sel("ip6 saddr", Ty::Ipv6, 16),
+                (L3::V6, 24) if len <= 16 => sel("ip6 daddr", Ty::Ipv6, 16),
+                (L3::V6, 7) if len == 1 => sel("ip6 hoplimit", Ty::Decimal, 1),
+                (L3::V6, 6) if len == 1 => sel("ip6 nexthdr", Ty::L4proto, 1),
+                _ => return None,
+            },
+            "transport" => {
+                let l4 = self.need_l4()?;
+                // icmp implies ipv4, icmpv6 ipv6: their nfproto is hidden too.
+                if l4 == 1 || l4 == 58 {
+                    self.need_l3();
+                }
+                match (l4, offset, len) {
+                    (6, 0, 2) => sel("tcp sport", Ty::Port, 2),
+                    (6, 2, 2) => sel("tcp dport", Ty::Port, 2),
+                    (6, 13, 1) => sel("tcp flags", Ty::TcpFlags, 1),
+                    (17, 0, 2) => sel("udp sport", Ty::Port, 2),
+                    (17, 2, 2) => sel("udp dport", Ty::Port, 2),
+                    (1, 0, 1) => sel("icmp type", Ty::IcmpType, 1),
+                    (1, 1, 1) => sel("icmp code", Ty::Decimal, 1),
+                    (58, 0, 1) => sel("icmpv6 type", Ty::Icmp6Type, 1),
+                    (58, 1, 1) => sel("icmpv6 code", Ty::Decimal, 1),
+                    _ => return None,
+                }
+            }
+            "link" | "ll" if fam == "bridge" || fam == "netdev" => match (offset, len) {
+                (0, 6) => sel("ether daddr", Ty::Ether, 6),
+                (6, 6) => sel("ether saddr", Ty::Ether, 6),
+                (12, 2) => sel("ether type", Ty::EtherType, 2),
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    fn cmp(&mut self, sel: &Sel, op: &str, data: &[u8]) -> Option<()> {
+        let opw = match op {
+            "eq" => "",
+            "neq" => "!= ",
+            "lt" => "< ",
+            "gt" => "> ",
+            "lte" => "<= ",
+            "gte" => ">= ",
+            _ => return None,
+        };
+        // Dependencies are held back until something uses or follows them.
+        if op == "eq" && sel.mask.is_none() {
+            match (sel.text.as_str(), data.first()) {
+                ("meta nfproto", Some(2)) => {
+                    return self.dep(Dep::L3(L3::V4, "meta nfproto ipv4".into()));
+                }
+                ("meta nfproto", Some(10)) => {
+                    return self.dep(Dep::L3(L3::V6, "meta nfproto ipv6".into()));
+                }
+                ("meta l4proto", Some(&p)) => {
+                    let text = format!("meta l4proto {}", value(Ty::L4proto, data)?);
+                    return self.dep(Dep::L4(p, text));
+                }
+                _ => {}
+            }
+        }
+        if let Some(bits_ty) =
+            matches!(sel.ty, Ty::CtState | Ty::CtStatus | Ty::TcpFlags).then_some(sel.ty)
+        {
+            // ( reg & M ) != 0: any of M's bits.
+            let m = sel.mask.as_ref()?;
+            if op != "neq" || data.iter().any(|&b| b != 0) {
+                return None;
+            }
+            let mut w = [0u8; 4];
+            for (i, b) in m.iter().take(4).enumerate() {
+                w[i] = *b;
+            }
+            let text = format!("{} {}", sel.text, bits(bits_ty, u32::from_le_bytes(w))?);
+            self.put(text);
+            return Some(());
+        }
+        if sel.ty == Ty::FibPresent {
+            let word = match (op, data.iter().all(|&b| b == 0)) {
+                ("eq", true) => "missing",
+                ("neq", true) => "exists",
+                _ => return None,
+            };
+            self.put(format!("{} {word}", sel.text));
+            return Some(());
+        }
+        let v = self.value_of(sel, data)?;
+        self.put(format!("{} {opw}{v}", sel.text));
+        Some(())
+    }
+
+    fn dep(&mut self, d: Dep) -> Option<()> {
+        self.deps.push(d);
+        Some(())
+    }
+
+    /// A value, with the prefix a short load or a mask makes.
+    fn value_of(&self, sel: &Sel, data: &[u8]) -> Option<String> {
+        let Some(bits) = addr_bits(sel.ty) else {
+            if sel.mask.is_some() || sel.len != sel.full && sel.ty != Ty::Ifname {
+                return None;
+            }
+            return value(sel.ty, data);
+        };
+        let mut prefix = u32::try_from(sel.len.min(data.len()) * 8).ok()?;
+        if let Some(m) = &sel.mask {
+            let ones: u32 = m.iter().map(|b| b.count_ones()).sum();
+            let contiguous = m
+                .iter()
+                .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1))
+                .skip_while(|&x| x == 1)
+                .all(|x| x == 0);
+            if !contiguous {
+                return None;
+            }
+            prefix = prefix.min(ones);
+        }
+        let v = value(sel.ty, &data[..sel.len.min(data.len())])?;
+        Some(if prefix == bits {
+            v
+        } else {
+            format!("{v}/{prefix}")
+        })
+    }
+
+    fn lookup(
+        &mut self,
+        sreg: u32,
+        dreg: Option<u32>,
+        set: &NftSet,
+        invert: bool,
+    ) -> Option<String> {
+        // The selectors that build the key, register after register.
+        let mut sels = Vec::new();
+        let mut at = idx(sreg)?;
+        let mut covered = 0;
+        while covered < usize::try_from(set.key_len).ok()? {
+            let s = self.regs.get(at)?.clone()?;
+            if s.mask.is_some() || s.len != s.full {
+                return None;
+            }
+            let words = s.len.div_ceil(4);
+            covered += words * 4;
+            at += words;
+            sels.push(s);
+        }
+        if sels.is_empty() || (sels.len() == 1 && covered != sels[0].len.div_ceil(4) * 4) {
+            return None;
+        }
+        let key = sels
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" . ");
+        let neg = if invert { "!= " } else { "" };
+        let anonymous =
+            set.flags.iter().any(|f| f == "anonymous") || set.name.as_str().starts_with("__");
+        if !anonymous {
+            if dreg.is_some() {
+                let word = if dreg == Some(0) { "vmap" } else { "map" };
+                return Some(format!(
+                    "{key} {word} @{}",
+                    terminal_safe(set.name.as_str())
+                ));
+            }
+            return Some(format!("{key} {neg}@{}", terminal_safe(set.name.as_str())));
+        }
+        let elems = elements(set.elements.as_deref()?, &sels)?;
+        let body = elems.join(", ");
+        Some(match dreg {
+            None => format!("{key} {neg}{{ {body} }}"),
+            Some(0) if !invert => format!("{key} vmap {{ {body} }}"),
+            _ => return None,
+        })
+    }
+}
+
+fn meta_sel(key: &str) -> Option<(String, Ty, usize)> {
+    let (text, ty, len) = match key {
+        "iifname" | "oifname" => (key.to_string(), Ty::Ifname, 16),
+        "iif" | "oif" => (key.to_string(), Ty::Ifindex, 4),
+        "l4proto" => ("meta l4proto".into(), Ty::L4proto, 1),
+        "nfproto" => ("meta nfproto".into(), Ty::Nfproto, 1),
+        "mark" => ("meta mark".into(), Ty::Mark, 4),
+        "len" => ("meta length".into(), Ty::Decimal, 4),
+        "iiftype" | "oiftype" => (format!("meta {key}"), Ty::Iftype, 2),
+        "skuid" | "skgid" => (format!("meta {key}"), Ty::Decimal, 4),
+        "pkttype" => ("meta pkttype".into(), Ty::Pkttype, 1),
+        _ => return None,
+    };
+    Some((text, ty, len))
+}
+
+/// One field of an element as nft prints it: a value, a prefix or a range.
+fn field(ty: Ty, lo: &[u8], hi: &[u8]) -> Option<String> {
+    if lo == hi {
+        return value(ty, lo);
+    }
+    if let Some(bits) = addr_bits(ty) {
+        // A prefix: lo and hi differ only in trailing bits, lo all 0, hi all 1.
+        let n = usize::try_from(bits / 8).ok()?;
+        let (lo, hi) = (lo.get(..n)?, hi.get(..n)?);
+        let mut common = 0;
+        for (a, b) in lo.iter().zip(hi) {
+            let x = a ^ b;
+            if x == 0 {
+                common += 8;
+                continue;
+            }
+            common += x.leading_zeros();
+            break;
+        }
+        let lo_bits = lo
+            .iter()
+            .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1));
+        let hi_bits = hi
+            .iter()
+            .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1));
+        let rest = usize::try_from(common).ok()?;
+        if lo_bits.skip(rest).all(|b| b == 0) && hi_bits.skip(rest).all(|b| b == 1) {
+            return Some(format!("{}/{common}", value(ty, lo)?));
+        }
+    }
+    Some(format!("{}-{}", value(ty, lo)?, value(ty, hi)?))
+}
+
+/// One past `b` as a big-endian number, minus one: the last key of a
+/// range closed by an interval end at `b`.
+fn minus_one(b: &[u8]) -> Vec<u8> {
+    let mut v = b.to_vec();
+    for x in v.iter_mut().rev() {
+        if *x == 0 {
+            *x = 0xff;
+        } else {
+            *x -= 1;
+            break;
+        }
+    }
+    v
+}
+
+fn elements(elems: &[NftElem], sels: &[Sel]) -> Option<Vec<String>> {
+    let mut sorted: Vec<&NftElem> = elems.iter().collect();
+    sorted.sort_by(|a, b| {
+        a.key
+            .0
+            .cmp(&b.key.0)
+            .then(b.interval_end.cmp(&a.interval_end))
+    });
+    let data = |e: &NftElem| -> Option<String> {
+        match (&e.verdict, &e.data) {
+            (Some(v), _) => Some(format!(" : {}", names::verdict(v))),
+            (None, None) => Some(String::new()),
+            (None, Some(_)) => None,
+        }
+    };
+    let mut out = Vec::new();
+    let interval = elems.iter().any(|e| e.interval_end);
+    for (i, e) in sorted.iter().enumerate() {
+        if e.interval_end {
+            continue;
+        }
+        let (lo, hi) = if interval {
+            let end = sorted
+                .get(i + 1)
+                .filter(|n| n.interval_end)
+                .map(|n| minus_one(&n.key.0));
+            let hi = end.unwrap_or_else(|| vec![0xff; e.key.0.len()]);
+            (e.key.0.clone(), hi)
+        } else {
+            (
+                e.key.0.clone(),
+                e.key_end.as_ref().unwrap_or(&e.key).0.clone(),
+            )
+        };
+        let mut fields = Vec::new();
+        let mut at = 0;
+        for s in sels {
+            let w = s.len.div_ceil(4) * 4;
+            let (l, h) = (lo.get(at..at + s.len)?, hi.get(at..at + s.len)?);
+            fields.push(field(s.ty, l, h)?);
+            at += w;
+        }
+        out.push(format!("{}{}", fields.join(" . "), data(e)?));
+    }
+    Some(out)
 }

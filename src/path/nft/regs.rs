@@ -6,8 +6,7 @@ pub const AREA: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct Regs {
-    val: [u8; AREA],
-    known: [bool; AREA],
+    bytes: [Option<u8>; AREA],
 }
 
 /// The byte offset of register `reg` (1–4: 16-byte registers at 32-bit
@@ -26,20 +25,15 @@ impl Regs {
     pub fn new() -> Regs {
         // Unknown until written: the kernel does not clear the area.
         Regs {
-            val: [0; AREA],
-            known: [false; AREA],
+            bytes: [None; AREA],
         }
     }
 
     /// The bytes at `reg`, `len` long, or None when out of the area.
-    pub fn get(&self, reg: u32, len: usize) -> Option<Vec<Option<u8>>> {
+    pub fn get(&self, reg: u32, len: usize) -> Option<&[Option<u8>]> {
         let start = offset(reg)?;
         let end = start.checked_add(len).filter(|&e| e <= AREA)?;
-        Some(
-            (start..end)
-                .map(|i| self.known[i].then_some(self.val[i]))
-                .collect(),
-        )
+        Some(&self.bytes[start..end])
     }
 
     /// Writes bytes (None: unknown); false when out of the area.
@@ -47,24 +41,30 @@ impl Regs {
         let Some(start) = offset(reg) else {
             return false;
         };
-        if start + bytes.len() > AREA {
-            return false;
+        match self.bytes.get_mut(start..start + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                true
+            }
+            None => false,
         }
-        for (i, b) in bytes.iter().enumerate() {
-            self.val[start + i] = b.unwrap_or(0);
-            self.known[start + i] = b.is_some();
-        }
-        true
     }
 
     /// Writes a value the way nft_reg_store8/16 and 32-bit stores do: the
     /// value then zeroes up to the 32-bit word.
     pub fn store(&mut self, reg: u32, bytes: &[Option<u8>]) -> bool {
-        let mut padded = bytes.to_vec();
-        while padded.len() % 4 != 0 {
-            padded.push(Some(0));
+        let Some(start) = offset(reg) else {
+            return false;
+        };
+        let padded = bytes.len().div_ceil(4) * 4;
+        match self.bytes.get_mut(start..start + padded) {
+            Some(dst) => {
+                dst[..bytes.len()].copy_from_slice(bytes);
+                dst[bytes.len()..].fill(Some(0));
+                true
+            }
+            None => false,
         }
-        self.set(reg, &padded)
     }
 }
 

@@ -183,15 +183,15 @@ fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && b.get(i + 1) == Some(&b'x') {
-            if let Some(v) = std::str::from_utf8(&b[i + 2..(i + 4).min(b.len())])
+        if b[i] == b'\\'
+            && b.get(i + 1) == Some(&b'x')
+            && let Some(v) = std::str::from_utf8(&b[i + 2..(i + 4).min(b.len())])
                 .ok()
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 4;
-                continue;
-            }
+        {
+            out.push(v);
+            i += 4;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -542,10 +542,10 @@ fn apply_listing(tables: &mut Vec<NftTable>, nft: &str) -> Vec<(String, String, 
                 ch.policy = t
                     .split_once("policy ")
                     .map(|(_, p)| p.trim_end_matches(';').to_string());
-            } else if !t.is_empty() {
-                if let Some(last) = texts.last_mut() {
-                    last.2.push(t.to_string());
-                }
+            } else if !t.is_empty()
+                && let Some(last) = texts.last_mut()
+            {
+                last.2.push(t.to_string());
             }
         }
     }
