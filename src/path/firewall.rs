@@ -447,13 +447,17 @@ fn judge(
         .with_firewall(step("unknown", None)));
     };
     let run = nft::run_chain(table, chain, &pkt, &rules::ViewEnv { view });
+
     let by_text = |by: &nft::RuleRef| {
         let within = if by.chain != chain.name {
             format!(" (in chain {})", by.chain.as_str())
         } else {
             String::new()
         };
-        format!("rule {}{within}: {}", by.handle, by.text)
+        // The jumps and gotos that led to it: the trail of rules that
+        // matched on the way.
+        let reached = jumps_taken(table, &run.trail, by);
+        format!("rule {}{within}: {}{reached}", by.handle, by.text)
     };
     match run.outcome {
         nft::Outcome::Accept { by } => {
@@ -535,6 +539,40 @@ fn judge(
             )
             .with_firewall(step))
         }
+    }
+}
+
+/// `, reached by rule 4: ip saddr 10.0.0.0/8 jump deny` for the rules of
+/// `trail` that jumped or went to another chain.
+fn jumps_taken(table: &NftTable, trail: &[nft::Step], decided: &nft::RuleRef) -> String {
+    let mut parts = Vec::new();
+    for step in trail {
+        let nft::Step::Rule { chain, handle } = step else {
+            continue;
+        };
+        if *handle == decided.handle && *chain == decided.chain {
+            continue;
+        }
+        let rule = table
+            .chains
+            .iter()
+            .chain(&table.bound_chains)
+            .filter(|c| c.name == *chain)
+            .flat_map(|c| c.rules.iter().flatten())
+            .find(|r| r.handle == *handle);
+        let Some(rule) = rule else { continue };
+        let jumps = rule.exprs.iter().any(|e| {
+            matches!(e, crate::snapshot::nft::Expr::Immediate { verdict: Some(v), .. } if v.kind == "jump" || v.kind == "goto")
+                || matches!(e, crate::snapshot::nft::Expr::Lookup { dreg: Some(0), .. })
+        });
+        if jumps {
+            parts.push(format!("rule {handle}: {}", nft::rule_text(table, rule)));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", reached by {}", parts.join(", then "))
     }
 }
 
