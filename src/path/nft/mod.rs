@@ -17,11 +17,16 @@
 //! naming the first rule whose uncertainty split the outcome. Never a
 //! wrong definite answer: anything not modelled is unknown.
 
+mod elems;
 mod eval;
 mod exprs;
+mod fields;
 mod headers;
+mod keys;
 mod names;
 mod print;
+#[cfg(test)]
+mod print_tests;
 #[cfg(test)]
 mod proptests;
 mod regs;
