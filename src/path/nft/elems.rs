@@ -53,7 +53,11 @@ fn minus_one(b: &[u8]) -> Vec<u8> {
     v
 }
 
-pub(super) fn elements(elems: &[NftElem], sels: &[(Ty, usize)]) -> Option<Vec<String>> {
+pub(super) fn elements(
+    elems: &[NftElem],
+    sels: &[(Ty, usize)],
+    data_ty: Option<Ty>,
+) -> Option<Vec<String>> {
     let mut sorted: Vec<&NftElem> = elems.iter().collect();
     sorted.sort_by(|a, b| {
         a.key
@@ -65,7 +69,7 @@ pub(super) fn elements(elems: &[NftElem], sels: &[(Ty, usize)]) -> Option<Vec<St
         match (&e.verdict, &e.data) {
             (Some(v), _) => Some(format!(" : {}", names::verdict(v))),
             (None, None) => Some(String::new()),
-            (None, Some(_)) => None,
+            (None, Some(d)) => Some(format!(" : {}", value(data_ty?, &d.0)?)),
         }
     };
     let mut out = Vec::new();

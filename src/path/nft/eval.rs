@@ -193,6 +193,14 @@ fn go<'a>(ctx: &mut Ctx<'a>, mut st: State<'a>) -> Res {
         };
         match eval_expr(ctx, &mut st, expr) {
             Flow::Next => st.expr += 1,
+            Flow::Write(reg, bytes) => {
+                if !st.regs.store(reg, &bytes) {
+                    let why = "map data to a register out of range".to_string();
+                    let by = rule_ref(ctx, st.chain, rule);
+                    return finish(st, leaf_outcome(Leaf::Unknown(why), Some(by)));
+                }
+                st.expr += 1;
+            }
             Flow::Break => {
                 st.rule += 1;
                 st.expr = 0;
@@ -351,6 +359,11 @@ fn fork<'a>(ctx: &mut Ctx<'a>, st: State<'a>, rule: &NftRule, why: String, alts:
                 }
             }
             Flow::Leaf(leaf) => finish(branch, leaf_outcome(leaf, Some(by.clone()))),
+            Flow::Write(reg, bytes) => {
+                branch.regs.store(reg, &bytes);
+                branch.expr += 1;
+                go(ctx, branch)
+            }
             Flow::Fork(..) => finish(
                 branch,
                 leaf_outcome(Leaf::Unknown(why.clone()), Some(by.clone())),

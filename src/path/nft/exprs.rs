@@ -13,6 +13,8 @@ pub(super) enum Flow {
     Next,
     /// NFT_BREAK: the rule ends, the next one runs.
     Break,
+    /// Next, after writing a map's data into a register.
+    Write(u32, Vec<Option<u8>>),
     Verdict(Verdict),
     Leaf(Leaf),
     /// Unknown: each alternative is a possible path.
@@ -475,13 +477,7 @@ fn lookup(
             None => unknown("verdict map element without a verdict"),
         },
         (Some(d), Some(e)) => match &e.data {
-            Some(data) => Flow::Fork(
-                String::new(),
-                vec![Alt {
-                    flow: Flow::Next,
-                    write: Some((d, bytes(&data.0))),
-                }],
-            ),
+            Some(data) => Flow::Write(d, bytes(&data.0)),
             None => unknown("map element without data"),
         },
         (Some(_), None) => unknown("inverted map lookup"),

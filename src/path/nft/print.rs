@@ -28,10 +28,23 @@ enum Dep {
     L4(u8, String),
 }
 
+/// What a register holds for a statement to use: a constant, or a data
+/// map's result (`tcp dport map { 80 : 10.0.0.2 }`), printed in the
+/// statement's type.
+#[derive(Clone, Debug)]
+enum Operand {
+    Bytes(Vec<u8>),
+    Map {
+        key: String,
+        set: String,
+        fields: Vec<(Ty, usize)>,
+    },
+}
+
 struct P<'a> {
     table: &'a NftTable,
     regs: Vec<Option<Sel>>,
-    imm: Vec<Option<Vec<u8>>>,
+    imm: Vec<Option<Operand>>,
     deps: Vec<Dep>,
     l3: Option<L3>,
     l4: Option<u8>,
@@ -145,9 +158,9 @@ impl P<'_> {
             Expr::Meta {
                 key, sreg: Some(s), ..
             } => {
-                let v = self.imm.get(idx(*s)?)?.clone()?;
                 let (text, ty, _) = meta_sel(key)?;
-                self.put(format!("{text} set {}", value(ty, &v)?));
+                let v = self.operand(*s, ty)?;
+                self.put(format!("{text} set {v}"));
             }
             Expr::Ct {
                 key,
@@ -176,8 +189,8 @@ impl P<'_> {
             Expr::Ct {
                 key, sreg: Some(s), ..
             } if key == "mark" => {
-                let v = self.imm.get(idx(*s)?)?.clone()?;
-                self.put(format!("ct mark set {}", value(Ty::Mark, &v)?));
+                let v = self.operand(*s, Ty::Mark)?;
+                self.put(format!("ct mark set {v}"));
             }
             Expr::Payload {
                 base,
@@ -260,7 +273,7 @@ impl P<'_> {
                 ..
             } if *dreg != 0 => {
                 self.set_reg(*dreg, None)?;
-                *self.imm.get_mut(idx(*dreg)?)? = Some(d.0.clone());
+                *self.imm.get_mut(idx(*dreg)?)? = Some(Operand::Bytes(d.0.clone()));
             }
             Expr::Cmp { sreg, op, data } => {
                 let sel = self.sel(*sreg)?;
@@ -305,8 +318,9 @@ impl P<'_> {
                 ..
             } => {
                 let s = super::sets::find(self.table, set.as_str(), None)?;
-                let text = self.lookup(*sreg, *dreg, s, *invert)?;
-                self.put(text);
+                if let Some(text) = self.lookup(*sreg, *dreg, s, *invert)? {
+                    self.put(text);
+                }
             }
             Expr::Counter { packets, bytes } => {
                 self.put(format!("counter packets {packets} bytes {bytes}"))
@@ -358,10 +372,10 @@ impl P<'_> {
                 let fam = if self.table.family == "inet" { fam } else { "" };
                 let addr = match (addr_min, addr_max) {
                     (Some(a), b) => {
-                        let lo = value(ty, self.imm.get(idx(*a)?)?.as_ref()?)?;
+                        let lo = self.operand(*a, ty)?;
                         let hi = match b {
                             Some(b) if b != a => {
-                                format!("-{}", value(ty, self.imm.get(idx(*b)?)?.as_ref()?)?)
+                                format!("-{}", self.operand(*b, ty)?)
                             }
                             _ => String::new(),
                         };
@@ -416,10 +430,10 @@ impl P<'_> {
         let Some(min) = min else {
             return Some(String::new());
         };
-        let lo = value(Ty::Port, self.imm.get(idx(min)?)?.as_ref()?)?;
+        let lo = self.operand(min, Ty::Port)?;
         let hi = match max {
             Some(m) if m != min => {
-                let hi = value(Ty::Port, self.imm.get(idx(m)?)?.as_ref()?)?;
+                let hi = self.operand(m, Ty::Port)?;
                 if hi == lo {
                     String::new()
                 } else {
@@ -557,7 +571,7 @@ impl P<'_> {
         dreg: Option<u32>,
         set: &NftSet,
         invert: bool,
-    ) -> Option<String> {
+    ) -> Option<Option<String>> {
         // The selectors that build the key, register after register.
         let mut sels = Vec::new();
         let mut at = idx(sreg)?;
@@ -583,23 +597,55 @@ impl P<'_> {
         let neg = if invert { "!= " } else { "" };
         let anonymous =
             set.flags.iter().any(|f| f == "anonymous") || set.name.as_str().starts_with("__");
-        if !anonymous {
-            if dreg.is_some() {
-                let word = if dreg == Some(0) { "vmap" } else { "map" };
-                return Some(format!(
-                    "{key} {word} @{}",
-                    terminal_safe(set.name.as_str())
-                ));
-            }
-            return Some(format!("{key} {neg}@{}", terminal_safe(set.name.as_str())));
-        }
         let fields: Vec<(Ty, usize)> = sels.iter().map(|s| (s.ty, s.len)).collect();
-        let elems = elements(set.elements.as_deref()?, &fields)?;
+        if let Some(d) = dreg.filter(|&d| d != 0) {
+            if invert {
+                return None;
+            }
+            let op = Operand::Map {
+                key,
+                set: set.name.as_str().to_string(),
+                fields,
+            };
+            self.set_reg(d, None)?;
+            *self.imm.get_mut(idx(d)?)? = Some(op);
+            return Some(None);
+        }
+        if !anonymous {
+            if dreg == Some(0) {
+                return Some(Some(format!(
+                    "{key} vmap @{}",
+                    terminal_safe(set.name.as_str())
+                )));
+            }
+            return Some(Some(format!(
+                "{key} {neg}@{}",
+                terminal_safe(set.name.as_str())
+            )));
+        }
+        let elems = elements(set.elements.as_deref()?, &fields, None)?;
         let body = elems.join(", ");
-        Some(match dreg {
+        Some(Some(match dreg {
             None => format!("{key} {neg}{{ {body} }}"),
             Some(0) if !invert => format!("{key} vmap {{ {body} }}"),
             _ => return None,
-        })
+        }))
+    }
+
+    /// A register a statement uses, in the statement's type.
+    fn operand(&self, reg: u32, ty: Ty) -> Option<String> {
+        match self.imm.get(idx(reg)?)?.as_ref()? {
+            Operand::Bytes(b) => value(ty, b),
+            Operand::Map { key, set, fields } => {
+                let set = super::sets::find(self.table, set, None)?;
+                let anonymous = set.flags.iter().any(|f| f == "anonymous")
+                    || set.name.as_str().starts_with("__");
+                if !anonymous {
+                    return Some(format!("{key} map @{}", terminal_safe(set.name.as_str())));
+                }
+                let elems = elements(set.elements.as_deref()?, fields, Some(ty))?;
+                Some(format!("{key} map {{ {} }}", elems.join(", ")))
+            }
+        }
     }
 }

@@ -566,3 +566,34 @@ fn icmpv6_and_hoplimit() {
     // echo-reply from fd00::1: counter drop (handle 5).
     check("icmp6", "t", "fw", &p, "drop fw/5");
 }
+
+#[test]
+fn data_maps_write_their_data_into_the_register() {
+    // dnat to tcp dport map { 80 : 10.0.0.2, 443 : 10.0.0.3 }: the lookup
+    // writes the element's data into reg 1, which the nat reads.
+    check(
+        "map",
+        "nat",
+        "pre",
+        &tcp("10.9.0.1", "192.0.2.9", 443),
+        "Dnat pre/3 Some(10.0.0.3) None",
+    );
+    // No element for port 81: the lookup breaks. The source port is
+    // unknown, so the lookup in { 22 : 1 } forks: on a match the mark is
+    // set to 1 and the last rule drops, without one the policy accepts.
+    let r = run("map", "nat", "pre", &tcp("10.9.0.1", "192.0.2.9", 81));
+    assert_eq!(short(&r.outcome), "unknown pre/5", "{:?}", r.outcome);
+    // Source port 22: the mark becomes 1 and the last rule drops.
+    let p = Packet {
+        sport: Some(22),
+        ..tcp("10.9.0.1", "192.0.2.9", 81)
+    };
+    let r = run("map", "nat", "pre", &p);
+    assert_eq!(short(&r.outcome), "drop pre/6");
+    assert_eq!(r.changes.mark, Some(Some(1)));
+    let p = Packet {
+        sport: Some(23),
+        ..p
+    };
+    check("map", "nat", "pre", &p, "accept policy");
+}
