@@ -102,7 +102,12 @@ pub(super) fn meta(ctx: &Ctx, st: &State, key: &str) -> Meta {
 }
 
 pub(super) fn ct(ctx: &Ctx, st: &State, key: &str, _dir: Option<u8>) -> Meta {
-    let c = ctx.pkt.ct;
+    let mut c = ctx.pkt.ct;
+    // notrack latches IP_CT_UNTRACKED on a packet without an entry
+    // (nft_notrack_eval); an entry present ignores it.
+    if st.changes.notrack && c.state == CtState::Invalid {
+        c.state = CtState::Untracked;
+    }
     if key == "state" {
         let bit: u32 = match c.state {
             CtState::Invalid => 1,

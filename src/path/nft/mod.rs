@@ -72,7 +72,9 @@ pub enum CtDir {
     Reply,
 }
 
-/// The packet's conntrack entry as `ct` sees it.
+/// The packet's conntrack entry as `ct` sees it. `Invalid` also stands for
+/// no entry at all (before conntrack's hook, as in a raw-priority chain):
+/// the kernel reads both as the invalid bit and fails every other key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Ct {
     pub state: CtState,
@@ -221,6 +223,7 @@ pub struct Changes {
     /// `meta mark set`; `Some(None)`: set to an unknown value.
     pub mark: Option<Option<u32>>,
     pub ct_mark: Option<Option<u32>>,
+    /// `notrack` ran: a packet without a conntrack entry stays untracked.
     pub notrack: bool,
 }
 

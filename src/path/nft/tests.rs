@@ -597,3 +597,59 @@ fn data_maps_write_their_data_into_the_register() {
     };
     check("map", "nat", "pre", &p, "accept policy");
 }
+
+#[test]
+fn notrack_makes_a_packet_without_an_entry_untracked() {
+    use crate::snapshot::nft::{Bytes, Expr, NftRule, Verdict};
+    let f = load("ct");
+    let mut t = table(&f, "t").clone();
+    // notrack; ct state untracked accept — on a packet conntrack has not
+    // seen (no entry: the invalid bit) the second rule accepts; with an
+    // entry, notrack does nothing and the policy drops.
+    let accept = Verdict {
+        kind: "accept".into(),
+        chain: None,
+    };
+    t.chains[0].rules = Some(vec![
+        NftRule {
+            handle: 1,
+            exprs: vec![Expr::Other {
+                name: "notrack".into(),
+                attrs: Vec::new(),
+            }],
+            comment: None,
+        },
+        NftRule {
+            handle: 2,
+            exprs: vec![
+                Expr::Ct {
+                    key: "state".into(),
+                    dreg: Some(1),
+                    sreg: None,
+                    direction: None,
+                },
+                Expr::Cmp {
+                    sreg: 1,
+                    op: "eq".into(),
+                    data: Bytes(64u32.to_ne_bytes().to_vec()),
+                },
+                Expr::Immediate {
+                    dreg: 0,
+                    data: None,
+                    verdict: Some(accept),
+                },
+            ],
+            comment: None,
+        },
+    ]);
+    let mut p = tcp("10.0.0.1", "10.0.0.2", 80);
+    p.ct.state = CtState::Invalid;
+    let r = run_chain(&t, &t.chains[0], &p, &NoEnv);
+    assert_eq!(short(&r.outcome), "accept fw/2");
+    assert!(r.changes.notrack);
+    p.ct.state = CtState::New;
+    assert_eq!(
+        short(&run_chain(&t, &t.chains[0], &p, &NoEnv).outcome),
+        "drop policy"
+    );
+}
