@@ -11,6 +11,13 @@
 //!   matching rules, and the changes the rules made (marks, nat).
 //! - [`rule_text`] prints one rule.
 //!
+//! Verdicts are `nft_do_chain`'s: `accept` ends only this base chain (the
+//! caller runs the hook's next one), `drop` and `reject` end the packet,
+//! `jump` pushes (16 levels), `goto` does not, `return` or the end of a
+//! regular chain pops, the end of the base chain is its policy; a `nat`,
+//! `masquerade` or `redirect` statement accepts with its translation;
+//! `queue` is reported as such.
+//!
 //! Unknown values are tracked per register byte. A condition on an unknown
 //! byte forks the run (at most [`MAX_LEAVES`] leaves); when every leaf ends
 //! the same way the answer stands, otherwise it is [`Outcome::Unknown`]
