@@ -121,12 +121,16 @@ pub fn run_chain(table: &NftTable, chain: &NftChain, pkt: &Packet, env: &dyn Env
 }
 
 fn rule_ref(ctx: &Ctx, chain: &NftChain, rule: &NftRule) -> RuleRef {
+    rule_ref_in(ctx.table, chain, rule)
+}
+
+fn rule_ref_in(table: &NftTable, chain: &NftChain, rule: &NftRule) -> RuleRef {
     RuleRef {
-        family: ctx.table.family.clone(),
-        table: ctx.table.name.clone(),
+        family: table.family.clone(),
+        table: table.name.clone(),
         chain: chain.name.clone(),
         handle: rule.handle,
-        text: rule_text(ctx.table, rule),
+        text: rule_text(table, rule),
     }
 }
 
@@ -193,6 +197,14 @@ fn go<'a>(ctx: &mut Ctx<'a>, mut st: State<'a>) -> Res {
         };
         match eval_expr(ctx, &mut st, expr) {
             Flow::Next => st.expr += 1,
+            Flow::Write(reg, bytes) => {
+                if !st.regs.store(reg, &bytes) {
+                    let why = "map data to a register out of range".to_string();
+                    let by = rule_ref(ctx, st.chain, rule);
+                    return finish(st, leaf_outcome(Leaf::Unknown(why), Some(by)));
+                }
+                st.expr += 1;
+            }
             Flow::Break => {
                 st.rule += 1;
                 st.expr = 0;
@@ -314,14 +326,16 @@ fn verdict<'a>(ctx: &mut Ctx<'a>, st: &mut State<'a>, v: &Verdict, rule: &NftRul
 }
 
 fn fork<'a>(ctx: &mut Ctx<'a>, st: State<'a>, rule: &NftRule, why: String, alts: Vec<Alt>) -> Res {
-    let by = rule_ref(ctx, st.chain, rule);
+    // The rule's printed form only where an answer names it.
+    let (table, chain) = (ctx.table, st.chain);
+    let by = || rule_ref_in(table, chain, rule);
     let why = format!(
         "rule {} of {} {}/{}: {why}",
         rule.handle, ctx.table.family, ctx.table.name, st.chain.name
     );
     if ctx.leaves + alts.len() > MAX_LEAVES + 1 {
         let why = format!("{why}; more than {MAX_LEAVES} paths");
-        return finish(st, leaf_outcome(Leaf::Unknown(why), Some(by)));
+        return finish(st, leaf_outcome(Leaf::Unknown(why), Some(by())));
     }
     ctx.leaves += alts.len().saturating_sub(1);
     let mut acc: Option<Res> = None;
@@ -350,18 +364,20 @@ fn fork<'a>(ctx: &mut Ctx<'a>, st: State<'a>, rule: &NftRule, why: String, alts:
                     None => go(ctx, branch),
                 }
             }
-            Flow::Leaf(leaf) => finish(branch, leaf_outcome(leaf, Some(by.clone()))),
-            Flow::Fork(..) => finish(
-                branch,
-                leaf_outcome(Leaf::Unknown(why.clone()), Some(by.clone())),
-            ),
+            Flow::Leaf(leaf) => finish(branch, leaf_outcome(leaf, Some(by()))),
+            Flow::Write(reg, bytes) => {
+                branch.regs.store(reg, &bytes);
+                branch.expr += 1;
+                go(ctx, branch)
+            }
+            Flow::Fork(..) => finish(branch, leaf_outcome(Leaf::Unknown(why.clone()), Some(by()))),
         };
         acc = Some(match acc {
             None => res,
             Some(prev) => combine(prev, res, &by, &why),
         });
     }
-    acc.unwrap_or_else(|| finish(st, leaf_outcome(Leaf::Unknown(why), Some(by))))
+    acc.unwrap_or_else(|| finish(st, leaf_outcome(Leaf::Unknown(why), Some(by()))))
 }
 
 /// Whether two outcomes are the same decision (the deciding rule may
@@ -420,7 +436,7 @@ fn union(mut a: Vec<Outcome>, b: Vec<Outcome>) -> Vec<Outcome> {
 /// Joins the results of two branches of a fork at rule `by`: the same
 /// possible outcomes on both sides keep the first side's answer (and its
 /// own split, if any); different ones make this fork the one that split.
-fn combine(a: Res, b: Res, by: &RuleRef, why: &str) -> Res {
+fn combine(a: Res, b: Res, by: &dyn Fn() -> RuleRef, why: &str) -> Res {
     let (oa, ob) = (outcomes(&a), outcomes(&b));
     let equal = subset(&oa, &ob) && subset(&ob, &oa);
     match (a, b) {
@@ -435,7 +451,7 @@ fn combine(a: Res, b: Res, by: &RuleRef, why: &str) -> Res {
                 Res::Split { first, .. } => first,
             };
             Res::Split {
-                by: Some(by.clone()),
+                by: Some(by()),
                 why: why.to_string(),
                 outcomes: union(oa, ob),
                 first,

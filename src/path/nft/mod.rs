@@ -11,17 +11,29 @@
 //!   matching rules, and the changes the rules made (marks, nat).
 //! - [`rule_text`] prints one rule.
 //!
+//! Verdicts are `nft_do_chain`'s: `accept` ends only this base chain (the
+//! caller runs the hook's next one), `drop` and `reject` end the packet,
+//! `jump` pushes (16 levels), `goto` does not, `return` or the end of a
+//! regular chain pops, the end of the base chain is its policy; a `nat`,
+//! `masquerade` or `redirect` statement accepts with its translation;
+//! `queue` is reported as such.
+//!
 //! Unknown values are tracked per register byte. A condition on an unknown
 //! byte forks the run (at most [`MAX_LEAVES`] leaves); when every leaf ends
 //! the same way the answer stands, otherwise it is [`Outcome::Unknown`]
 //! naming the first rule whose uncertainty split the outcome. Never a
 //! wrong definite answer: anything not modelled is unknown.
 
+mod elems;
 mod eval;
 mod exprs;
+mod fields;
 mod headers;
+mod keys;
 mod names;
 mod print;
+#[cfg(test)]
+mod print_tests;
 #[cfg(test)]
 mod proptests;
 mod regs;
@@ -67,7 +79,9 @@ pub enum CtDir {
     Reply,
 }
 
-/// The packet's conntrack entry as `ct` sees it.
+/// The packet's conntrack entry as `ct` sees it. `Invalid` also stands for
+/// no entry at all (before conntrack's hook, as in a raw-priority chain):
+/// the kernel reads both as the invalid bit and fails every other key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Ct {
     pub state: CtState,
@@ -216,6 +230,7 @@ pub struct Changes {
     /// `meta mark set`; `Some(None)`: set to an unknown value.
     pub mark: Option<Option<u32>>,
     pub ct_mark: Option<Option<u32>>,
+    /// `notrack` ran: a packet without a conntrack entry stays untracked.
     pub notrack: bool,
 }
 

@@ -2,10 +2,12 @@
 //! rule with something the printer does not know is printed whole in the
 //! register-level form of `nft --debug=netlink`, never mistranslated.
 
+use super::elems::elements;
+use super::fields::{L3, meta_sel, payload_field, reject};
 use super::names::{self, Ty, addr_bits, bits, quoted, value};
 use crate::name::terminal_safe;
 use crate::snapshot::l3::NftTable;
-use crate::snapshot::nft::{Expr, NftElem, NftRule, NftSet};
+use crate::snapshot::nft::{Expr, NftRule, NftSet};
 
 /// What a register holds, for printing.
 #[derive(Clone, Debug)]
@@ -19,12 +21,6 @@ struct Sel {
     mask: Option<Vec<u8>>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum L3 {
-    V4,
-    V6,
-}
-
 /// A dependency nft adds and hides again (`meta nfproto ipv4` before
 /// `ip saddr`, `meta l4proto tcp` before `tcp dport`).
 enum Dep {
@@ -32,10 +28,23 @@ enum Dep {
     L4(u8, String),
 }
 
+/// What a register holds for a statement to use: a constant, or a data
+/// map's result (`tcp dport map { 80 : 10.0.0.2 }`), printed in the
+/// statement's type.
+#[derive(Clone, Debug)]
+enum Operand {
+    Bytes(Vec<u8>),
+    Map {
+        key: String,
+        set: String,
+        fields: Vec<(Ty, usize)>,
+    },
+}
+
 struct P<'a> {
     table: &'a NftTable,
     regs: Vec<Option<Sel>>,
-    imm: Vec<Option<Vec<u8>>>,
+    imm: Vec<Option<Operand>>,
     deps: Vec<Dep>,
     l3: Option<L3>,
     l4: Option<u8>,
@@ -149,9 +158,9 @@ impl P<'_> {
             Expr::Meta {
                 key, sreg: Some(s), ..
             } => {
-                let v = self.imm.get(idx(*s)?)?.clone()?;
                 let (text, ty, _) = meta_sel(key)?;
-                self.put(format!("{text} set {}", value(ty, &v)?));
+                let v = self.operand(*s, ty)?;
+                self.put(format!("{text} set {v}"));
             }
             Expr::Ct {
                 key,
@@ -180,8 +189,8 @@ impl P<'_> {
             Expr::Ct {
                 key, sreg: Some(s), ..
             } if key == "mark" => {
-                let v = self.imm.get(idx(*s)?)?.clone()?;
-                self.put(format!("ct mark set {}", value(Ty::Mark, &v)?));
+                let v = self.operand(*s, Ty::Mark)?;
+                self.put(format!("ct mark set {v}"));
             }
             Expr::Payload {
                 base,
@@ -264,7 +273,7 @@ impl P<'_> {
                 ..
             } if *dreg != 0 => {
                 self.set_reg(*dreg, None)?;
-                *self.imm.get_mut(idx(*dreg)?)? = Some(d.0.clone());
+                *self.imm.get_mut(idx(*dreg)?)? = Some(Operand::Bytes(d.0.clone()));
             }
             Expr::Cmp { sreg, op, data } => {
                 let sel = self.sel(*sreg)?;
@@ -309,8 +318,9 @@ impl P<'_> {
                 ..
             } => {
                 let s = super::sets::find(self.table, set.as_str(), None)?;
-                let text = self.lookup(*sreg, *dreg, s, *invert)?;
-                self.put(text);
+                if let Some(text) = self.lookup(*sreg, *dreg, s, *invert)? {
+                    self.put(text);
+                }
             }
             Expr::Counter { packets, bytes } => {
                 self.put(format!("counter packets {packets} bytes {bytes}"))
@@ -362,10 +372,10 @@ impl P<'_> {
                 let fam = if self.table.family == "inet" { fam } else { "" };
                 let addr = match (addr_min, addr_max) {
                     (Some(a), b) => {
-                        let lo = value(ty, self.imm.get(idx(*a)?)?.as_ref()?)?;
+                        let lo = self.operand(*a, ty)?;
                         let hi = match b {
                             Some(b) if b != a => {
-                                format!("-{}", value(ty, self.imm.get(idx(*b)?)?.as_ref()?)?)
+                                format!("-{}", self.operand(*b, ty)?)
                             }
                             _ => String::new(),
                         };
@@ -420,10 +430,10 @@ impl P<'_> {
         let Some(min) = min else {
             return Some(String::new());
         };
-        let lo = value(Ty::Port, self.imm.get(idx(min)?)?.as_ref()?)?;
+        let lo = self.operand(min, Ty::Port)?;
         let hi = match max {
             Some(m) if m != min => {
-                let hi = value(Ty::Port, self.imm.get(idx(m)?)?.as_ref()?)?;
+                let hi = self.operand(m, Ty::Port)?;
                 if hi == lo {
                     String::new()
                 } else {
@@ -436,93 +446,32 @@ impl P<'_> {
     }
 
     fn reject(&self, kind: &str, code: u8) -> Option<String> {
-        let icmp: &[(u8, &'static str)] = &[
-            (0, "net-unreachable"),
-            (1, "host-unreachable"),
-            (2, "prot-unreachable"),
-            (3, "port-unreachable"),
-            (9, "net-prohibited"),
-            (10, "host-prohibited"),
-            (13, "admin-prohibited"),
-        ];
-        let icmp6: &[(u8, &'static str)] = &[
-            (0, "no-route"),
-            (1, "admin-prohibited"),
-            (3, "addr-unreachable"),
-            (4, "port-unreachable"),
-            (5, "policy-fail"),
-            (6, "reject-route"),
-        ];
-        let icmpx: &[(u8, &'static str)] = &[
-            (0, "no-route"),
-            (1, "port-unreachable"),
-            (2, "host-unreachable"),
-            (3, "admin-prohibited"),
-        ];
-        let name = |t: &[(u8, &'static str)]| -> Option<&'static str> {
-            t.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
-        };
-        Some(match kind {
-            "tcp_rst" => "reject with tcp reset".into(),
-            "icmpx_unreach" if code == 1 && self.table.family == "inet" => "reject".into(),
-            "icmpx_unreach" => format!("reject with icmpx {}", name(icmpx)?),
-            "icmp_unreach" => match (self.l3?, self.table.family.as_str()) {
-                (L3::V4, "ip") if code == 3 => "reject".into(),
-                (L3::V6, "ip6") if code == 4 => "reject".into(),
-                (L3::V4, _) => format!("reject with icmp {}", name(icmp)?),
-                (L3::V6, _) => format!("reject with icmpv6 {}", name(icmp6)?),
-            },
-            _ => return None,
-        })
+        reject(kind, code, self.l3, &self.table.family)
     }
 
     fn payload(&mut self, base: &str, offset: u32, len: u32) -> Option<Sel> {
-        let sel = |text: &str, ty: Ty, full: usize| Sel {
+        let l3 = if base == "network" {
+            self.need_l3()
+        } else {
+            self.l3
+        };
+        let l4 = if base == "transport" {
+            self.need_l4()
+        } else {
+            self.l4
+        };
+        // icmp implies ipv4, icmpv6 ipv6: their nfproto is hidden too.
+        if base == "transport" && matches!(l4, Some(1 | 58)) {
+            self.need_l3();
+        }
+        let (text, ty, full) = payload_field(&self.table.family, l3, l4, base, offset, len)?;
+        let len = usize::try_from(len).ok()?;
+        Some(Sel {
             text: text.into(),
             ty,
-            len: usize::try_from(len).unwrap_or(0),
+            len,
             full,
             mask: None,
-        };
-        let fam = self.table.family.as_str();
-        Some(match base {
-            "network" => match (self.need_l3()?, offset) {
-                (L3::V4, 12) if len <= 4 => sel("ip saddr", Ty::Ipv4, 4),
-                (L3::V4, 16) if len <= 4 => sel("ip daddr", Ty::Ipv4, 4),
-                (L3::V4, 8) if len == 1 => sel("ip ttl", Ty::Decimal, 1),
-                (L3::V4, 9) if len == 1 => sel("ip protocol", Ty::L4proto, 1),
-                (L3::V6, 8) if len <= 16 => sel("ip6 saddr", Ty::Ipv6, 16),
-                (L3::V6, 24) if len <= 16 => sel("ip6 daddr", Ty::Ipv6, 16),
-                (L3::V6, 7) if len == 1 => sel("ip6 hoplimit", Ty::Decimal, 1),
-                (L3::V6, 6) if len == 1 => sel("ip6 nexthdr", Ty::L4proto, 1),
-                _ => return None,
-            },
-            "transport" => {
-                let l4 = self.need_l4()?;
-                // icmp implies ipv4, icmpv6 ipv6: their nfproto is hidden too.
-                if l4 == 1 || l4 == 58 {
-                    self.need_l3();
-                }
-                match (l4, offset, len) {
-                    (6, 0, 2) => sel("tcp sport", Ty::Port, 2),
-                    (6, 2, 2) => sel("tcp dport", Ty::Port, 2),
-                    (6, 13, 1) => sel("tcp flags", Ty::TcpFlags, 1),
-                    (17, 0, 2) => sel("udp sport", Ty::Port, 2),
-                    (17, 2, 2) => sel("udp dport", Ty::Port, 2),
-                    (1, 0, 1) => sel("icmp type", Ty::IcmpType, 1),
-                    (1, 1, 1) => sel("icmp code", Ty::Decimal, 1),
-                    (58, 0, 1) => sel("icmpv6 type", Ty::Icmp6Type, 1),
-                    (58, 1, 1) => sel("icmpv6 code", Ty::Decimal, 1),
-                    _ => return None,
-                }
-            }
-            "link" | "ll" if fam == "bridge" || fam == "netdev" => match (offset, len) {
-                (0, 6) => sel("ether daddr", Ty::Ether, 6),
-                (6, 6) => sel("ether saddr", Ty::Ether, 6),
-                (12, 2) => sel("ether type", Ty::EtherType, 2),
-                _ => return None,
-            },
-            _ => return None,
         })
     }
 
@@ -622,7 +571,7 @@ impl P<'_> {
         dreg: Option<u32>,
         set: &NftSet,
         invert: bool,
-    ) -> Option<String> {
+    ) -> Option<Option<String>> {
         // The selectors that build the key, register after register.
         let mut sels = Vec::new();
         let mut at = idx(sreg)?;
@@ -648,133 +597,55 @@ impl P<'_> {
         let neg = if invert { "!= " } else { "" };
         let anonymous =
             set.flags.iter().any(|f| f == "anonymous") || set.name.as_str().starts_with("__");
-        if !anonymous {
-            if dreg.is_some() {
-                let word = if dreg == Some(0) { "vmap" } else { "map" };
-                return Some(format!(
-                    "{key} {word} @{}",
-                    terminal_safe(set.name.as_str())
-                ));
+        let fields: Vec<(Ty, usize)> = sels.iter().map(|s| (s.ty, s.len)).collect();
+        if let Some(d) = dreg.filter(|&d| d != 0) {
+            if invert {
+                return None;
             }
-            return Some(format!("{key} {neg}@{}", terminal_safe(set.name.as_str())));
+            let op = Operand::Map {
+                key,
+                set: set.name.as_str().to_string(),
+                fields,
+            };
+            self.set_reg(d, None)?;
+            *self.imm.get_mut(idx(d)?)? = Some(op);
+            return Some(None);
         }
-        let elems = elements(set.elements.as_deref()?, &sels)?;
+        if !anonymous {
+            if dreg == Some(0) {
+                return Some(Some(format!(
+                    "{key} vmap @{}",
+                    terminal_safe(set.name.as_str())
+                )));
+            }
+            return Some(Some(format!(
+                "{key} {neg}@{}",
+                terminal_safe(set.name.as_str())
+            )));
+        }
+        let elems = elements(set.elements.as_deref()?, &fields, None)?;
         let body = elems.join(", ");
-        Some(match dreg {
+        Some(Some(match dreg {
             None => format!("{key} {neg}{{ {body} }}"),
             Some(0) if !invert => format!("{key} vmap {{ {body} }}"),
             _ => return None,
-        })
+        }))
     }
-}
 
-fn meta_sel(key: &str) -> Option<(String, Ty, usize)> {
-    let (text, ty, len) = match key {
-        "iifname" | "oifname" => (key.to_string(), Ty::Ifname, 16),
-        "iif" | "oif" => (key.to_string(), Ty::Ifindex, 4),
-        "l4proto" => ("meta l4proto".into(), Ty::L4proto, 1),
-        "nfproto" => ("meta nfproto".into(), Ty::Nfproto, 1),
-        "mark" => ("meta mark".into(), Ty::Mark, 4),
-        "len" => ("meta length".into(), Ty::Decimal, 4),
-        "iiftype" | "oiftype" => (format!("meta {key}"), Ty::Iftype, 2),
-        "skuid" | "skgid" => (format!("meta {key}"), Ty::Decimal, 4),
-        "pkttype" => ("meta pkttype".into(), Ty::Pkttype, 1),
-        _ => return None,
-    };
-    Some((text, ty, len))
-}
-
-/// One field of an element as nft prints it: a value, a prefix or a range.
-fn field(ty: Ty, lo: &[u8], hi: &[u8]) -> Option<String> {
-    if lo == hi {
-        return value(ty, lo);
-    }
-    if let Some(bits) = addr_bits(ty) {
-        // A prefix: lo and hi differ only in trailing bits, lo all 0, hi all 1.
-        let n = usize::try_from(bits / 8).ok()?;
-        let (lo, hi) = (lo.get(..n)?, hi.get(..n)?);
-        let mut common = 0;
-        for (a, b) in lo.iter().zip(hi) {
-            let x = a ^ b;
-            if x == 0 {
-                common += 8;
-                continue;
+    /// A register a statement uses, in the statement's type.
+    fn operand(&self, reg: u32, ty: Ty) -> Option<String> {
+        match self.imm.get(idx(reg)?)?.as_ref()? {
+            Operand::Bytes(b) => value(ty, b),
+            Operand::Map { key, set, fields } => {
+                let set = super::sets::find(self.table, set, None)?;
+                let anonymous = set.flags.iter().any(|f| f == "anonymous")
+                    || set.name.as_str().starts_with("__");
+                if !anonymous {
+                    return Some(format!("{key} map @{}", terminal_safe(set.name.as_str())));
+                }
+                let elems = elements(set.elements.as_deref()?, fields, Some(ty))?;
+                Some(format!("{key} map {{ {} }}", elems.join(", ")))
             }
-            common += x.leading_zeros();
-            break;
-        }
-        let lo_bits = lo
-            .iter()
-            .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1));
-        let hi_bits = hi
-            .iter()
-            .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1));
-        let rest = usize::try_from(common).ok()?;
-        if lo_bits.skip(rest).all(|b| b == 0) && hi_bits.skip(rest).all(|b| b == 1) {
-            return Some(format!("{}/{common}", value(ty, lo)?));
         }
     }
-    Some(format!("{}-{}", value(ty, lo)?, value(ty, hi)?))
-}
-
-/// One past `b` as a big-endian number, minus one: the last key of a
-/// range closed by an interval end at `b`.
-fn minus_one(b: &[u8]) -> Vec<u8> {
-    let mut v = b.to_vec();
-    for x in v.iter_mut().rev() {
-        if *x == 0 {
-            *x = 0xff;
-        } else {
-            *x -= 1;
-            break;
-        }
-    }
-    v
-}
-
-fn elements(elems: &[NftElem], sels: &[Sel]) -> Option<Vec<String>> {
-    let mut sorted: Vec<&NftElem> = elems.iter().collect();
-    sorted.sort_by(|a, b| {
-        a.key
-            .0
-            .cmp(&b.key.0)
-            .then(b.interval_end.cmp(&a.interval_end))
-    });
-    let data = |e: &NftElem| -> Option<String> {
-        match (&e.verdict, &e.data) {
-            (Some(v), _) => Some(format!(" : {}", names::verdict(v))),
-            (None, None) => Some(String::new()),
-            (None, Some(_)) => None,
-        }
-    };
-    let mut out = Vec::new();
-    let interval = elems.iter().any(|e| e.interval_end);
-    for (i, e) in sorted.iter().enumerate() {
-        if e.interval_end {
-            continue;
-        }
-        let (lo, hi) = if interval {
-            let end = sorted
-                .get(i + 1)
-                .filter(|n| n.interval_end)
-                .map(|n| minus_one(&n.key.0));
-            let hi = end.unwrap_or_else(|| vec![0xff; e.key.0.len()]);
-            (e.key.0.clone(), hi)
-        } else {
-            (
-                e.key.0.clone(),
-                e.key_end.as_ref().unwrap_or(&e.key).0.clone(),
-            )
-        };
-        let mut fields = Vec::new();
-        let mut at = 0;
-        for s in sels {
-            let w = s.len.div_ceil(4) * 4;
-            let (l, h) = (lo.get(at..at + s.len)?, hi.get(at..at + s.len)?);
-            fields.push(field(s.ty, l, h)?);
-            at += w;
-        }
-        out.push(format!("{}{}", fields.join(" . "), data(e)?));
-    }
-    Some(out)
 }
