@@ -16,7 +16,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Topology, inode_of, links_json, nsmap};
+use common::{Topology, inode_of, ip, links_json, nsmap};
 use serde_json::{Value, json};
 
 /// `nsmap ARGS --json` (or `snapshot`) parsed.
@@ -108,7 +108,7 @@ impl Rootfs {
         }
         std::fs::copy("/bin/busybox", dir.join("bin/busybox"))
             .expect("copy /bin/busybox (Debian package busybox-static)");
-        for applet in ["sh", "sleep"] {
+        for applet in ["sh", "sleep", "nc"] {
             symlink("busybox", dir.join("bin").join(applet)).expect("applet link");
         }
         Rootfs(dir)
@@ -145,6 +145,10 @@ impl Podman {
     }
 
     fn run(&self, name: &str, rootfs: &Path) -> String {
+        self.run_with(name, rootfs, &[], &["busybox", "sleep", "600"])
+    }
+
+    fn run_with(&self, name: &str, rootfs: &Path, options: &[&str], command: &[&str]) -> String {
         // nproc: podman raises RLIMIT_NPROC for root by default, which a
         // sandboxed host refuses (runc: "error setting rlimit type 6").
         let out = Podman::cmd()
@@ -156,9 +160,10 @@ impl Podman {
                 "--ulimit",
                 "nproc=1024:1024",
             ])
+            .args(options)
             .args(["--name", name, "--rootfs"])
             .arg(rootfs)
-            .args(["busybox", "sleep", "600"])
+            .args(command)
             .output()
             .expect("run podman");
         ok(&out, &format!("podman run {name}"))
@@ -471,4 +476,99 @@ fn cni_bridge_plugin_pods_show_their_host_side_veths() {
     let rows = nsmap_json(&["peers", &format!("{}-pod", pods[1]), "--json"]);
     assert_eq!(rows[0]["peer_master"]["ifname"], bridge.as_str(), "{rows}");
     drop(cni);
+}
+
+#[test]
+#[ignore = "needs root: run as root with --include-ignored"]
+fn a_published_port_is_a_path_into_the_container() {
+    // podman run -p PORT:80: a client namespace wired to the host connects
+    // to the host's address at PORT; netavark's DNAT sends it to the
+    // container, conntrack brings the answer back. nsmap must follow the
+    // same way from the snapshot, and the kernel (a TCP connect) agrees.
+    let mut topo = Topology::new("podman_published");
+    let rootfs = Rootfs::new(&topo.prefix);
+    let name = topo.name("web");
+    let podman = Podman::new(std::slice::from_ref(&name));
+    let port = 20000 + std::process::id() % 20000;
+    podman.run_with(
+        &name,
+        &rootfs.0,
+        &["-p", &format!("{port}:80")],
+        &["sh", "-c", "while true; do echo hi | nc -l -p 80; done"],
+    );
+    let pid: u32 = podman
+        .inspect(&name, "{{.State.Pid}}")
+        .parse()
+        .expect("pid");
+    let ctr_addr = podman.inspect(&name, "{{.NetworkSettings.IPAddress}}");
+    let ctr_inode = common::inode_of(format!("/proc/{pid}/ns/net"));
+    let client = topo.netns("client");
+    let h = topo.name("h");
+    topo.host_link(&h);
+    ip(&[
+        "link", "add", &h, "type", "veth", "peer", "name", "eth0", "netns", &client,
+    ]);
+    ip(&["addr", "add", "10.250.0.1/24", "dev", &h]);
+    ip(&["link", "set", &h, "up"]);
+    ip(&["-n", &client, "addr", "add", "10.250.0.2/24", "dev", "eth0"]);
+    ip(&["-n", &client, "link", "set", "eth0", "up"]);
+    ip(&["-n", &client, "link", "set", "lo", "up"]);
+    ip(&[
+        "-n",
+        &client,
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.250.0.1",
+    ]);
+    // The kernel: a TCP connect through the forward gets the answer.
+    let connect = || {
+        Command::new("ip")
+            .args(["netns", "exec", &client, "busybox", "nc", "-w", "2"])
+            .args(["10.250.0.1", &port.to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("hi"))
+    };
+    common::wait_for(connect);
+    let out = nsmap()
+        .args([
+            "path",
+            &client,
+            "10.250.0.1",
+            "--proto",
+            "tcp",
+            "--dport",
+            &port.to_string(),
+            "--json",
+            "--quiet",
+        ])
+        .output()
+        .expect("run nsmap");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("nsmap path --json");
+    assert_eq!(json["verdict"], "reachable", "{json}");
+    let forward = json["forward"].as_array().expect("forward");
+    assert_eq!(
+        forward.last().map(|h| h["netns"].clone()),
+        Some(Value::from(ctr_inode)),
+        "delivered in the container: {json}"
+    );
+    let nat: Vec<&Value> = forward
+        .iter()
+        .flat_map(|h| h["nat"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(nat.len(), 1, "{json}");
+    assert_eq!(nat[0]["kind"], "dnat", "{json}");
+    assert_eq!(nat[0]["to"], format!("{ctr_addr} port 80"), "{json}");
+    assert_eq!(json["dst"]["netns"], ctr_inode, "{json}");
+    let back: Vec<&Value> = json["return"]
+        .as_array()
+        .expect("return")
+        .iter()
+        .flat_map(|h| h["nat"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(back.len(), 1, "{json}");
+    assert_eq!(back[0]["kind"], "undo-dnat", "{json}");
+    assert_eq!(back[0]["to"], format!("10.250.0.1 port {port}"), "{json}");
 }

@@ -363,8 +363,23 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             }
         }
         Expr::Match { name, .. } if name == "comment" => Flow::Next,
+        Expr::Match { name, rev, info } if name == "addrtype" => {
+            cond(super::xt::addrtype(ctx.pkt, ctx.env, *rev, &info.0), || {
+                "xt match addrtype on an address whose type the snapshot does not say".to_string()
+            })
+        }
         Expr::Match { name, .. } => cond(None, || format!("xt match {name} is not modelled")),
-        Expr::Target { name, .. } => unknown(format!("xt target {name} is not modelled")),
+        Expr::Target { name, rev, info } => {
+            match super::xt::nat_target(
+                name,
+                *rev,
+                &info.0,
+                ctx.pkt.family == crate::snapshot::l3::Family::Inet6,
+            ) {
+                Some((kind, addr, port)) => Flow::Leaf(Leaf::Nat { kind, addr, port }),
+                None => unknown(format!("xt target {name} is not modelled")),
+            }
+        }
         Expr::Other { name, .. } if name == "notrack" => {
             st.changes.notrack = true;
             Flow::Next

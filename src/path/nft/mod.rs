@@ -42,6 +42,7 @@ mod sets;
 mod testing;
 #[cfg(test)]
 mod tests;
+mod xt;
 
 use std::net::IpAddr;
 
