@@ -54,6 +54,10 @@ pub(super) fn addrtype(pkt: &Packet, env: &dyn Env, rev: u32, info: &[u8]) -> Op
     Some(true)
 }
 
+/// What a NAT target asks for: the kind, the address (None: the device's)
+/// and the port range.
+pub(super) type NatAsked = (NatKind, Option<IpAddr>, Option<(u16, u16)>);
+
 /// NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PROTO_SPECIFIED.
 const MAP_IPS: u32 = 0x1;
 const PROTO_SPECIFIED: u32 = 0x2;
@@ -68,7 +72,7 @@ pub(super) fn nat_target(
     rev: u32,
     info: &[u8],
     v6: bool,
-) -> Option<(NatKind, Option<IpAddr>, Option<(u16, u16)>)> {
+) -> Option<NatAsked> {
     let kind = match name {
         "DNAT" => NatKind::Dnat,
         "SNAT" => NatKind::Snat,
