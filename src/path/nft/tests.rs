@@ -653,3 +653,95 @@ fn notrack_makes_a_packet_without_an_entry_untracked() {
         "drop policy"
     );
 }
+
+#[test]
+fn masked_prefixes_and_interval_sets_of_ports() {
+    // ip saddr 10.0.16.0/20: a 3-byte load, & 0xfffff0, == 10.0.16.
+    check(
+        "prefix",
+        "t",
+        "fw",
+        &udp("10.0.31.255", "10.1.9.9", 5),
+        "drop fw/2",
+    );
+    // 10.0.32.1 is outside; ip daddr 10.1.0.0/16 in the anonymous
+    // interval set drops (rule 8), after the tcp rules break on udp.
+    check(
+        "prefix",
+        "t",
+        "fw",
+        &udp("10.0.32.1", "10.1.9.9", 5),
+        "drop fw/8",
+    );
+    // fd00:0:0:1f::1 is in fd00:0:0:10::/60 (a 7-byte load, & 0xf0).
+    check(
+        "prefix",
+        "t",
+        "fw",
+        &udp("fd00:0:0:1f::1", "fd01::1", 5),
+        "drop fw/3",
+    );
+    // Outside it a new flow is accepted by ct state new (rule 9) before
+    // ip6 nexthdr udp drop (rule 10); an established one reaches rule 10.
+    check(
+        "prefix",
+        "t",
+        "fw",
+        &udp("fd00:0:0:20::1", "fd01::1", 5),
+        "accept fw/9",
+    );
+    let est = Ct {
+        state: CtState::Established,
+        direction: CtDir::Original,
+        status: None,
+    };
+    let p = Packet {
+        ct: est,
+        ..udp("fd00:0:0:20::1", "fd01::1", 5)
+    };
+    check("prefix", "t", "fw", &p, "drop fw/10");
+    // tcp dport != 22 and ip daddr != 10.0.0.0/8: drop; port 22 goes on to
+    // the port set { 1000-2000, 3000 } (no), ct state new accepts.
+    check(
+        "prefix",
+        "t",
+        "fw",
+        &tcp("10.7.0.1", "192.0.2.1", 80),
+        "drop fw/4",
+    );
+    check(
+        "prefix",
+        "t",
+        "fw",
+        &tcp("10.7.0.1", "192.0.2.1", 22),
+        "accept fw/9",
+    );
+    let est = Ct {
+        state: CtState::Established,
+        direction: CtDir::Original,
+        status: None,
+    };
+    // Established, to 10.9.0.1 port 2000 (the range's last port): accept by
+    // the set; port 2001 misses it and the ct rule, and reaches the policy.
+    let p = Packet {
+        ct: est,
+        ..tcp("10.7.0.1", "10.9.0.1", 2000)
+    };
+    check("prefix", "t", "fw", &p, "accept fw/6");
+    let p = Packet {
+        ct: est,
+        ..tcp("10.7.0.1", "10.9.0.1", 2001)
+    };
+    check("prefix", "t", "fw", &p, "accept policy");
+    // 10.3.0.0-10.3.0.7 is one interval: .7 in, .8 out.
+    let p = Packet {
+        ct: est,
+        ..tcp("10.7.0.1", "10.3.0.7", 2001)
+    };
+    check("prefix", "t", "fw", &p, "drop fw/8");
+    let p = Packet {
+        ct: est,
+        ..tcp("10.7.0.1", "10.3.0.8", 2001)
+    };
+    check("prefix", "t", "fw", &p, "accept policy");
+}
