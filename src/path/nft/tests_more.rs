@@ -183,3 +183,22 @@ fn masked_prefixes_and_interval_sets_of_ports() {
     };
     check("prefix", "t", "fw", &p, "accept policy");
 }
+
+#[test]
+fn a_set_the_snapshot_does_not_fully_describe_is_unknown() {
+    // Without the field lengths of ip saddr . tcp dport, a whole-key
+    // memcmp would put 10.0.0.5 . 80 inside 10.0.0.0 . 22 – 10.0.0.255 . 22.
+    let f = load("concat");
+    let mut t = table(&f, "t").clone();
+    for s in t.sets.iter_mut().flatten() {
+        s.field_len.clear();
+    }
+    let c = t.chains[0].clone();
+    let r = run_chain(&t, &c, &tcp("10.0.0.5", "1.1.1.1", 80), &NoEnv);
+    assert_eq!(short(&r.outcome), "unknown fw/3", "{:?}", r.outcome);
+    for s in t.sets.iter_mut().flatten() {
+        s.key_len = 0;
+    }
+    let r = run_chain(&t, &c, &tcp("10.0.0.5", "1.1.1.1", 80), &NoEnv);
+    assert_eq!(short(&r.outcome), "unknown fw/3", "{:?}", r.outcome);
+}
