@@ -447,6 +447,9 @@ fn lookup(
     let Some(set) = sets::find(ctx.table, name, id) else {
         return unknown(format!("set {name} is not in the snapshot"));
     };
+    if let Some(why) = sets::undecidable(set) {
+        return unknown(why);
+    }
     let Some(key) = st.regs.get(sreg, usz(set.key_len)) else {
         return unknown("lookup of a register out of range");
     };

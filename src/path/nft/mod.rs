@@ -42,6 +42,8 @@ mod sets;
 mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_more;
 mod xt;
 
 use std::net::IpAddr;

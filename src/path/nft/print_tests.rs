@@ -11,7 +11,7 @@ fn printer_matches_nft_list_ruleset() {
     let mut count = 0;
     for name in [
         "basic", "jumps", "sets", "vmap", "concat", "ct", "nat", "reject", "fib", "meta", "bridge",
-        "icmp6", "map",
+        "icmp6", "map", "prefix",
     ] {
         let f = load(name);
         for (table_name, chain, texts) in &f.texts {
@@ -36,7 +36,7 @@ fn printer_matches_nft_list_ruleset() {
             }
         }
     }
-    assert_eq!(count, 66, "every recorded rule compared");
+    assert_eq!(count, 74, "every recorded rule compared");
     assert!(
         failures.is_empty(),
         "{} of {count} rules differ:\n{}",

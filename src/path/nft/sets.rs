@@ -16,6 +16,20 @@ pub fn find<'a>(table: &'a NftTable, name: &str, id: Option<u32>) -> Option<&'a 
         .or_else(|| id.and_then(|id| sets.iter().find(|s| s.id == Some(id))))
 }
 
+/// Why the snapshot's description of a set cannot decide a lookup: no key
+/// length (every key would look equal), or a concatenation of ranges
+/// without its field lengths (one memcmp over all fields would match keys
+/// that pipapo, field by field, does not).
+pub fn undecidable(set: &NftSet) -> Option<String> {
+    if set.key_len == 0 {
+        return Some(format!("set @{} has no key length", set.name));
+    }
+    let ranges = set.elements.iter().flatten().any(|e| e.key_end.is_some());
+    let concat = set.flags.iter().any(|f| f == "concat") || set.key_type >= 64;
+    (ranges && concat && set.field_len.is_empty())
+        .then(|| format!("set @{} is a concatenation without field lengths", set.name))
+}
+
 /// The element a key hits, None for no match.
 pub fn lookup<'a>(set: &'a NftSet, elems: &'a [NftElem], key: &[u8]) -> Option<&'a NftElem> {
     if elems.iter().any(|e| e.key_end.is_some()) {

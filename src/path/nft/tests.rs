@@ -8,7 +8,7 @@ use super::testing::{Fixture, load};
 use super::*;
 use crate::snapshot::l3::{Family, NftTable};
 
-fn dev(ifindex: u32, name: &str) -> Dev {
+pub(super) fn dev(ifindex: u32, name: &str) -> Dev {
     Dev {
         ifindex,
         name: Name::from(name),
@@ -50,7 +50,7 @@ pub(super) fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
     }
 }
 
-fn udp(src: &str, dst: &str, dport: u16) -> Packet {
+pub(super) fn udp(src: &str, dst: &str, dport: u16) -> Packet {
     Packet {
         l4proto: 17,
         tcp_flags: None,
@@ -89,7 +89,7 @@ pub(super) fn run(fixture: &str, table_name: &str, chain: &str, pkt: &Packet) ->
 }
 
 /// "accept by H", "drop by H", "reject by H", "policy accept", …
-fn short(o: &Outcome) -> String {
+pub(super) fn short(o: &Outcome) -> String {
     let h = |by: &Option<RuleRef>| {
         by.as_ref().map_or("policy".to_string(), |r| {
             format!("{}/{}", r.chain, r.handle)
@@ -110,7 +110,7 @@ fn short(o: &Outcome) -> String {
     }
 }
 
-fn check(fixture: &str, table_name: &str, chain: &str, pkt: &Packet, want: &str) {
+pub(super) fn check(fixture: &str, table_name: &str, chain: &str, pkt: &Packet, want: &str) {
     let r = run(fixture, table_name, chain, pkt);
     assert_eq!(short(&r.outcome), want, "{fixture}: {:?}", r.outcome);
 }
@@ -565,91 +565,4 @@ fn icmpv6_and_hoplimit() {
     p.icmp_type = Some(129);
     // echo-reply from fd00::1: counter drop (handle 5).
     check("icmp6", "t", "fw", &p, "drop fw/5");
-}
-
-#[test]
-fn data_maps_write_their_data_into_the_register() {
-    // dnat to tcp dport map { 80 : 10.0.0.2, 443 : 10.0.0.3 }: the lookup
-    // writes the element's data into reg 1, which the nat reads.
-    check(
-        "map",
-        "nat",
-        "pre",
-        &tcp("10.9.0.1", "192.0.2.9", 443),
-        "Dnat pre/3 Some(10.0.0.3) None",
-    );
-    // No element for port 81: the lookup breaks. The source port is
-    // unknown, so the lookup in { 22 : 1 } forks: on a match the mark is
-    // set to 1 and the last rule drops, without one the policy accepts.
-    let r = run("map", "nat", "pre", &tcp("10.9.0.1", "192.0.2.9", 81));
-    assert_eq!(short(&r.outcome), "unknown pre/5", "{:?}", r.outcome);
-    // Source port 22: the mark becomes 1 and the last rule drops.
-    let p = Packet {
-        sport: Some(22),
-        ..tcp("10.9.0.1", "192.0.2.9", 81)
-    };
-    let r = run("map", "nat", "pre", &p);
-    assert_eq!(short(&r.outcome), "drop pre/6");
-    assert_eq!(r.changes.mark, Some(Some(1)));
-    let p = Packet {
-        sport: Some(23),
-        ..p
-    };
-    check("map", "nat", "pre", &p, "accept policy");
-}
-
-#[test]
-fn notrack_makes_a_packet_without_an_entry_untracked() {
-    use crate::snapshot::nft::{Bytes, Expr, NftRule, Verdict};
-    let f = load("ct");
-    let mut t = table(&f, "t").clone();
-    // notrack; ct state untracked accept — on a packet conntrack has not
-    // seen (no entry: the invalid bit) the second rule accepts; with an
-    // entry, notrack does nothing and the policy drops.
-    let accept = Verdict {
-        kind: "accept".into(),
-        chain: None,
-    };
-    t.chains[0].rules = Some(vec![
-        NftRule {
-            handle: 1,
-            exprs: vec![Expr::Other {
-                name: "notrack".into(),
-                attrs: Vec::new(),
-            }],
-            comment: None,
-        },
-        NftRule {
-            handle: 2,
-            exprs: vec![
-                Expr::Ct {
-                    key: "state".into(),
-                    dreg: Some(1),
-                    sreg: None,
-                    direction: None,
-                },
-                Expr::Cmp {
-                    sreg: 1,
-                    op: "eq".into(),
-                    data: Bytes(64u32.to_ne_bytes().to_vec()),
-                },
-                Expr::Immediate {
-                    dreg: 0,
-                    data: None,
-                    verdict: Some(accept),
-                },
-            ],
-            comment: None,
-        },
-    ]);
-    let mut p = tcp("10.0.0.1", "10.0.0.2", 80);
-    p.ct.state = CtState::Invalid;
-    let r = run_chain(&t, &t.chains[0], &p, &NoEnv);
-    assert_eq!(short(&r.outcome), "accept fw/2");
-    assert!(r.changes.notrack);
-    p.ct.state = CtState::New;
-    assert_eq!(
-        short(&run_chain(&t, &t.chains[0], &p, &NoEnv).outcome),
-        "drop policy"
-    );
 }
