@@ -317,6 +317,9 @@ pub struct Hop {
     /// Address translations made here: by a nat rule on a connection's
     /// first packet, or undone by conntrack on its reply.
     pub nat: Vec<NatStep>,
+    /// The packet's mark when the hop routed it, where rules set one (null
+    /// for 0).
+    pub mark: Option<u32>,
 }
 
 /// One address translation of the packet at a hop.

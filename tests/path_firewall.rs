@@ -295,3 +295,70 @@ fn masquerade_on_the_way_out_brings_the_reply_back() {
     assert_eq!(json["forward"][1]["nat"][0]["to"], lab.v4("2.1"), "{json}");
     assert_eq!(json["return"][1]["nat"][0]["kind"], "undo-snat", "{json}");
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_mark_set_at_prerouting_counts_in_forward_and_in_routing() {
+    let mut lab = Lab::new("pfw_mark", 247);
+    let (a, r, b) = routed(&mut lab);
+    r.nft(
+        "table inet mangle {
+            chain pre {
+                type filter hook prerouting priority mangle; policy accept;
+                iifname \"eth0\" meta mark set 0x1
+            }
+        }
+        table inet fw {
+            chain forward {
+                type filter hook forward priority 0; policy accept;
+                meta mark 0x2 drop
+            }
+        }",
+    );
+    lab.settle();
+    // Marked 0x1, not 0x2: through.
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::reachable(&[&a, &r, &b]),
+    );
+    // Marked 0x2: the forward chain drops it.
+    r.nft("flush ruleset");
+    r.nft(
+        "table inet mangle {
+            chain pre {
+                type filter hook prerouting priority mangle; policy accept;
+                iifname \"eth0\" meta mark set 0x2
+            }
+        }
+        table inet fw {
+            chain forward {
+                type filter hook forward priority 0; policy accept;
+                meta mark 0x2 drop
+            }
+        }",
+    );
+    let json = lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unreachable("firewall_drop", &r, &[&a, &r]),
+    );
+    assert_told(&json, &["meta mark 0x00000002 drop"]);
+    // And the route lookup after prerouting sees the mark: a rule sends
+    // marked packets to a blackhole.
+    r.nft("flush ruleset");
+    r.nft(
+        "table inet mangle {
+            chain pre {
+                type filter hook prerouting priority mangle; policy accept;
+                iifname \"eth0\" meta mark set 0x7
+            }
+        }",
+    );
+    r.ip(&[
+        "rule", "add", "fwmark", "0x7", "lookup", "107", "pref", "107",
+    ]);
+    r.ip(&["route", "add", "blackhole", "default", "table", "107"]);
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unreachable("blackhole", &r, &[&a, &r]),
+    );
+}

@@ -63,6 +63,8 @@ pub struct Seen {
     pub sport: Option<u16>,
     pub dport: Option<u16>,
     pub ttl: u8,
+    /// The packet's mark (skb->mark), as rules on the way set it.
+    pub mark: u32,
     /// The connection's reply (conntrack: established, reply direction)
     /// rather than its first packet (new, original direction).
     pub reply: bool,
@@ -95,6 +97,9 @@ pub struct Passed {
     pub notes: Vec<String>,
     pub steps: Vec<FirewallStep>,
     pub nat: Option<Translation>,
+    /// A mark a rule set (`meta mark set`), for the hooks and the route
+    /// lookups that follow.
+    pub mark: Option<u32>,
 }
 
 /// A translation a nat rule asks for: the new address (None for a
@@ -121,6 +126,9 @@ impl Passed {
         }
         if other.nat.is_some() {
             self.nat = other.nat;
+        }
+        if other.mark.is_some() {
+            self.mark = other.mark;
         }
     }
 }
@@ -331,7 +339,12 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             && nft_chain.rules.is_some()
             && !matches!(layer, Layer::Arp)
         {
-            let (note, by, nat) = judge(view, layer, hook, &seen, table, nft_chain, &chain.what)?;
+            let (note, by, nat, mark) =
+                judge(view, layer, hook, &seen, table, nft_chain, &chain.what)?;
+            if let Some(m) = mark {
+                seen.mark = m;
+                passed.mark = Some(m);
+            }
             passed.notes.push(note);
             let mut s = step(if nat.is_some() { "nat" } else { "accept" });
             s.rule = by.as_ref().map(|r| r.text.clone());
@@ -404,6 +417,15 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
     Ok(passed)
 }
 
+/// A chain's verdict on a packet it lets through: a note, the accepting
+/// rule (None: the policy), a translation asked for, a mark set.
+type Judged = (
+    String,
+    Option<nft::RuleRef>,
+    Option<Translation>,
+    Option<u32>,
+);
+
 /// Runs an nftables base chain with rules on the packet: Ok with a note
 /// and the accepting rule (None: the policy) when it lets the packet
 /// through; a drop, a translation nsmap does not follow yet, a queue or
@@ -416,7 +438,7 @@ fn judge(
     table: &NftTable,
     chain: &NftChain,
     what: &str,
-) -> Result<(String, Option<nft::RuleRef>, Option<Translation>), Stop> {
+) -> Result<Judged, Stop> {
     let label = view.label();
     let netns = Some(view.inode());
     let step = |verdict: &str, by: Option<&nft::RuleRef>| FirewallStep {
@@ -447,6 +469,18 @@ fn judge(
         .with_firewall(step("unknown", None)));
     };
     let run = nft::run_chain(table, chain, &pkt, &rules::ViewEnv { view });
+    // A mark set to what nsmap cannot know would make every later rule or
+    // route that reads it a guess (asked only where the packet goes on).
+    let mark = || match run.changes.mark {
+        Some(Some(m)) if run.changes_certain => Ok(Some(m)),
+        None if run.changes_certain => Ok(None),
+        _ => Err(Stop::new(
+            Code::FirewallRules,
+            netns,
+            format!("{label} sets the packet's mark in {what} to a value nsmap cannot know"),
+        )
+        .with_firewall(step("unknown", None))),
+    };
 
     let by_text = |by: &nft::RuleRef| {
         let within = if by.chain != chain.name {
@@ -465,7 +499,7 @@ fn judge(
                 Some(r) => format!("passes {what}: accepted by {}", by_text(r)),
                 None => format!("passes {what}: no rule decides, the policy accepts"),
             };
-            Ok((note, by, None))
+            Ok((note, by, None, mark()?))
         }
         nft::Outcome::Drop { by, reject } => {
             let how = if reject { "rejects" } else { "drops" };
@@ -512,7 +546,7 @@ fn judge(
                 port: port.map(|(p, _)| p),
                 rule: by.text.clone(),
             };
-            Ok((note, Some(by), Some(t)))
+            Ok((note, Some(by), Some(t), mark()?))
         }
         nft::Outcome::Queue { by } => {
             let step = step("unknown", Some(&by));

@@ -114,7 +114,7 @@ pub fn packet(view: &NsView<'_>, seen: &Seen, hook: Hook, bridged: bool) -> Opti
         oif,
         bri_iif,
         bri_oif,
-        mark: 0,
+        mark: seen.mark,
         ct,
         // Only a socket of the namespace's own has an owner nsmap assumes
         // (root, as the routing lookups do); a reply's is not known.

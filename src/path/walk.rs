@@ -50,6 +50,8 @@ struct Packet {
     ttl: u8,
     /// The reply of the connection, not its first packet (conntrack).
     reply: bool,
+    /// skb->mark, as firewall rules on the way set it (0 where it starts).
+    mark: u32,
 }
 
 impl Packet {
@@ -63,6 +65,7 @@ impl Packet {
             sport: self.sport,
             dport: self.dport,
             ttl: self.ttl,
+            mark: self.mark,
             reply: self.reply,
             iif,
             oif,
@@ -150,6 +153,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
         dport,
         ttl: TTL,
         reply: false,
+        mark: 0,
     };
     let forward = walker.originate(query.netns, query.oif, packet, query.proto, false);
     // Every forward leg, with its return legs.
@@ -183,6 +187,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     dport: None,
                     ttl: TTL,
                     reply: true,
+                    mark: 0,
                 };
                 // Conntrack undoes on the reply what nat rules did to the
                 // request, where they did it.
@@ -403,6 +408,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             notes: Vec::new(),
             firewall: Vec::new(),
             nat: Vec::new(),
+            mark: None,
         }
     }
 
@@ -1132,17 +1138,39 @@ impl<'c, 'a> Walker<'c, 'a> {
                 follows_nat: true,
                 ..pkt.seen(came_by, Some(next.dev))
             };
-            let asked = match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
+            let (asked, marked) = match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
                 Ok(mut p) => {
                     let nat = p.nat.take();
+                    let mark = p.mark;
                     hop.absorb(p);
-                    nat
+                    (nat, mark)
                 }
                 Err(s) => {
                     drop(hop, &mut hops, &s);
                     return self.stop(hops, s, notes);
                 }
             };
+            if let Some(m) = marked {
+                // A mark set at output re-routes a locally sent packet
+                // (ip_route_me_harder) where rules route by mark.
+                let by_mark = view
+                    .rules(pkt.family)
+                    .iter()
+                    .any(|r| r.rule.fwmark.is_some());
+                if h == Hook::Output && m != pkt.mark && by_mark {
+                    let s = Stop::new(
+                        Code::FirewallRules,
+                        Some(netns),
+                        format!(
+                            "{} marks what it sends itself ({m:#x}) and routes by mark: the kernel routes it again, which nsmap does not follow yet",
+                            view.label()
+                        ),
+                    );
+                    drop(hop, &mut hops, &s);
+                    return self.stop(hops, s, notes);
+                }
+                pkt.mark = m;
+            }
             if h == Hook::Output
                 && asked
                     .as_ref()
@@ -1617,16 +1645,21 @@ impl<'c, 'a> Walker<'c, 'a> {
             follows_nat: true,
             ..pkt.seen(Some(iface.ifindex), None)
         };
-        let asked = match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting, &arriving)
-        {
-            Ok(mut p) => {
-                let nat = p.nat.take();
-                hop.absorb(p);
-                nat
-            }
-            Err(s) => return drop_with(hop, hops, s),
-        };
+        let (asked, marked) =
+            match firewall::check(view, Layer::Ip(pkt.family), Hook::Prerouting, &arriving) {
+                Ok(mut p) => {
+                    let nat = p.nat.take();
+                    let mark = p.mark;
+                    hop.absorb(p);
+                    (nat, mark)
+                }
+                Err(s) => return drop_with(hop, hops, s),
+            };
         let mut pkt = pkt;
+        // The input route lookup sees a mark prerouting set.
+        if let Some(m) = marked {
+            pkt.mark = m;
+        }
         // A redirect takes the arrival device's first address
         // (nf_nat_redirect_ipv4).
         let family = pkt.family;
@@ -1643,7 +1676,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         }
         let dst = pkt.dst;
         let arriving = pkt.seen(Some(iface.ifindex), None);
-        let flow = fib::input_flow(
+        let mut flow = fib::input_flow(
             pkt.family,
             dst,
             src,
@@ -1652,6 +1685,8 @@ impl<'c, 'a> Walker<'c, 'a> {
             pkt.sport,
             pkt.dport,
         );
+        flow.mark = pkt.mark;
+        hop.mark = (pkt.mark != 0).then_some(pkt.mark);
         let result = match fib::lookup(view, &flow, Opts::default()) {
             Ok(r) => r,
             Err(why) => return drop_with(hop, hops, Stop::unknown(Some(netns), why)),

@@ -677,6 +677,11 @@ impl Lab {
         if let Some(oif) = q.oif {
             cmd.args(["oif", oif]);
         }
+        // The mark the packet carried when this hop routed it (set by a
+        // firewall rule on the way, as nsmap says).
+        if let Some(mark) = hop["mark"].as_u64() {
+            cmd.args(["mark", &mark.to_string()]);
+        }
         let out = cmd.output().expect("run ip route get");
         let args = format!("{q}{}", if fibmatch { " fibmatch" } else { "" });
         if !out.status.success() {

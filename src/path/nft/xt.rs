@@ -67,12 +67,7 @@ const PROTO_SPECIFIED: u32 = 0x2;
 /// `nf_nat_range2`), `MASQUERADE` and `REDIRECT` (ports only). None for a
 /// blob nsmap does not read. Addresses and ports are network order in
 /// the blob, the flags host order.
-pub(super) fn nat_target(
-    name: &str,
-    rev: u32,
-    info: &[u8],
-    v6: bool,
-) -> Option<NatAsked> {
+pub(super) fn nat_target(name: &str, rev: u32, info: &[u8], v6: bool) -> Option<NatAsked> {
     let kind = match name {
         "DNAT" => NatKind::Dnat,
         "SNAT" => NatKind::Snat,
