@@ -326,8 +326,10 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             rule_chain: None,
         };
         // A reply belongs to a connection conntrack already translated:
-        // nat chains see only a connection's first packet.
-        if seen.reply
+        // nat chains see only a connection's first packet, and never an
+        // untracked one (NDP): nf_nat_inet_fn runs them only for a new
+        // conntrack entry.
+        if (seen.reply || seen.ndp)
             && chain
                 .nft
                 .is_some_and(|(_, c)| c.kind.as_deref() == Some("nat"))
