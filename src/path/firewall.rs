@@ -68,6 +68,9 @@ pub struct Seen {
     /// The connection's reply (conntrack: established, reply direction)
     /// rather than its first packet (new, original direction).
     pub reply: bool,
+    /// Conntrack in this namespace knows the connection (the request
+    /// passed here); a reply where it did not is no reply to conntrack.
+    pub tracked: bool,
     /// The devices the hook is given as `in` and `out` (ifindex in this
     /// namespace; for bridged traffic the ports, and at br_netfilter's IP
     /// hooks the bridge itself).
@@ -81,6 +84,14 @@ pub struct Seen {
     /// The walk applies a translation asked for at this hook; elsewhere
     /// one makes the answer unknown.
     pub follows_nat: bool,
+    /// On a reply: what conntrack restores at this hook's nat position
+    /// (the destination at prerouting, the source at postrouting), so
+    /// that chains after it see the restored packet.
+    pub restore: Option<(bool, IpAddr, Option<u16>)>,
+    /// The source of a neighbour solicitation sent for the packet
+    /// (ndisc_solicit: the packet's own source if it is on the sending
+    /// device, else that device's link-local address).
+    pub ndp_src: Option<IpAddr>,
 }
 
 impl Seen {
@@ -312,9 +323,41 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             }
         }
     }
-    chains.sort_by_key(|c| c.priority);
+    // nftables nat chains do not sit at their own priority: nf_nat
+    // registers one hook per hook point (NAT_DST at -100 at prerouting and
+    // output, NAT_SRC at 100 at postrouting and input) that runs them, in
+    // their declared order, from there (nf_nat_register_fn).
+    let nat_at = match hook {
+        Hook::Prerouting | Hook::Output => -100,
+        _ => 100,
+    };
+    let is_nat = |c: &Chain<'_>| c.nft.is_some_and(|(_, n)| n.kind.as_deref() == Some("nat"));
+    chains.sort_by_key(|c| {
+        if is_nat(c) {
+            (nat_at, c.priority)
+        } else {
+            (c.priority, c.priority)
+        }
+    });
+    let mut translated = false;
     let mut passed = Passed::default();
     for chain in chains {
+        let at = if is_nat(&chain) {
+            nat_at
+        } else {
+            chain.priority
+        };
+        if at >= nat_at
+            && let Some((destination, addr, port)) = seen.restore.take()
+        {
+            if destination {
+                seen.dst = addr;
+                seen.dport = port.or(seen.dport);
+            } else {
+                seen.src = Some(addr);
+                seen.sport = port.or(seen.sport);
+            }
+        }
         let step = |verdict: &str| FirewallStep {
             hook: hook.word().to_string(),
             family: chain.family.clone(),
@@ -329,11 +372,9 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
         // nat chains see only a connection's first packet, and never an
         // untracked one (NDP): nf_nat_inet_fn runs them only for a new
         // conntrack entry.
-        if (seen.reply || seen.ndp)
-            && chain
-                .nft
-                .is_some_and(|(_, c)| c.kind.as_deref() == Some("nat"))
-        {
+        // Once a nat chain set up the mapping, the others at this hook
+        // are not asked (nf_nat_inet_fn: nf_nat_initialized).
+        if is_nat(&chain) && (seen.ndp || (seen.reply && seen.tracked) || translated) {
             continue;
         }
         if chain.rules > 0
@@ -354,7 +395,7 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             s.rule_chain = by.map(|r| r.chain);
             passed.steps.push(s);
             if let Some(t) = nat {
-                if !seen.follows_nat {
+                if !seen.follows_nat || seen.reply {
                     return Err(Stop::new(
                         Code::FirewallRules,
                         Some(view.inode()),
@@ -381,6 +422,7 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
                     }
                 }
                 passed.nat = Some(t);
+                translated = true;
             }
             continue;
         }
@@ -462,7 +504,8 @@ fn judge(
         )
         .with_firewall(step("unknown", None)));
     }
-    let Some(pkt) = rules::packet(view, seen, hook, matches!(layer, Layer::Bridge)) else {
+    let bridged = matches!(layer, Layer::Bridge);
+    let Some(pkt) = rules::packet(view, seen, hook, bridged, chain.priority.unwrap_or(0)) else {
         return Err(Stop::new(
             Code::FirewallRules,
             netns,
@@ -578,6 +621,23 @@ fn judge(
     }
 }
 
+/// A mark set where the walk does not carry it on (a device's or a
+/// bridge's hooks, a local delivery): the later hooks and the route lookup
+/// would read it, so the answer is unknown rather than a guess.
+pub fn mark_not_carried(view: &NsView<'_>, passed: &Passed, mark: u32) -> Result<(), Stop> {
+    match passed.mark {
+        Some(m) if m != mark => Err(Stop::new(
+            Code::FirewallRules,
+            Some(view.inode()),
+            format!(
+                "{} sets the packet's mark ({m:#x}) at a device, bridge or loopback hook, and nsmap does not carry a mark from there yet",
+                view.label()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `, reached by rule 4: ip saddr 10.0.0.0/8 jump deny` for the rules of
 /// `trail` that jumped or went to another chain.
 fn jumps_taken(table: &NftTable, trail: &[nft::Step], decided: &nft::RuleRef) -> String {
@@ -677,17 +737,20 @@ pub fn wire(
     // header) and the advertisement back (ndisc_send_na: from the target,
     // to the solicitation's source). Conntrack leaves NDP untracked.
     let target = asks.unwrap_or(seen.dst);
+    // NDP goes with hop limit 255 (the ndisc socket).
     let solicit = Seen {
         ndp: true,
         proto: if v4 { 0 } else { super::fib::IPPROTO_ICMPV6 },
         sport: None,
         dport: None,
+        ttl: 255,
+        src: seen.ndp_src.or(seen.src),
         dst: super::net::solicited_node(target),
         ..seen.on(None, None)
     };
     let advert = Seen {
         src: Some(target),
-        dst: seen.src.unwrap_or(target),
+        dst: solicit.src.unwrap_or(target),
         reply: true,
         ..solicit
     };
@@ -751,6 +814,7 @@ pub fn wire(
             &at(*seen, ifindex, pass),
         )?);
     }
+    mark_not_carried(view, &notes, seen.mark)?;
     Ok(notes)
 }
 

@@ -41,7 +41,13 @@ fn dev(iface: &Interface) -> Dev {
 /// The evaluator's packet for what `hook` sees in `view`'s namespace;
 /// `bridged` for the bridge family (ports as `iif`/`oif`, the bridge
 /// above them). None where the packet has no source address yet.
-pub fn packet(view: &NsView<'_>, seen: &Seen, hook: Hook, bridged: bool) -> Option<Packet> {
+pub fn packet(
+    view: &NsView<'_>,
+    seen: &Seen,
+    hook: Hook,
+    bridged: bool,
+    priority: i32,
+) -> Option<Packet> {
     let src = seen.src?;
     let device = |i: Option<u32>| i.and_then(|i| view.iface(i)).map(dev);
     let (iif, oif) = (device(seen.iif), device(seen.oif));
@@ -66,25 +72,33 @@ pub fn packet(view: &NsView<'_>, seen: &Seen, hook: Hook, bridged: bool) -> Opti
     } else {
         TCP_SYN
     });
-    let ct = if seen.ndp {
+    let ct = |state, direction| Ct {
+        state,
+        direction,
+        status: None,
+    };
+    // Conntrack has not looked at the packet yet at a device's ingress, or
+    // at prerouting/output before its hook (NF_IP_PRI_CONNTRACK, -200):
+    // `ct state` reads invalid there (nft_ct_get_eval without an entry).
+    let before_conntrack = matches!(hook, Hook::Ingress)
+        || (matches!(hook, Hook::Prerouting | Hook::Output) && priority < -200 && !bridged);
+    let ct = if before_conntrack {
+        ct(CtState::Invalid, CtDir::Original)
+    } else if seen.ndp {
         // nf_conntrack_icmpv6: neighbour discovery is never tracked.
-        Ct {
-            state: CtState::Untracked,
-            direction: CtDir::Original,
-            status: None,
-        }
-    } else if seen.reply {
-        Ct {
-            state: CtState::Established,
-            direction: CtDir::Reply,
-            status: None,
-        }
+        ct(CtState::Untracked, CtDir::Original)
+    } else if !seen.reply {
+        ct(CtState::New, CtDir::Original)
+    } else if seen.tracked {
+        ct(CtState::Established, CtDir::Reply)
+    } else if seen.proto == IPPROTO_TCP || icmp {
+        // A reply where the request never passed: a SYN-ACK without an
+        // entry (tcp_new: sNO + SYNACK is invalid), an echo reply
+        // (icmp_new takes only requests).
+        ct(CtState::Invalid, CtDir::Original)
     } else {
-        Ct {
-            state: CtState::New,
-            direction: CtDir::Original,
-            status: None,
-        }
+        // UDP and the like start an entry with whatever comes first.
+        ct(CtState::New, CtDir::Original)
     };
     // What the namespace sends itself has no MAC header before it leaves
     // (output, and postrouting of local traffic); what it received, and

@@ -52,6 +52,10 @@ struct Packet {
     reply: bool,
     /// skb->mark, as firewall rules on the way set it (0 where it starts).
     mark: u32,
+    /// Conntrack in the namespace it is in knows its connection: always
+    /// for the first packet; for the reply only where the first packet
+    /// passed (conntrack is per namespace).
+    tracked: bool,
 }
 
 impl Packet {
@@ -67,11 +71,14 @@ impl Packet {
             ttl: self.ttl,
             mark: self.mark,
             reply: self.reply,
+            tracked: self.tracked,
             iif,
             oif,
             bridge: None,
             ndp: false,
             follows_nat: false,
+            restore: None,
+            ndp_src: None,
         }
     }
 
@@ -114,6 +121,8 @@ struct Walker<'c, 'a> {
     budget: Cell<usize>,
     /// The translations of the forward leg whose reply is being walked.
     nat: std::cell::RefCell<Vec<NatRecord>>,
+    /// The namespaces that forward leg crossed.
+    crossed: std::cell::RefCell<Vec<u64>>,
 }
 
 /// What a namespace does with an arriving packet.
@@ -130,6 +139,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
         ctx: &ctx,
         budget: Cell::new(LEG_BUDGET),
         nat: std::cell::RefCell::new(Vec::new()),
+        crossed: std::cell::RefCell::new(Vec::new()),
     };
     let family = Family::of(query.dst);
     let (proto, dport) = match query.proto {
@@ -154,6 +164,7 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
         ttl: TTL,
         reply: false,
         mark: 0,
+        tracked: true,
     };
     let forward = walker.originate(query.netns, query.oif, packet, query.proto, false);
     // Every forward leg, with its return legs.
@@ -188,14 +199,17 @@ pub fn trace(snapshot: &Snapshot, query: &Query) -> Trace {
                     ttl: TTL,
                     reply: true,
                     mark: 0,
+                    tracked: true,
                 };
                 // Conntrack undoes on the reply what nat rules did to the
-                // request, where they did it.
+                // request, where they did it, and knows the connection only
+                // in the namespaces the request crossed.
                 *walker.nat.borrow_mut() = leg
                     .hops
                     .iter()
                     .flat_map(|h| h.nat.iter().filter_map(|n| n.record))
                     .collect();
+                *walker.crossed.borrow_mut() = leg.hops.iter().filter_map(|h| h.netns).collect();
                 for back in walker.originate(*netns, reply_oif, reply, query.proto, true) {
                     combos.push((leg.clone(), Some(back)));
                 }
@@ -225,6 +239,27 @@ fn outcome(
             Some(Direction::Forward),
         ),
         (End::Delivered { .. }, Some(back)) => match &back.end {
+            // The reply must come from the address the packet went to: a
+            // translation of the destination not undone on the way back
+            // (its reply skipped the namespace that made it) reaches the
+            // sender from another address, which no socket takes.
+            End::Delivered { netns, src, .. }
+                if *netns == query.netns && src.is_some_and(|s| s != query.dst) =>
+            {
+                (
+                    Verdict::Unreachable,
+                    Some(Stop::new(
+                        Code::ReplyMisdelivered,
+                        Some(*netns),
+                        format!(
+                            "the reply comes back from {}, not from {}, the address the packet was sent to: a translation of its destination was not undone on the way back",
+                            src.map_or_else(String::new, |s| s.to_string()),
+                            query.dst
+                        ),
+                    )),
+                    Some(Direction::Return),
+                )
+            }
             End::Delivered { netns, .. } if *netns == query.netns => {
                 (Verdict::Reachable, None, None)
             }
@@ -519,6 +554,17 @@ impl<'c, 'a> Walker<'c, 'a> {
                 to: (addr, new_port),
             }),
         }))
+    }
+
+    /// The packet as it enters `netns` from `from`: a veth into another
+    /// namespace scrubs its mark (skb_scrub_packet), and a reply is known
+    /// to conntrack there only if the request crossed it.
+    fn enter(&self, mut pkt: Packet, netns: u64, from: u64) -> Packet {
+        if netns != from {
+            pkt.mark = 0;
+        }
+        pkt.tracked = !pkt.reply || self.crossed.borrow().contains(&netns);
+        pkt
     }
 
     /// The view of a namespace the packet is in, or why there is none.
@@ -1037,7 +1083,9 @@ impl<'c, 'a> Walker<'c, 'a> {
             (ip, Hook::Prerouting, inn),
             (ip, Hook::Input, inn),
         ] {
-            match firewall::check(view, layer, hook, &seen) {
+            match firewall::check(view, layer, hook, &seen)
+                .and_then(|p| firewall::mark_not_carried(view, &p, pkt.mark).map(|()| p))
+            {
                 Ok(p) => hop.absorb(p),
                 Err(s) => {
                     hop.action = if s.code == Code::FirewallDrop {
@@ -1134,8 +1182,25 @@ impl<'c, 'a> Walker<'c, 'a> {
             .flatten();
         let mut pkt = pkt;
         for &h in hooks {
+            // A reply's translation is undone at postrouting's nat
+            // position: chains after it see the restored source.
+            let mut undone = pkt;
+            let undo = if pkt.reply && h == Hook::Postrouting {
+                match self.translate(netns, Hook::Postrouting, &mut undone, None, || None) {
+                    Ok(step) => step,
+                    Err(s) => {
+                        drop(hop, &mut hops, &s);
+                        return self.stop(hops, s, notes);
+                    }
+                }
+            } else {
+                None
+            };
             let seen = firewall::Seen {
                 follows_nat: true,
+                restore: undo
+                    .as_ref()
+                    .and_then(|_| Some((false, undone.src?, undone.sport))),
                 ..pkt.seen(came_by, Some(next.dev))
             };
             let (asked, marked) = match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
@@ -1192,11 +1257,21 @@ impl<'c, 'a> Walker<'c, 'a> {
                 drop(hop, &mut hops, &s);
                 return self.stop(hops, s, notes);
             }
-            if h == Hook::Postrouting {
+            if let Some(step) = undo {
+                let mark = pkt.mark;
+                pkt = undone;
+                pkt.mark = mark;
+                hop.nat.push(step);
+            } else if h == Hook::Postrouting {
                 // A masquerade takes the address the output device would
-                // give this destination.
-                let dst = pkt.dst;
-                let own = || source::select(view, None, next.dev, next.gateway, dst);
+                // give the next hop (nf_nat_masquerade_ipv4: rt_nexthop,
+                // then inet_select_addr at universe scope).
+                let (dst, family) = (pkt.dst, pkt.family);
+                let hop_addr = next.gateway.unwrap_or(dst);
+                let own = || match family {
+                    Family::Inet => source::select_v4(view, next.dev, Some(hop_addr), 0),
+                    Family::Inet6 => source::select(view, None, next.dev, next.gateway, dst),
+                };
                 match self.translate(netns, Hook::Postrouting, &mut pkt, asked.as_ref(), own) {
                     Ok(Some(step)) => hop.nat.push(step),
                     Ok(None) => {}
@@ -1258,6 +1333,26 @@ impl<'c, 'a> Walker<'c, 'a> {
     ) -> Vec<Leg> {
         let groups = group_steps(&endpoint.path);
         let last = groups.len().saturating_sub(1);
+        // The source a neighbour solicitation for the packet goes from:
+        // the packet's own where the sending device has it, else the
+        // device's link-local address (ndisc_solicit).
+        let ndp_src = if pkt.family == Family::Inet6 {
+            hop.out
+                .as_ref()
+                .and_then(|r| sender.iface(r.ifindex))
+                .and_then(|dev| {
+                    let addrs = iface_addrs(dev);
+                    if let Some(src) = pkt.src.filter(|s| addrs.iter().any(|a| a.local == *s)) {
+                        return Some(src);
+                    }
+                    addrs
+                        .iter()
+                        .find(|a| net::is_ipv6_link_local(a.local) && super::view::usable(a))
+                        .map(|a| a.local)
+                })
+        } else {
+            None
+        };
         // Each group's share of the devices' ways (groups split the path
         // in order).
         let passes = wire::passes(self.ctx, &endpoint.path);
@@ -1292,7 +1387,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                     shares[i],
                     asks,
                     role(i),
-                    &pkt.seen(None, None),
+                    &firewall::Seen {
+                        ndp_src,
+                        ..pkt.seen(None, None)
+                    },
                 )
                 .map(|p| hop.absorb(p));
                 let bridged = wired.and_then(|()| {
@@ -1319,6 +1417,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             if i == last {
                 break;
             }
+            let pkt = self.enter(pkt, *netns, sender.inode());
             let mut l2 = self.hop(*netns, Action::Bridge);
             l2.in_ = refs.first().cloned();
             l2.out = refs.last().cloned();
@@ -1339,9 +1438,18 @@ impl<'c, 'a> Walker<'c, 'a> {
                     );
                 }
             };
-            let wired =
-                firewall::wire(view, steps, shares[i], asks, role(i), &pkt.seen(None, None))
-                    .map(|p| l2.absorb(p));
+            let wired = firewall::wire(
+                view,
+                steps,
+                shares[i],
+                asks,
+                role(i),
+                &firewall::Seen {
+                    ndp_src,
+                    ..pkt.seen(None, None)
+                },
+            )
+            .map(|p| l2.absorb(p));
             let bridged = wired.and_then(|()| {
                 self.bridge_hooks(
                     view,
@@ -1388,7 +1496,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                 shares[last],
                 asks,
                 role(last),
-                &pkt.seen(None, None),
+                &firewall::Seen {
+                    ndp_src,
+                    ..pkt.seen(None, None)
+                },
             )
         {
             let mut hop = self.hop(netns, Action::Unknown);
@@ -1400,6 +1511,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             hops.push(hop);
             return self.stop(hops, s, notes);
         }
+        let pkt = self.enter(pkt, arrival.netns, sender.inode());
         self.arrive(arrival, steps, pkt, hops, notes, seen)
     }
 
@@ -1454,6 +1566,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 }
             }
         }
+        firewall::mark_not_carried(view, &notes, pkt.mark)?;
         Ok(notes)
     }
 
@@ -1641,8 +1754,20 @@ impl<'c, 'a> Walker<'c, 'a> {
             Ok(p) => hop.absorb(p),
             Err(s) => return drop_with(hop, hops, s),
         }
+        // A reply's translation is undone at prerouting's nat position:
+        // chains after it see the restored destination.
+        let mut undone = pkt;
+        let undo = if pkt.reply {
+            match self.translate(netns, Hook::Prerouting, &mut undone, None, || None) {
+                Ok(step) => step,
+                Err(s) => return drop_with(hop, hops, s),
+            }
+        } else {
+            None
+        };
         let arriving = firewall::Seen {
             follows_nat: true,
+            restore: undo.as_ref().map(|_| (true, undone.dst, undone.dport)),
             ..pkt.seen(Some(iface.ifindex), None)
         };
         let (asked, marked) =
@@ -1655,7 +1780,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                 }
                 Err(s) => return drop_with(hop, hops, s),
             };
-        let mut pkt = pkt;
+        let mut pkt = if undo.is_some() { undone } else { pkt };
+        if let Some(step) = undo {
+            hop.nat.push(step);
+        }
         // The input route lookup sees a mark prerouting set.
         if let Some(m) = marked {
             pkt.mark = m;

@@ -316,9 +316,10 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
             kind,
             family,
             addr_min,
+            addr_max,
             proto_min,
             proto_max,
-            ..
+            flags,
         } => {
             let kind = if kind == "snat" {
                 NatKind::Snat
@@ -326,9 +327,27 @@ pub(super) fn eval_expr(ctx: &mut Ctx, st: &mut State, expr: &Expr) -> Flow {
                 NatKind::Dnat
             };
             let v6 = family == "ip6";
-            let addr = addr_min
-                .and_then(|r| st.regs.get(r, if v6 { 16 } else { 4 }))
-                .and_then(|b| nat_addr(b, v6));
+            // nft_nat_inet_eval: in an inet table an `ip`/`ip6` nat
+            // statement applies only to packets of its family; for the
+            // other it does nothing and the rule goes on.
+            let packet_v6 = ctx.pkt.family == crate::snapshot::l3::Family::Inet6;
+            if v6 != packet_v6 {
+                return Flow::Next;
+            }
+            let load = |r: &Option<u32>| {
+                r.and_then(|r| st.regs.get(r, if v6 { 16 } else { 4 }))
+                    .and_then(|b| nat_addr(b, v6))
+            };
+            let addr = load(addr_min);
+            // NF_NAT_RANGE_NETMAP maps each address into a prefix, and a
+            // range of addresses is the kernel's hashed choice
+            // (find_best_ips_proto): neither is one answer.
+            const NETMAP: u32 = 0x40;
+            if flags & NETMAP != 0 || (addr_max.is_some() && load(addr_max) != addr) {
+                return unknown(
+                    "the nat statement maps to a range or prefix of addresses, chosen per connection",
+                );
+            }
             let port = ports(st, *proto_min, *proto_max);
             Flow::Leaf(Leaf::Nat { kind, addr, port })
         }
