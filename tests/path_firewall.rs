@@ -362,3 +362,126 @@ fn a_mark_set_at_prerouting_counts_in_forward_and_in_routing() {
         &Expect::unreachable("blackhole", &r, &[&a, &r]),
     );
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_reply_on_another_way_is_no_reply_to_that_router_s_conntrack() {
+    // a → r1 → b, and b's reply back by r2, which never saw the request:
+    // to r2's conntrack the echo reply is invalid, and its rules drop it.
+    let mut lab = Lab::new("pfw_asym", 248);
+    let a = lab.ns("a");
+    let r1 = lab.ns("r1");
+    let r2 = lab.ns("r2");
+    let b = lab.ns("b");
+    lab.wire(
+        &a,
+        "eth0",
+        &lab.v4("1.2/24"),
+        &r1,
+        "eth0",
+        &lab.v4("1.1/24"),
+    );
+    lab.wire(
+        &b,
+        "eth0",
+        &lab.v4("2.2/24"),
+        &r1,
+        "eth1",
+        &lab.v4("2.1/24"),
+    );
+    lab.wire(
+        &a,
+        "eth1",
+        &lab.v4("3.2/24"),
+        &r2,
+        "eth0",
+        &lab.v4("3.1/24"),
+    );
+    lab.wire(
+        &b,
+        "eth1",
+        &lab.v4("4.2/24"),
+        &r2,
+        "eth1",
+        &lab.v4("4.1/24"),
+    );
+    a.route(&[&lab.v4("2.0/24"), "via", &lab.v4("1.1")]);
+    b.route(&[&lab.v4("1.0/24"), "via", &lab.v4("4.1")]);
+    r2.route(&[&lab.v4("1.0/24"), "via", &lab.v4("3.2")]);
+    for r in [&r1, &r2] {
+        r.sysctl(&["net.ipv4.ip_forward=1"]);
+    }
+    r2.nft(
+        "table inet fw {
+            chain forward {
+                type filter hook forward priority 0; policy drop;
+                ct state established,related accept
+                ct state invalid drop
+            }
+        }",
+    );
+    lab.settle();
+    let json = lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::unreachable("firewall_drop", &r2, &[&a, &r1, &b]),
+    );
+    assert_eq!(json["direction"], "return", "{json}");
+    assert_told(&json, &["ct state invalid drop"]);
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_mark_does_not_cross_into_another_namespace() {
+    // a marks what it sends; r routes marked packets to a blackhole. The
+    // veth into r scrubs the mark (skb_scrub_packet): r routes it normally.
+    let mut lab = Lab::new("pfw_scrub", 249);
+    let (a, r, b) = routed(&mut lab);
+    a.nft(
+        "table inet m {
+            chain out {
+                type filter hook output priority 0; policy accept;
+                meta mark set 0x1
+            }
+        }",
+    );
+    r.ip(&[
+        "rule", "add", "fwmark", "0x1", "lookup", "101", "pref", "101",
+    ]);
+    r.ip(&["route", "add", "blackhole", "default", "table", "101"]);
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, &lab.v4("2.2")),
+        &Expect::reachable(&[&a, &r, &b]),
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn nat_chains_run_at_nf_nat_s_priority_not_their_own() {
+    // A nat chain declared at priority 0 still translates at -100, before
+    // a filter chain at -50, which sees the new destination.
+    let mut lab = Lab::new("pfw_natprio", 252);
+    let (a, r, b) = routed(&mut lab);
+    r.nft(&format!(
+        "table ip nat {{
+            chain pre {{
+                type nat hook prerouting priority 0; policy accept;
+                ip daddr {r_addr} dnat to {b_addr}
+            }}
+        }}
+        table ip guard {{
+            chain pre {{
+                type filter hook prerouting priority -50; policy drop;
+                ct state established accept
+                ip daddr {b_addr} accept
+            }}
+        }}",
+        r_addr = lab.v4("1.1"),
+        b_addr = lab.v4("2.2"),
+    ));
+    lab.settle();
+    lab.check(
+        &Probe::new(&a, &lab.v4("1.1")),
+        &Expect::reachable(&[&a, &r, &b]),
+    );
+}
