@@ -157,24 +157,74 @@ impl Env for ViewEnv<'_, '_> {
         if super::net::is_multicast(addr) {
             return Some(AddrType::Multicast);
         }
+        // inet_addr_type: the zero network and the limited broadcast are
+        // broadcast before any lookup.
         if let IpAddr::V4(v4) = addr
-            && v4.is_broadcast()
+            && (v4.is_broadcast() || v4.octets()[0] == 0)
         {
             return Some(AddrType::Broadcast);
         }
         let routes = ns.routes.as_ref()?;
         let family = Family::of(addr);
-        let hit = routes.iter().find(|r| {
-            r.family == family
-                && r.table == crate::snapshot::l3::TABLE_LOCAL
-                && matches!(r.kind.as_str(), "local" | "broadcast")
-                && super::net::Prefix::parse(&r.dst).is_some_and(|p| p.contains(addr))
-                && dev.is_none_or(|d| r.dev.as_ref().is_some_and(|rd| rd.ifindex == d))
-        });
-        Some(match hit.map(|r| r.kind.as_str()) {
-            Some("local") => AddrType::Local,
-            Some("broadcast") => AddrType::Broadcast,
+        // __inet_dev_addr_type: the longest match in the local table, its
+        // type only where its device is the one asked about.
+        let hit = routes
+            .iter()
+            .filter(|r| r.family == family && r.table == crate::snapshot::l3::TABLE_LOCAL)
+            .filter_map(|r| Some((super::net::Prefix::parse(&r.dst)?, r)))
+            .filter(|(p, _)| p.contains(addr))
+            .max_by_key(|(p, _)| p.len)
+            .map(|(_, r)| r);
+        let Some(r) = hit else {
+            return Some(AddrType::Unicast);
+        };
+        if dev.is_some_and(|d| r.dev.as_ref().is_none_or(|rd| rd.ifindex != d)) {
+            return Some(AddrType::Unicast);
+        }
+        Some(match r.kind.as_str() {
+            "local" => AddrType::Local,
+            "broadcast" => AddrType::Broadcast,
+            "anycast" => AddrType::Anycast,
+            "multicast" => AddrType::Multicast,
+            "blackhole" => AddrType::Blackhole,
+            "unreachable" => AddrType::Unreachable,
+            "prohibit" => AddrType::Prohibit,
+            "throw" => AddrType::Throw,
             _ => AddrType::Unicast,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::testing::Host;
+
+    #[test]
+    fn addrtype_is_the_local_table_s_longest_match_on_the_device_asked() {
+        let mut h = Host::new();
+        let a = h.ns("a");
+        let eth0 = h.iface(a, "eth0", Some("veth"));
+        h.addr(a, eth0, "10.0.0.1/24");
+        let snapshot = h.build();
+        let view = NsView::new(&snapshot.namespaces[a.0]);
+        let env = ViewEnv { view: &view };
+        let ip = |s: &str| s.parse::<IpAddr>().expect("address");
+        assert_eq!(env.addrtype(ip("10.0.0.1"), None), Some(AddrType::Local));
+        assert_eq!(env.addrtype(ip("10.0.0.2"), None), Some(AddrType::Unicast));
+        assert_eq!(env.addrtype(ip("0.1.2.3"), None), Some(AddrType::Broadcast));
+        assert_eq!(
+            env.addrtype(ip("224.0.0.1"), None),
+            Some(AddrType::Multicast)
+        );
+        // Asked about another device: not local there.
+        assert_eq!(
+            env.addrtype(ip("10.0.0.1"), Some(eth0)),
+            Some(AddrType::Local)
+        );
+        assert_eq!(
+            env.addrtype(ip("10.0.0.1"), Some(eth0 + 7)),
+            Some(AddrType::Unicast)
+        );
     }
 }
