@@ -244,6 +244,8 @@ fn with_layer3(mut snap: Snapshot) -> Snapshot {
             bridge_nf_call_iptables: None,
             bridge_nf_call_ip6tables: None,
             bridge_nf_call_arptables: None,
+            conntrack_count: None,
+            conntrack_max: None,
         });
     }
     snap

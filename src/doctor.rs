@@ -18,6 +18,7 @@
 //! than guess: a doctor that cries wolf gets switched off.
 
 pub mod bridge;
+pub mod conntrack;
 pub mod firewall;
 pub mod fix;
 pub mod forwarding;
@@ -116,11 +117,12 @@ pub enum Code {
     RuleDeviceMissing,
     DefaultRouteMissingIsolated,
     DnatTargetMissing,
+    ConntrackNearlyFull,
 }
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 33] = [
+    pub const ALL: [Code; 34] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -154,6 +156,7 @@ impl Code {
         Code::RuleDeviceMissing,
         Code::DefaultRouteMissingIsolated,
         Code::DnatTargetMissing,
+        Code::ConntrackNearlyFull,
     ];
 
     /// `NSM001`, `NSM002`, …: the variant's position, counted from 1.
@@ -192,6 +195,7 @@ impl Code {
             Code::RuleDeviceMissing => "NSM031",
             Code::DefaultRouteMissingIsolated => "NSM032",
             Code::DnatTargetMissing => "NSM033",
+            Code::ConntrackNearlyFull => "NSM034",
         }
     }
 
@@ -224,7 +228,8 @@ impl Code {
             | Code::SubnetOverlap
             | Code::DuplicateDefaultRoute
             | Code::FirewallPolicyDrop
-            | Code::DnatTargetMissing => Severity::Warning,
+            | Code::DnatTargetMissing
+            | Code::ConntrackNearlyFull => Severity::Warning,
             Code::BridgeNoPorts
             | Code::BridgePortStpTransition
             | Code::NetnsOnlyMounted
@@ -274,6 +279,7 @@ impl Code {
                 "no default route on a link where nobody uses the gateway"
             }
             Code::DnatTargetMissing => "port forward (DNAT) to an address nobody has",
+            Code::ConntrackNearlyFull => "conntrack table nearly full",
         }
     }
 }
@@ -388,6 +394,7 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(firewall::policy_drop(&l3));
     out.extend(routes::rule_device_missing(&l3));
     out.extend(nat::dnat_target_missing(&l3));
+    out.extend(conntrack::nearly_full(snapshot));
     sort(&mut out);
     out
 }
@@ -703,6 +710,11 @@ mod tests {
                 chain.kind = Some("nat".into());
                 chain.rules = Some(vec![dnat(7, [192, 0, 2, 77]), dnat(8, [192, 0, 2, 2])]);
             }
+            // A conntrack table 95% full (NSM034).
+            if let Some(fw) = h.snapshot.namespaces[m.0].firewall.as_mut() {
+                fw.conntrack_count = Some(950);
+                fw.conntrack_max = Some(1000);
+            }
         }
         h.build()
     }
@@ -740,6 +752,7 @@ mod tests {
                 "NSM031 rule",
                 "NSM032 i5",
                 "NSM033 m",
+                "NSM034 m:",
             ],
             "{found:#?}"
         );

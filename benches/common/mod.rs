@@ -347,6 +347,8 @@ fn layer3(own: [u8; 4], dev: u32, gateway: [u8; 4], gw_mac: u32, forwarding: i32
             bridge_nf_call_iptables: None,
             bridge_nf_call_ip6tables: None,
             bridge_nf_call_arptables: None,
+            conntrack_count: None,
+            conntrack_max: None,
         },
         firewall: Some(RawFirewall {
             nftables: Some(Vec::new()),

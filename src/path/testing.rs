@@ -144,6 +144,8 @@ impl Host {
                 bridge_nf_call_iptables: None,
                 bridge_nf_call_ip6tables: None,
                 bridge_nf_call_arptables: None,
+                conntrack_count: None,
+                conntrack_max: None,
             }),
             ..Namespace::default()
         };

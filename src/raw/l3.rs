@@ -242,6 +242,13 @@ pub struct RawSysctl {
     pub bridge_nf_call_ip6tables: Option<i32>,
     /// `net.bridge.bridge-nf-call-arptables`.
     pub bridge_nf_call_arptables: Option<i32>,
+    /// `net.netfilter.nf_conntrack_count` and `nf_conntrack_max`, read
+    /// where the namespace has a firewall (None: not read, or conntrack
+    /// not loaded).
+    #[serde(default)]
+    pub conntrack_count: Option<i32>,
+    #[serde(default)]
+    pub conntrack_max: Option<i32>,
 }
 
 /// What the firewall readers found in one namespace.

@@ -647,6 +647,8 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
         bridge_nf_call_iptables: sysctl.bridge_nf_call_iptables,
         bridge_nf_call_ip6tables: sysctl.bridge_nf_call_ip6tables,
         bridge_nf_call_arptables: sysctl.bridge_nf_call_arptables,
+        conntrack_count: sysctl.conntrack_count,
+        conntrack_max: sysctl.conntrack_max,
     }
 }
 

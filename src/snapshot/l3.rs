@@ -293,6 +293,13 @@ pub struct Firewall {
     pub bridge_nf_call_iptables: Option<i32>,
     pub bridge_nf_call_ip6tables: Option<i32>,
     pub bridge_nf_call_arptables: Option<i32>,
+    /// Conntrack entries in use and the table's size
+    /// (`net.netfilter.nf_conntrack_count`, `nf_conntrack_max`); read only
+    /// where the namespace has firewall tables, null elsewhere.
+    #[serde(default)]
+    pub conntrack_count: Option<i32>,
+    #[serde(default)]
+    pub conntrack_max: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -528,6 +528,16 @@ fn dump_here(
         let ipv4 = crate::sys::sysctl::worth_reading(current, &all.links.items, &addrs);
         l3.sysctl = crate::sys::sysctl::read(ipv4, bridged);
         let firewall = crate::sys::netfilter::read(buf);
+        // Conntrack's table is worth its lookup only where a firewall is
+        // (a ct or nat rule, or an x_tables table, is what uses it).
+        let has_firewall = firewall.nftables.as_ref().is_some_and(|t| !t.is_empty())
+            || firewall
+                .iptables_legacy
+                .as_ref()
+                .is_some_and(|t| !t.is_empty());
+        if has_firewall {
+            (l3.sysctl.conntrack_count, l3.sysctl.conntrack_max) = crate::sys::sysctl::conntrack();
+        }
         // The reader's problems say what it could not read; the snapshot's
         // firewall has no room for them, so they become the warning.
         if !firewall.problems.is_empty() {

@@ -88,6 +88,20 @@ pub fn read(ipv4: bool, bridge: bool) -> RawSysctl {
     out
 }
 
+const NETFILTER: &str = "/proc/sys/net/netfilter";
+
+/// The calling thread's namespace's conntrack table use and size (count,
+/// max); None each where conntrack is not loaded or the key absent.
+pub fn conntrack() -> (Option<i32>, Option<i32>) {
+    match open_dir(NETFILTER) {
+        Some(dir) => (
+            value(&dir, "nf_conntrack_count"),
+            value(&dir, "nf_conntrack_max"),
+        ),
+        None => (None, None),
+    }
+}
+
 fn open_dir(path: &str) -> Option<OwnedFd> {
     open(
         path,
