@@ -1385,3 +1385,37 @@ fn layer2_scans_leave_layer3_null() {
     assert_eq!(names(&r.links), names(&l3ns.links));
     assert!(l3ns.l3.is_some());
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn conntrack_use_is_read_where_there_is_a_firewall() {
+    let mut t = Topology::new("l3-ct");
+    let with = t.netns("fw");
+    let without = t.netns("plain");
+    let out = Command::new("ip")
+        // A ct rule: it loads nf_conntrack if nothing did before.
+        .args([
+            "netns",
+            "exec",
+            &with,
+            "nft",
+            "add table inet t; add chain inet t c { type filter hook input priority 0; }; add rule inet t c ct state established accept",
+        ])
+        .output()
+        .expect("run nft");
+    assert!(out.status.success(), "nft add table");
+    let (_, s) = scan_l3();
+    let fw = ns(&s, &with).firewall.as_ref().expect("firewall read");
+    let expect = sysctls(
+        &with,
+        &[
+            "netfilter/nf_conntrack_count".to_string(),
+            "netfilter/nf_conntrack_max".to_string(),
+        ],
+    );
+    assert_eq!(vec![fw.conntrack_count, fw.conntrack_max], expect);
+    assert!(fw.conntrack_max.is_some(), "nf_conntrack is loaded here");
+    // Not read where nothing uses conntrack.
+    let plain = ns(&s, &without).firewall.as_ref().expect("firewall read");
+    assert_eq!((plain.conntrack_count, plain.conntrack_max), (None, None));
+}
