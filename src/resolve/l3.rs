@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use crate::name::Name;
 use crate::raw::l3::{
-    RawFdb, RawFirewall, RawL3, RawNeighbour, RawNetconf, RawNexthop, RawRoute, RawRule, RawSysctl,
+    RawFdb, RawFirewall, RawL3, RawNeighbour, RawNetconf, RawNexthop, RawNftFlowtable, RawRoute,
+    RawRule, RawSysctl,
 };
 use crate::raw::{RawAddr, RawLink};
 use crate::resolve::format_mac;
@@ -18,6 +19,7 @@ use crate::snapshot::l3::{
     NetconfPair, Nexthop, NexthopMember, NftChain, NftTable, Route, RoutePath, Rule, XtChain,
     XtTable,
 };
+use crate::snapshot::nft::NftFlowtable;
 
 const AF_INET: u8 = libc::AF_INET as u8;
 const AF_INET6: u8 = libc::AF_INET6 as u8;
@@ -581,6 +583,23 @@ fn verdict(policy: u32) -> String {
 /// `NFT_CHAIN_BINDING` of `NFTA_CHAIN_FLAGS` (nf_tables.h).
 const NFT_CHAIN_BINDING: u32 = 0x4;
 
+/// A flowtable hooks NF_NETDEV_INGRESS whatever its table's family, so
+/// its hook is named in netdev numbering.
+fn nft_flowtable(f: &RawNftFlowtable) -> NftFlowtable {
+    NftFlowtable {
+        name: f.name.clone(),
+        handle: f.handle,
+        hook: f.hook.map(|h| nft_hook(5, h)),
+        priority: f.priority,
+        devices: f.devices.clone(),
+        flags: [(1, "offload"), (2, "counter")]
+            .iter()
+            .filter(|(bit, _)| f.flags & bit != 0)
+            .map(|(_, n)| (*n).to_string())
+            .collect(),
+    }
+}
+
 fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
     Firewall {
         nftables: f.nftables.as_ref().map(|tables| {
@@ -612,6 +631,10 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
                         .filter(|c| c.flags & NFT_CHAIN_BINDING != 0)
                         .map(|c| nft_chain(t.family, c))
                         .collect(),
+                    flowtables: t
+                        .flowtables
+                        .as_ref()
+                        .map(|fts| fts.iter().map(nft_flowtable).collect()),
                 })
                 .collect()
         }),
