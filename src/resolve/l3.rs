@@ -734,4 +734,36 @@ mod tests {
         assert_eq!(prefix(Family::Inet, None, 0), "0.0.0.0/0");
         assert_eq!(prefix(Family::Inet6, None, 0), "::/0");
     }
+
+    #[test]
+    fn flowtables_hook_ingress_in_any_family_and_unread_stays_null() {
+        let ft = RawNftFlowtable {
+            name: Name::from_bytes(b"f\xff"),
+            handle: 3,
+            hook: Some(0),
+            priority: Some(-10),
+            devices: vec![Name::from_bytes(b"v0")],
+            flags: 3,
+            uses: Some(1),
+        };
+        let table = |flowtables| crate::raw::l3::RawNftTable {
+            family: 1,
+            flowtables,
+            ..Default::default()
+        };
+        let raw = RawFirewall {
+            nftables: Some(vec![table(Some(vec![ft])), table(None)]),
+            ..Default::default()
+        };
+        let fw = firewall(&raw, &RawSysctl::default());
+        let tables = fw.nftables.expect("tables");
+        let got = tables[0].flowtables.as_ref().expect("read");
+        assert_eq!(got.len(), 1);
+        // inet hook 0 would be prerouting: a flowtable's is netdev ingress.
+        assert_eq!(got[0].hook.as_deref(), Some("ingress"));
+        assert_eq!(got[0].flags, ["offload", "counter"]);
+        assert_eq!(got[0].name, Name::from_bytes(b"f\xff"));
+        assert_eq!((got[0].handle, got[0].priority), (3, Some(-10)));
+        assert_eq!(tables[1].flowtables, None);
+    }
 }
