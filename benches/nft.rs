@@ -92,6 +92,7 @@ fn table(rules: usize) -> NftTable {
         }],
         sets: Some(Vec::new()),
         bound_chains: Vec::new(),
+        flowtables: None,
     }
 }
 

@@ -427,6 +427,7 @@ impl Host {
                 chains: Vec::new(),
                 sets: None,
                 bound_chains: Vec::new(),
+                flowtables: None,
             });
         }
         if let Some(t) = tables.iter_mut().find(|t| t.family == family) {

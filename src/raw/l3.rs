@@ -279,6 +279,28 @@ pub struct RawNftTable {
     /// None when the set dump failed.
     #[serde(default)]
     pub sets: Option<Vec<crate::snapshot::nft::NftSet>>,
+    /// Its flowtables (NFT_MSG_GETFLOWTABLE); None when they were not read
+    /// (and in scans recorded before nsmap read them).
+    #[serde(default)]
+    pub flowtables: Option<Vec<RawNftFlowtable>>,
+}
+
+/// One nftables flowtable (NFT_MSG_NEWFLOWTABLE): the fast path that a
+/// rule's `flow add @name` offloads established connections to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawNftFlowtable {
+    pub name: Name,
+    pub handle: u64,
+    /// `NFTA_FLOWTABLE_HOOK_NUM` (NF_NETDEV_INGRESS 0 in every family).
+    pub hook: Option<u32>,
+    /// `NFTA_FLOWTABLE_HOOK_PRIORITY`.
+    pub priority: Option<i32>,
+    /// `NFTA_FLOWTABLE_HOOK_DEVS`.
+    pub devices: Vec<Name>,
+    /// `NFTA_FLOWTABLE_FLAGS` (NFT_FLOWTABLE_HW_OFFLOAD 1, COUNTER 2).
+    pub flags: u32,
+    /// `NFTA_FLOWTABLE_USE`: rules that refer to it.
+    pub uses: Option<u32>,
 }
 
 /// One nftables chain (NFT_MSG_NEWCHAIN) and how many rules it holds.

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use crate::name::Name;
 use crate::raw::l3::{
-    RawFdb, RawFirewall, RawL3, RawNeighbour, RawNetconf, RawNexthop, RawRoute, RawRule, RawSysctl,
+    RawFdb, RawFirewall, RawL3, RawNeighbour, RawNetconf, RawNexthop, RawNftFlowtable, RawRoute,
+    RawRule, RawSysctl,
 };
 use crate::raw::{RawAddr, RawLink};
 use crate::resolve::format_mac;
@@ -18,6 +19,7 @@ use crate::snapshot::l3::{
     NetconfPair, Nexthop, NexthopMember, NftChain, NftTable, Route, RoutePath, Rule, XtChain,
     XtTable,
 };
+use crate::snapshot::nft::NftFlowtable;
 
 const AF_INET: u8 = libc::AF_INET as u8;
 const AF_INET6: u8 = libc::AF_INET6 as u8;
@@ -581,6 +583,23 @@ fn verdict(policy: u32) -> String {
 /// `NFT_CHAIN_BINDING` of `NFTA_CHAIN_FLAGS` (nf_tables.h).
 const NFT_CHAIN_BINDING: u32 = 0x4;
 
+/// A flowtable hooks NF_NETDEV_INGRESS whatever its table's family, so
+/// its hook is named in netdev numbering.
+fn nft_flowtable(f: &RawNftFlowtable) -> NftFlowtable {
+    NftFlowtable {
+        name: f.name.clone(),
+        handle: f.handle,
+        hook: f.hook.map(|h| nft_hook(5, h)),
+        priority: f.priority,
+        devices: f.devices.clone(),
+        flags: [(1, "offload"), (2, "counter")]
+            .iter()
+            .filter(|(bit, _)| f.flags & bit != 0)
+            .map(|(_, n)| (*n).to_string())
+            .collect(),
+    }
+}
+
 fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
     Firewall {
         nftables: f.nftables.as_ref().map(|tables| {
@@ -612,6 +631,10 @@ fn firewall(f: &RawFirewall, sysctl: &RawSysctl) -> Firewall {
                         .filter(|c| c.flags & NFT_CHAIN_BINDING != 0)
                         .map(|c| nft_chain(t.family, c))
                         .collect(),
+                    flowtables: t
+                        .flowtables
+                        .as_ref()
+                        .map(|fts| fts.iter().map(nft_flowtable).collect()),
                 })
                 .collect()
         }),
@@ -712,5 +735,37 @@ mod tests {
     fn default_route_prefix_is_cidr() {
         assert_eq!(prefix(Family::Inet, None, 0), "0.0.0.0/0");
         assert_eq!(prefix(Family::Inet6, None, 0), "::/0");
+    }
+
+    #[test]
+    fn flowtables_hook_ingress_in_any_family_and_unread_stays_null() {
+        let ft = RawNftFlowtable {
+            name: Name::from_bytes(b"f\xff"),
+            handle: 3,
+            hook: Some(0),
+            priority: Some(-10),
+            devices: vec![Name::from_bytes(b"v0")],
+            flags: 3,
+            uses: Some(1),
+        };
+        let table = |flowtables| crate::raw::l3::RawNftTable {
+            family: 1,
+            flowtables,
+            ..Default::default()
+        };
+        let raw = RawFirewall {
+            nftables: Some(vec![table(Some(vec![ft])), table(None)]),
+            ..Default::default()
+        };
+        let fw = firewall(&raw, &RawSysctl::default());
+        let tables = fw.nftables.expect("tables");
+        let got = tables[0].flowtables.as_ref().expect("read");
+        assert_eq!(got.len(), 1);
+        // inet hook 0 would be prerouting: a flowtable's is netdev ingress.
+        assert_eq!(got[0].hook.as_deref(), Some("ingress"));
+        assert_eq!(got[0].flags, ["offload", "counter"]);
+        assert_eq!(got[0].name, Name::from_bytes(b"f\xff"));
+        assert_eq!((got[0].handle, got[0].priority), (3, Some(-10)));
+        assert_eq!(tables[1].flowtables, None);
     }
 }

@@ -319,6 +319,9 @@ pub struct NftTable {
     /// it, so not in `chains`; here for the rule's `jump` to find.
     #[serde(default)]
     pub bound_chains: Vec<NftChain>,
+    /// Its flowtables; null where they were not read.
+    #[serde(default)]
+    pub flowtables: Option<Vec<super::nft::NftFlowtable>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

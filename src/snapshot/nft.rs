@@ -297,3 +297,17 @@ mod tests {
         assert_eq!(serde_json::from_str::<Expr>(&json).expect("parse"), e);
     }
 }
+
+/// An nftables flowtable: the software fast path that `flow add @name`
+/// moves established connections to, bypassing the hooks after ingress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftFlowtable {
+    pub name: Name,
+    pub handle: u64,
+    /// `ingress` (the only flowtable hook); null if the kernel sent none.
+    pub hook: Option<String>,
+    pub priority: Option<i32>,
+    pub devices: Vec<Name>,
+    /// `offload`, `counter`.
+    pub flags: Vec<String>,
+}

@@ -17,7 +17,7 @@
 //! file lists one.
 //!
 //! One file per object kind: [`generation`], [`table`], [`chain`],
-//! [`rule`] and its [`expr`]essions, [`set`] and its elements, with
+//! [`rule`] and its [`expr`]essions, [`set`] and its elements, [`flowtable`], with
 //! [`ruleset`] keeping the dumps consistent and [`attr`] the walking.
 
 pub mod attr;
@@ -27,6 +27,7 @@ mod captures;
 mod captures_rules;
 pub mod chain;
 pub mod expr;
+pub mod flowtable;
 pub mod generation;
 pub mod modules;
 pub mod rule;

@@ -106,6 +106,7 @@ fn table(spec: &[Vec<(u8, u8, u8, usize)>]) -> NftTable {
         chains,
         sets: Some(Vec::new()),
         bound_chains: Vec::new(),
+        flowtables: None,
     }
 }
 

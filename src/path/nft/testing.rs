@@ -44,6 +44,7 @@ fn table_mut<'a>(tables: &'a mut Vec<NftTable>, family: &str, name: &str) -> &'a
                 chains: Vec::new(),
                 sets: Some(Vec::new()),
                 bound_chains: Vec::new(),
+                flowtables: None,
             });
             tables.len() - 1
         }

@@ -5,9 +5,9 @@
 //! Several dumps cannot be one transaction, so each read is bracketed by the
 //! generation ([`super::generation`]): `[GETGEN, GETTABLE]` in one datagram, then
 //! `GETCHAIN`, `GETSET`, one `GETSETELEM` per set (a dump names one set),
-//! then `[GETRULE, GETGEN]`. The read is consistent when both
+//! `GETFLOWTABLE`, then `[GETRULE, GETGEN]`. The read is consistent when both
 //! generations agree, no dump part was flagged NLM_F_DUMP_INTR, every
-//! reply's `res_id` fits the generation, every chain, set and rule names a
+//! reply's `res_id` fits the generation, every chain, set, flowtable and rule names a
 //! table (and chain) already seen and no set vanished before its elements
 //! were asked for; otherwise it is redone, at most
 //! [`ATTEMPTS`] times, and the last attempt is returned marked
@@ -18,9 +18,11 @@
 //! most namespaces have no firewall, and that costs one send.
 
 use super::socket::{NFT_MSG_NEWCHAIN, NFT_MSG_NEWGEN, NFT_MSG_NEWRULE, NFT_MSG_NEWTABLE};
-use super::socket::{NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NfSocket, Reply, Request};
-use super::{chain, expr, generation, rule, set, table};
-use crate::raw::l3::RawNftTable;
+use super::socket::{
+    NFT_MSG_NEWFLOWTABLE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NfSocket, Reply, Request,
+};
+use super::{chain, expr, flowtable, generation, rule, set, table};
+use crate::raw::l3::{RawNftFlowtable, RawNftTable};
 use crate::sys::netlink::NlError;
 
 /// Reads of the whole ruleset before settling for an inconsistent one.
@@ -65,6 +67,7 @@ fn attempt(socket: &mut NfSocket, buf: &mut [u8]) -> Result<(Ruleset, bool), NlE
         read.interrupted |= sets.interrupted;
         read.sets_read = true;
         elements(socket, buf, &mut read)?;
+        flowtables(socket, buf, &mut read)?;
         let rules = socket.exchange(&[Request::RULES, Request::GETGEN], buf, |_, reply| {
             read.take(&reply)
         })?;
@@ -100,6 +103,20 @@ fn elements(socket: &mut NfSocket, buf: &mut [u8], read: &mut Reader) -> Result<
     Ok(())
 }
 
+/// Every flowtable. A kernel without flowtables (before 4.16) refuses
+/// the dump: the rest of the ruleset is still read, flowtables unread.
+fn flowtables(socket: &mut NfSocket, buf: &mut [u8], read: &mut Reader) -> Result<(), NlError> {
+    match socket.exchange(&[Request::FLOWTABLES], buf, |_, reply| read.take(&reply)) {
+        Ok(done) => {
+            read.interrupted |= done.interrupted;
+            read.flowtables_read = true;
+            Ok(())
+        }
+        Err(NlError::Kernel(_, code)) if code == -libc::EOPNOTSUPP => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The state of one attempt while replies come in.
 #[derive(Default)]
 struct Reader {
@@ -117,8 +134,10 @@ struct Reader {
     cursor: (usize, usize),
     /// The (table, set) whose elements are being dumped.
     elements_of: (usize, usize),
-    /// The set and rule dumps ended: their lists are whole, not missing.
+    /// The set, flowtable and rule dumps ended: their lists are whole,
+    /// not missing.
     sets_read: bool,
+    flowtables_read: bool,
     rules_read: bool,
 }
 
@@ -127,6 +146,7 @@ struct Table {
     name: Vec<u8>,
     chain_names: Vec<Vec<u8>>,
     sets: Vec<set::Set>,
+    flowtables: Vec<RawNftFlowtable>,
     raw: RawNftTable,
 }
 
@@ -156,6 +176,7 @@ impl Reader {
                         name,
                         chain_names: Vec::new(),
                         sets: Vec::new(),
+                        flowtables: Vec::new(),
                         raw,
                     });
                 }
@@ -185,6 +206,14 @@ impl Reader {
                 }
             }
             NFT_MSG_NEWSETELEM => self.elements(reply),
+            NFT_MSG_NEWFLOWTABLE => {
+                if let Some((table, ft)) = flowtable::parse(reply) {
+                    match self.table(reply.family, &table) {
+                        Some(t) => self.tables[t].flowtables.push(ft),
+                        None => self.interrupted = true,
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -253,9 +282,11 @@ impl Reader {
         };
         let consistent = !self.interrupted && fits && self.before == self.after;
         let (sets_read, rules_read) = (self.sets_read, self.rules_read);
+        let flowtables_read = self.flowtables_read;
         let tables = self.tables.into_iter().map(|t| {
             let mut raw = t.raw;
             raw.sets = sets_read.then(|| t.sets.into_iter().map(|s| s.set).collect());
+            raw.flowtables = flowtables_read.then_some(t.flowtables);
             if rules_read {
                 for c in &mut raw.chains {
                     c.rule_list.get_or_insert_with(Vec::new);
@@ -466,10 +497,39 @@ mod tests {
         assert!(ruleset.tables.is_empty());
     }
 
+    #[test]
+    fn flowtables_go_to_their_table_and_strays_mean_a_change() {
+        use crate::sys::netfilter::captures::{reply, unhex};
+        use crate::sys::netfilter::flowtable::tests::FLOWTABLE_FT;
+        let t = nla(&[(1, b"t\0")]);
+        let mut read = Reader::default();
+        read.take(&super::tests::reply(NFT_MSG_NEWTABLE, 1, 3, &t));
+        read.take(&reply(NFT_MSG_NEWFLOWTABLE, &unhex(FLOWTABLE_FT)));
+        read.flowtables_read = true;
+        let (ruleset, consistent) = read.finish();
+        assert!(consistent);
+        let names: Vec<&str> = ruleset.tables[0]
+            .flowtables
+            .iter()
+            .flatten()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(names, ["ft"]);
+        // Not dumped: unread, not empty.
+        let mut read = Reader::default();
+        read.take(&super::tests::reply(NFT_MSG_NEWTABLE, 1, 3, &t));
+        assert_eq!(read.finish().0.tables[0].flowtables, None);
+        // Same name, other family (ip): a table the dump did not have.
+        let mut read = Reader::default();
+        read.take(&super::tests::reply(NFT_MSG_NEWTABLE, 2, 3, &t));
+        read.take(&reply(NFT_MSG_NEWFLOWTABLE, &unhex(FLOWTABLE_FT)));
+        assert!(!read.finish().1);
+    }
+
     proptest::proptest! {
         #[test]
         fn garbage_replies_never_panic(
-            msg in 0u8..20,
+            msg in 0u8..24,
             family in proptest::num::u8::ANY,
             res_id in proptest::num::u16::ANY,
             attrs in proptest::collection::vec(proptest::num::u8::ANY, 0..400),

@@ -2,7 +2,8 @@
 //! the namespace of the thread that opened it.
 //!
 //! Every message nsmap sends is a GET (`NFT_MSG_GETGEN`, `GETTABLE`,
-//! `GETCHAIN`, `GETRULE`, `GETSET`, `GETSETELEM`); nothing here can build a NEW/DEL message, a
+//! `GETCHAIN`, `GETRULE`, `GETSET`, `GETSETELEM`,
+//! `GETFLOWTABLE`); nothing here can build a NEW/DEL message, a
 //! batch (`NFNL_MSG_BATCH_BEGIN`) or a `*_RESET` request (which would zero
 //! counters and quotas), so the socket is read-only by construction.
 //! Several requests can share one datagram ([`NfSocket::exchange`]): the
@@ -52,6 +53,8 @@ pub const NFT_MSG_NEWSETELEM: u8 = 12;
 pub const NFT_MSG_GETSETELEM: u8 = 13;
 pub const NFT_MSG_NEWGEN: u8 = 15;
 pub const NFT_MSG_GETGEN: u8 = 16;
+pub const NFT_MSG_NEWFLOWTABLE: u8 = 22;
+pub const NFT_MSG_GETFLOWTABLE: u8 = 23;
 
 /// One request of a datagram: which GET, and whether it is a dump. The
 /// fields are private: the constants and [`Request::set_elements`] are
@@ -103,6 +106,15 @@ impl Request {
         msg: NFT_MSG_GETSET,
         dump: true,
         what: "NFT_MSG_GETSET",
+        family: NFPROTO_UNSPEC,
+        attrs: Vec::new(),
+    };
+
+    /// Every flowtable of every table.
+    pub const FLOWTABLES: Request = Request {
+        msg: NFT_MSG_GETFLOWTABLE,
+        dump: true,
+        what: "NFT_MSG_GETFLOWTABLE",
         family: NFPROTO_UNSPEC,
         attrs: Vec::new(),
     };
