@@ -11,9 +11,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{Topology, ip};
+use common::{Topology, exec_in, ip};
 use nix::sched::{CloneFlags, setns};
 use nsmap::raw::l3::{RawFirewall, RawNftChain, RawXtTable};
 use serde_json::Value;
@@ -25,18 +25,11 @@ const BINDING: u32 = 4;
 /// thread of its own that entered the namespace (`drop_caps`: after
 /// giving up every capability, like an unprivileged caller).
 fn read_in(netns: &str, drop_caps: bool) -> RawFirewall {
-    let path = format!("/run/netns/{netns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).expect("open netns");
-        setns(file.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
+    common::firewall_in(netns, move || {
         if drop_caps {
             drop_capabilities();
         }
-        let mut buf = vec![0u8; 64 * 1024];
-        nsmap::sys::netfilter::read(&mut buf)
     })
-    .join()
-    .expect("reader thread")
 }
 
 /// Clears this thread's effective, permitted and inheritable capabilities
@@ -70,33 +63,6 @@ fn drop_capabilities() {
     // the duration of the call (linux/capability.h); capset reads them.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
     assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
-}
-
-/// Runs a command inside the namespace (`ip netns exec NS …`), with
-/// `stdin`, returning stdout; panics with stderr on failure.
-fn exec_in(netns: &str, argv: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", netns])
-        .args(argv)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ip netns exec");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{argv:?} in {netns} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 fn nft_json(netns: &str) -> Vec<Value> {

@@ -13,25 +13,11 @@
 
 mod common;
 
-use std::os::fd::AsFd;
 use std::process::Command;
 
 use common::{Topology, ip};
-use nix::sched::{CloneFlags, setns};
 use nsmap::raw::l3::RawFirewall;
 use serde_json::Value;
-
-fn read_in(netns: &str) -> RawFirewall {
-    let path = format!("/run/netns/{netns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).expect("open netns");
-        setns(file.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
-        let mut buf = vec![0u8; 64 * 1024];
-        nsmap::sys::netfilter::read(&mut buf)
-    })
-    .join()
-    .expect("reader thread")
-}
 
 /// `nft ARGS` in the namespace: (success, stdout, stderr).
 fn nft(netns: &str, args: &[&str]) -> (bool, String, String) {
@@ -151,7 +137,7 @@ fn flowtables_match_nft() {
     }
 
     let before = nft_ok(&ns, &["list", "ruleset"]);
-    let fw = read_in(&ns);
+    let fw = common::firewall_in(&ns, || ());
     assert!(fw.problems.is_empty(), "{:?}", fw.problems);
     let theirs = nft_flowtables(&ns);
     let ours = nsmap_flowtables(&fw);
@@ -163,7 +149,7 @@ fn flowtables_match_nft() {
         assert!(flags.contains(&2), "ft2's counter flag: {flags:?}");
     }
 
-    let again = read_in(&ns);
+    let again = common::firewall_in(&ns, || ());
     assert_eq!(nft_ok(&ns, &["list", "ruleset"]), before);
     assert_eq!(again.nft_generation, fw.nft_generation);
     assert_eq!(again.nftables, fw.nftables);

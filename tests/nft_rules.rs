@@ -17,13 +17,9 @@ mod common;
 mod nft_fmt;
 
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
 
-use common::Topology;
+use common::{Topology, exec_in};
 use nft_fmt::{element, libnftnl, squash};
-use nix::sched::{CloneFlags, setns};
-use nsmap::raw::l3::RawFirewall;
 use serde_json::Value;
 
 /// (family, table, chain).
@@ -90,43 +86,6 @@ table bridge tb { chain c { type filter hook forward priority 0; ether type ip a
 table netdev tn { chain c { type filter hook ingress device lo priority 0; meta protocol ip accept; }; }
 table arp ta { chain c { type filter hook input priority 0; arp operation request accept; }; }
 "#;
-
-fn read_in(netns: &str) -> RawFirewall {
-    let path = format!("/run/netns/{netns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).expect("open netns");
-        setns(file.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
-        let mut buf = vec![0u8; 64 * 1024];
-        nsmap::sys::netfilter::read(&mut buf)
-    })
-    .join()
-    .expect("reader thread")
-}
-
-fn exec_in(netns: &str, argv: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", netns])
-        .args(argv)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ip netns exec");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{argv:?} in {netns} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
 
 fn family_name(n: u8) -> &'static str {
     match n {
@@ -217,7 +176,7 @@ fn rules_and_sets_read_like_nft_prints_them() {
     );
     let listed_before = exec_in(&ns, &["nft", "list", "ruleset"], "");
 
-    let fw = read_in(&ns);
+    let fw = common::firewall_in(&ns, || ());
     assert!(fw.problems.is_empty(), "{:?}", fw.problems);
     let tables = fw.nftables.clone().expect("nftables read");
 
@@ -414,7 +373,7 @@ fn rules_and_sets_read_like_nft_prints_them() {
     assert_eq!(bound, 1, "the inline jump's chain is read");
 
     // Reading changed nothing.
-    let again = read_in(&ns);
+    let again = common::firewall_in(&ns, || ());
     assert_eq!(again.nft_generation, fw.nft_generation);
     assert_eq!(again.nftables, fw.nftables, "a second read sees the same");
     assert_eq!(exec_in(&ns, &["nft", "list", "ruleset"], ""), listed_before);

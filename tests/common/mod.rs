@@ -288,3 +288,49 @@ pub fn inode_of(path: impl AsRef<Path>) -> u64 {
 pub fn nsmap() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nsmap"))
 }
+
+/// Reads `netns`'s firewall as a scan does: on a thread that `setns`'d
+/// into it (after `prepare`, e.g. dropping capabilities).
+pub fn firewall_in(
+    netns: &str,
+    prepare: impl FnOnce() + Send + 'static,
+) -> nsmap::raw::l3::RawFirewall {
+    use std::os::fd::AsFd;
+    let path = format!("/run/netns/{netns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).expect("open netns");
+        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        prepare();
+        let mut buf = vec![0u8; 64 * 1024];
+        nsmap::sys::netfilter::read(&mut buf)
+    })
+    .join()
+    .expect("reader thread")
+}
+
+/// Runs a command inside the namespace (`ip netns exec NS …`), with
+/// `stdin`, returning stdout; panics with stderr on failure.
+pub fn exec_in(netns: &str, argv: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", netns])
+        .args(argv)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ip netns exec");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{argv:?} in {netns} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
