@@ -17,18 +17,9 @@ use std::time::Duration;
 
 use lab::{Expect, Lab, Ns, Probe, hops, host_chains, namespaces};
 
-/// a ─ r ─ b: `a` 10.N.1.2/24 and `b` 10.N.2.2/24, each with a default
-/// route via `r` (10.N.1.1 on eth0, 10.N.2.1 on eth1). Forwarding is left
-/// off everywhere; the test turns it on where it wants it.
+/// a ─ r ─ b, as the kit builds it ([`Lab::routed`]).
 fn routed(lab: &mut Lab) -> (Ns, Ns, Ns) {
-    let a = lab.ns("a");
-    let r = lab.ns("r");
-    let b = lab.ns("b");
-    lab.wire(&a, "eth0", &lab.v4("1.2/24"), &r, "eth0", &lab.v4("1.1/24"));
-    lab.wire(&b, "eth0", &lab.v4("2.2/24"), &r, "eth1", &lab.v4("2.1/24"));
-    a.route(&["default", "via", &lab.v4("1.1")]);
-    b.route(&["default", "via", &lab.v4("2.1")]);
-    (a, r, b)
+    lab.routed()
 }
 
 /// `x` and `y` as ports of `br0` in `h`, with the given addresses.

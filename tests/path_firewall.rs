@@ -13,16 +13,9 @@ mod lab;
 use lab::{Expect, Lab, Ns, Probe};
 use serde_json::Value;
 
-/// a ─ r ─ b: `a` 10.N.1.2/24 and `b` 10.N.2.2/24, each with a default
-/// route via `r`, which forwards.
+/// a ─ r ─ b ([`Lab::routed`]), with `r` forwarding.
 fn routed(lab: &mut Lab) -> (Ns, Ns, Ns) {
-    let a = lab.ns("a");
-    let r = lab.ns("r");
-    let b = lab.ns("b");
-    lab.wire(&a, "eth0", &lab.v4("1.2/24"), &r, "eth0", &lab.v4("1.1/24"));
-    lab.wire(&b, "eth0", &lab.v4("2.2/24"), &r, "eth1", &lab.v4("2.1/24"));
-    a.route(&["default", "via", &lab.v4("1.1")]);
-    b.route(&["default", "via", &lab.v4("2.1")]);
+    let (a, r, b) = lab.routed();
     r.sysctl(&["net.ipv4.ip_forward=1"]);
     (a, r, b)
 }

@@ -212,6 +212,35 @@ impl Lab {
         ns
     }
 
+    /// a ─ r ─ b: `a` 10.N.1.2/24 and `b` 10.N.2.2/24, each with a
+    /// default route via `r` (10.N.1.1 on eth0, 10.N.2.1 on eth1).
+    /// Forwarding is left off everywhere; the test turns it on where it
+    /// wants it.
+    pub fn routed(&mut self) -> (Ns, Ns, Ns) {
+        let a = self.ns("a");
+        let r = self.ns("r");
+        let b = self.ns("b");
+        self.wire(
+            &a,
+            "eth0",
+            &self.v4("1.2/24"),
+            &r,
+            "eth0",
+            &self.v4("1.1/24"),
+        );
+        self.wire(
+            &b,
+            "eth0",
+            &self.v4("2.2/24"),
+            &r,
+            "eth1",
+            &self.v4("2.1/24"),
+        );
+        a.route(&["default", "via", &self.v4("1.1")]);
+        b.route(&["default", "via", &self.v4("2.1")]);
+        (a, r, b)
+    }
+
     /// A veth pair `a:a_if` ↔ `b:b_if`, down.
     pub fn veth(&self, a: &Ns, a_if: &str, b: &Ns, b_if: &str) {
         a.ip(&[
