@@ -353,16 +353,8 @@ pub struct NatRecord {
 impl Hop {
     /// Takes in what a hook let through.
     pub fn absorb(&mut self, passed: firewall::Passed) {
-        for n in passed.notes {
-            if !self.notes.contains(&n) {
-                self.notes.push(n);
-            }
-        }
-        for s in passed.steps {
-            if !self.firewall.contains(&s) {
-                self.firewall.push(s);
-            }
-        }
+        firewall::push_new(&mut self.notes, passed.notes);
+        firewall::push_new(&mut self.firewall, passed.steps);
     }
 }
 

@@ -125,21 +125,23 @@ pub struct Translation {
 
 impl Passed {
     pub fn extend(&mut self, other: Passed) {
-        for n in other.notes {
-            if !self.notes.contains(&n) {
-                self.notes.push(n);
-            }
-        }
-        for s in other.steps {
-            if !self.steps.contains(&s) {
-                self.steps.push(s);
-            }
-        }
+        push_new(&mut self.notes, other.notes);
+        push_new(&mut self.steps, other.steps);
         if other.nat.is_some() {
             self.nat = other.nat;
         }
         if other.mark.is_some() {
             self.mark = other.mark;
+        }
+    }
+}
+
+/// Appends what `into` does not hold yet (a hook crossed twice on one
+/// wire says so once).
+pub fn push_new<T: PartialEq>(into: &mut Vec<T>, from: Vec<T>) {
+    for x in from {
+        if !into.contains(&x) {
+            into.push(x);
         }
     }
 }
@@ -358,15 +360,15 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
                 seen.sport = port.or(seen.sport);
             }
         }
-        let step = |verdict: &str| FirewallStep {
-            hook: hook.word().to_string(),
-            family: chain.family.clone(),
-            table: chain.table.clone(),
-            chain: chain.name.clone(),
-            verdict: verdict.to_string(),
-            rule: None,
-            handle: None,
-            rule_chain: None,
+        let step = |verdict: &str| {
+            crossed(
+                hook,
+                &chain.family,
+                &chain.table,
+                &chain.name,
+                verdict,
+                None,
+            )
         };
         // A reply belongs to a connection conntrack already translated:
         // nat chains see only a connection's first packet, and never an
@@ -383,17 +385,20 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
             && !matches!(layer, Layer::Arp)
         {
             let (note, by, nat, mark) =
-                judge(view, layer, hook, &seen, table, nft_chain, &chain.what)?;
+                rules::judge(view, layer, hook, &seen, table, nft_chain, &chain.what)?;
             if let Some(m) = mark {
                 seen.mark = m;
                 passed.mark = Some(m);
             }
             passed.notes.push(note);
-            let mut s = step(if nat.is_some() { "nat" } else { "accept" });
-            s.rule = by.as_ref().map(|r| r.text.clone());
-            s.handle = by.as_ref().map(|r| r.handle);
-            s.rule_chain = by.map(|r| r.chain);
-            passed.steps.push(s);
+            passed.steps.push(crossed(
+                hook,
+                &chain.family,
+                &chain.table,
+                &chain.name,
+                if nat.is_some() { "nat" } else { "accept" },
+                by.as_ref(),
+            ));
             if let Some(t) = nat {
                 if !seen.follows_nat || seen.reply {
                     return Err(Stop::new(
@@ -461,163 +466,24 @@ pub fn check(view: &NsView<'_>, layer: Layer<'_>, hook: Hook, seen: &Seen) -> Re
     Ok(passed)
 }
 
-/// A chain's verdict on a packet it lets through: a note, the accepting
-/// rule (None: the policy), a translation asked for, a mark set.
-type Judged = (
-    String,
-    Option<nft::RuleRef>,
-    Option<Translation>,
-    Option<u32>,
-);
-
-/// Runs an nftables base chain with rules on the packet: Ok with a note
-/// and the accepting rule (None: the policy) when it lets the packet
-/// through; a drop, a translation nsmap does not follow yet, a queue or
-/// an undecidable rule is the Stop, naming the rule.
-fn judge(
-    view: &NsView<'_>,
-    layer: Layer<'_>,
+/// One base chain as it judged the packet, for the hop's `firewall`.
+pub fn crossed(
     hook: Hook,
-    seen: &Seen,
-    table: &NftTable,
-    chain: &NftChain,
-    what: &str,
-) -> Result<Judged, Stop> {
-    let label = view.label();
-    let netns = Some(view.inode());
-    let step = |verdict: &str, by: Option<&nft::RuleRef>| FirewallStep {
+    family: &str,
+    table: &Name,
+    chain: &Name,
+    verdict: &str,
+    by: Option<&nft::RuleRef>,
+) -> FirewallStep {
+    FirewallStep {
         hook: hook.word().to_string(),
-        family: table.family.clone(),
-        table: table.name.clone(),
-        chain: chain.name.clone(),
+        family: family.to_string(),
+        table: table.clone(),
+        chain: chain.clone(),
         verdict: verdict.to_string(),
         rule: by.map(|r| r.text.clone()),
         handle: by.map(|r| r.handle),
         rule_chain: by.map(|r| r.chain.clone()),
-    };
-    // An ARP frame has no IP header; the evaluator models IP packets.
-    if seen.ndp && seen.family == Family::Inet {
-        return Err(Stop::new(
-            Code::FirewallRules,
-            netns,
-            format!("{label} has {what} with rules on the way of the ARP resolution, which nsmap does not run on ARP frames yet"),
-        )
-        .with_firewall(step("unknown", None)));
-    }
-    let bridged = matches!(layer, Layer::Bridge);
-    let Some(pkt) = rules::packet(view, seen, hook, bridged, chain.priority.unwrap_or(0)) else {
-        return Err(Stop::new(
-            Code::FirewallRules,
-            netns,
-            format!("{label} has {what} with rules, and the packet has no source address yet to run them on"),
-        )
-        .with_firewall(step("unknown", None)));
-    };
-    let run = nft::run_chain(table, chain, &pkt, &rules::ViewEnv { view });
-    // A mark set to what nsmap cannot know would make every later rule or
-    // route that reads it a guess (asked only where the packet goes on).
-    let mark = || match run.changes.mark {
-        Some(Some(m)) if run.changes_certain => Ok(Some(m)),
-        None if run.changes_certain => Ok(None),
-        _ => Err(Stop::new(
-            Code::FirewallRules,
-            netns,
-            format!("{label} sets the packet's mark in {what} to a value nsmap cannot know"),
-        )
-        .with_firewall(step("unknown", None))),
-    };
-
-    let by_text = |by: &nft::RuleRef| {
-        let within = if by.chain != chain.name {
-            format!(" (in chain {})", by.chain.as_str())
-        } else {
-            String::new()
-        };
-        // The jumps and gotos that led to it: the trail of rules that
-        // matched on the way.
-        let reached = jumps_taken(table, &run.trail, by);
-        format!("rule {}{within}: {}{reached}", by.handle, by.text)
-    };
-    match run.outcome {
-        nft::Outcome::Accept { by } => {
-            let note = match &by {
-                Some(r) => format!("passes {what}: accepted by {}", by_text(r)),
-                None => format!("passes {what}: no rule decides, the policy accepts"),
-            };
-            Ok((note, by, None, mark()?))
-        }
-        nft::Outcome::Drop { by, reject } => {
-            let how = if reject { "rejects" } else { "drops" };
-            let reason = match &by {
-                Some(r) => format!("{label} {how} it: {what}, {}", by_text(r)),
-                None => format!("{label} {how} it: {what}, by its policy (no rule accepts it)"),
-            };
-            let step = step("drop", by.as_ref());
-            Err(Stop::new(Code::FirewallDrop, netns, reason).with_firewall(step))
-        }
-        nft::Outcome::Nat {
-            by,
-            kind,
-            addr,
-            port,
-        } => {
-            let to = match (addr, port) {
-                (Some(a), Some((p, _))) => format!(" to {a} port {p}"),
-                (Some(a), None) => format!(" to {a}"),
-                (None, Some((p, _))) => format!(" to port {p}"),
-                (None, None) => String::new(),
-            };
-            let word = nat_word(kind);
-            // A port range is one port per connection, chosen by the
-            // kernel: followed only when it is one port.
-            let exact_port = port.is_none_or(|(lo, hi)| lo == hi);
-            let needs_addr = matches!(kind, nft::NatKind::Dnat | nft::NatKind::Snat);
-            if !exact_port || (needs_addr && addr.is_none()) {
-                let step = step("unknown", Some(&by));
-                return Err(Stop::new(
-                    Code::FirewallRules,
-                    netns,
-                    format!(
-                        "{label} translates it ({word}{to}) to an address or port nsmap cannot know: {what}, {}",
-                        by_text(&by)
-                    ),
-                )
-                .with_firewall(step));
-            }
-            let note = format!("{word}{to} in {what}, by {}", by_text(&by));
-            let t = Translation {
-                kind,
-                addr,
-                port: port.map(|(p, _)| p),
-                rule: by.text.clone(),
-            };
-            Ok((note, Some(by), Some(t), mark()?))
-        }
-        nft::Outcome::Queue { by } => {
-            let step = step("unknown", Some(&by));
-            Err(Stop::new(
-                Code::FirewallRules,
-                netns,
-                format!(
-                    "{label} hands it to a userspace queue: {what}, {}",
-                    by_text(&by)
-                ),
-            )
-            .with_firewall(step))
-        }
-        nft::Outcome::Unknown { by, why, .. } => {
-            let at = by
-                .as_ref()
-                .map(|r| format!(", {}", by_text(r)))
-                .unwrap_or_default();
-            let step = step("unknown", by.as_ref());
-            Err(Stop::new(
-                Code::FirewallRules,
-                netns,
-                format!("{label} may or may not let it through: {what}{at}: {why}"),
-            )
-            .with_firewall(step))
-        }
     }
 }
 
@@ -635,40 +501,6 @@ pub fn mark_not_carried(view: &NsView<'_>, passed: &Passed, mark: u32) -> Result
             ),
         )),
         _ => Ok(()),
-    }
-}
-
-/// `, reached by rule 4: ip saddr 10.0.0.0/8 jump deny` for the rules of
-/// `trail` that jumped or went to another chain.
-fn jumps_taken(table: &NftTable, trail: &[nft::Step], decided: &nft::RuleRef) -> String {
-    let mut parts = Vec::new();
-    for step in trail {
-        let nft::Step::Rule { chain, handle } = step else {
-            continue;
-        };
-        if *handle == decided.handle && *chain == decided.chain {
-            continue;
-        }
-        let rule = table
-            .chains
-            .iter()
-            .chain(&table.bound_chains)
-            .filter(|c| c.name == *chain)
-            .flat_map(|c| c.rules.iter().flatten())
-            .find(|r| r.handle == *handle);
-        let Some(rule) = rule else { continue };
-        let jumps = rule.exprs.iter().any(|e| {
-            matches!(e, crate::snapshot::nft::Expr::Immediate { verdict: Some(v), .. } if v.kind == "jump" || v.kind == "goto")
-                || matches!(e, crate::snapshot::nft::Expr::Lookup { dreg: Some(0), .. })
-        });
-        if jumps {
-            parts.push(format!("rule {handle}: {}", nft::rule_text(table, rule)));
-        }
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(", reached by {}", parts.join(", then "))
     }
 }
 

@@ -1,19 +1,20 @@
-//! The glue between the hooks a packet crosses ([`super::firewall`]) and
-//! the nftables evaluator ([`super::nft`]): what a hook sees of the packet
-//! ([`Seen`]) becomes the evaluator's [`Packet`], and the namespace's
-//! routes answer `fib … type` ([`ViewEnv`]).
+//! Runs one nftables base chain on what a hook sees of the packet: the
+//! glue between the hooks a packet crosses ([`super::firewall`], which
+//! picks the chains) and the evaluator ([`super::nft`]). What a hook sees
+//! ([`Seen`]) becomes the evaluator's [`Packet`], the namespace's routes
+//! answer `fib … type` ([`ViewEnv`]), and [`judge`] turns the outcome
+//! into a pass, a translation or the [`Stop`] that names the rule.
 
 use std::net::IpAddr;
 
-use super::firewall::{Hook, Seen};
+use super::fib::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
+use super::firewall::{Hook, Layer, Seen, Translation, crossed, nat_word};
 use super::nft::{AddrType, Ct, CtDir, CtState, Dev, Env, Packet, PktType};
 use super::view::NsView;
+use super::{Code, Stop, nft};
 use crate::snapshot::Interface;
-use crate::snapshot::l3::Family;
+use crate::snapshot::l3::{Family, NftChain, NftTable};
 
-const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_TCP: u8 = 6;
-const IPPROTO_ICMPV6: u8 = 58;
 const TCP_SYN: u8 = 0x02;
 const TCP_ACK: u8 = 0x10;
 /// ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE (a tun device).
@@ -192,6 +193,193 @@ impl Env for ViewEnv<'_, '_> {
             "throw" => AddrType::Throw,
             _ => AddrType::Unicast,
         })
+    }
+}
+
+/// A chain's verdict on a packet it lets through: a note, the accepting
+/// rule (None: the policy), a translation asked for, a mark set.
+pub type Judged = (
+    String,
+    Option<nft::RuleRef>,
+    Option<Translation>,
+    Option<u32>,
+);
+
+/// Runs an nftables base chain with rules on the packet: Ok with a note
+/// and the accepting rule (None: the policy) when it lets the packet
+/// through; a drop, a translation nsmap does not follow yet, a queue or
+/// an undecidable rule is the Stop, naming the rule.
+pub fn judge(
+    view: &NsView<'_>,
+    layer: Layer<'_>,
+    hook: Hook,
+    seen: &Seen,
+    table: &NftTable,
+    chain: &NftChain,
+    what: &str,
+) -> Result<Judged, Stop> {
+    let label = view.label();
+    let netns = Some(view.inode());
+    let step = |verdict: &str, by: Option<&nft::RuleRef>| {
+        crossed(hook, &table.family, &table.name, &chain.name, verdict, by)
+    };
+    // An ARP frame has no IP header; the evaluator models IP packets.
+    if seen.ndp && seen.family == Family::Inet {
+        return Err(Stop::new(
+            Code::FirewallRules,
+            netns,
+            format!("{label} has {what} with rules on the way of the ARP resolution, which nsmap does not run on ARP frames yet"),
+        )
+        .with_firewall(step("unknown", None)));
+    }
+    let bridged = matches!(layer, Layer::Bridge);
+    let Some(pkt) = packet(view, seen, hook, bridged, chain.priority.unwrap_or(0)) else {
+        return Err(Stop::new(
+            Code::FirewallRules,
+            netns,
+            format!("{label} has {what} with rules, and the packet has no source address yet to run them on"),
+        )
+        .with_firewall(step("unknown", None)));
+    };
+    let run = nft::run_chain(table, chain, &pkt, &ViewEnv { view });
+    // A mark set to what nsmap cannot know would make every later rule or
+    // route that reads it a guess (asked only where the packet goes on).
+    let mark = || match run.changes.mark {
+        Some(Some(m)) if run.changes_certain => Ok(Some(m)),
+        None if run.changes_certain => Ok(None),
+        _ => Err(Stop::new(
+            Code::FirewallRules,
+            netns,
+            format!("{label} sets the packet's mark in {what} to a value nsmap cannot know"),
+        )
+        .with_firewall(step("unknown", None))),
+    };
+
+    let by_text = |by: &nft::RuleRef| {
+        let within = if by.chain != chain.name {
+            format!(" (in chain {})", by.chain.as_str())
+        } else {
+            String::new()
+        };
+        // The jumps and gotos that led to it: the trail of rules that
+        // matched on the way.
+        let reached = jumps_taken(table, &run.trail, by);
+        format!("rule {}{within}: {}{reached}", by.handle, by.text)
+    };
+    match run.outcome {
+        nft::Outcome::Accept { by } => {
+            let note = match &by {
+                Some(r) => format!("passes {what}: accepted by {}", by_text(r)),
+                None => format!("passes {what}: no rule decides, the policy accepts"),
+            };
+            Ok((note, by, None, mark()?))
+        }
+        nft::Outcome::Drop { by, reject } => {
+            let how = if reject { "rejects" } else { "drops" };
+            let reason = match &by {
+                Some(r) => format!("{label} {how} it: {what}, {}", by_text(r)),
+                None => format!("{label} {how} it: {what}, by its policy (no rule accepts it)"),
+            };
+            let step = step("drop", by.as_ref());
+            Err(Stop::new(Code::FirewallDrop, netns, reason).with_firewall(step))
+        }
+        nft::Outcome::Nat {
+            by,
+            kind,
+            addr,
+            port,
+        } => {
+            let to = match (addr, port) {
+                (Some(a), Some((p, _))) => format!(" to {a} port {p}"),
+                (Some(a), None) => format!(" to {a}"),
+                (None, Some((p, _))) => format!(" to port {p}"),
+                (None, None) => String::new(),
+            };
+            let word = nat_word(kind);
+            // A port range is one port per connection, chosen by the
+            // kernel: followed only when it is one port.
+            let exact_port = port.is_none_or(|(lo, hi)| lo == hi);
+            let needs_addr = matches!(kind, nft::NatKind::Dnat | nft::NatKind::Snat);
+            if !exact_port || (needs_addr && addr.is_none()) {
+                let step = step("unknown", Some(&by));
+                return Err(Stop::new(
+                    Code::FirewallRules,
+                    netns,
+                    format!(
+                        "{label} translates it ({word}{to}) to an address or port nsmap cannot know: {what}, {}",
+                        by_text(&by)
+                    ),
+                )
+                .with_firewall(step));
+            }
+            let note = format!("{word}{to} in {what}, by {}", by_text(&by));
+            let t = Translation {
+                kind,
+                addr,
+                port: port.map(|(p, _)| p),
+                rule: by.text.clone(),
+            };
+            Ok((note, Some(by), Some(t), mark()?))
+        }
+        nft::Outcome::Queue { by } => {
+            let step = step("unknown", Some(&by));
+            Err(Stop::new(
+                Code::FirewallRules,
+                netns,
+                format!(
+                    "{label} hands it to a userspace queue: {what}, {}",
+                    by_text(&by)
+                ),
+            )
+            .with_firewall(step))
+        }
+        nft::Outcome::Unknown { by, why, .. } => {
+            let at = by
+                .as_ref()
+                .map(|r| format!(", {}", by_text(r)))
+                .unwrap_or_default();
+            let step = step("unknown", by.as_ref());
+            Err(Stop::new(
+                Code::FirewallRules,
+                netns,
+                format!("{label} may or may not let it through: {what}{at}: {why}"),
+            )
+            .with_firewall(step))
+        }
+    }
+}
+
+/// `, reached by rule 4: ip saddr 10.0.0.0/8 jump deny` for the rules of
+/// `trail` that jumped or went to another chain.
+fn jumps_taken(table: &NftTable, trail: &[nft::Step], decided: &nft::RuleRef) -> String {
+    let mut parts = Vec::new();
+    for step in trail {
+        let nft::Step::Rule { chain, handle } = step else {
+            continue;
+        };
+        if *handle == decided.handle && *chain == decided.chain {
+            continue;
+        }
+        let rule = table
+            .chains
+            .iter()
+            .chain(&table.bound_chains)
+            .filter(|c| c.name == *chain)
+            .flat_map(|c| c.rules.iter().flatten())
+            .find(|r| r.handle == *handle);
+        let Some(rule) = rule else { continue };
+        let jumps = rule.exprs.iter().any(|e| {
+            matches!(e, crate::snapshot::nft::Expr::Immediate { verdict: Some(v), .. } if v.kind == "jump" || v.kind == "goto")
+                || matches!(e, crate::snapshot::nft::Expr::Lookup { dreg: Some(0), .. })
+        });
+        if jumps {
+            parts.push(format!("rule {handle}: {}", nft::rule_text(table, rule)));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", reached by {}", parts.join(", then "))
     }
 }
 

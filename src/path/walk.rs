@@ -567,6 +567,24 @@ impl<'c, 'a> Walker<'c, 'a> {
         pkt
     }
 
+    /// On a reply at prerouting or postrouting: the packet as conntrack
+    /// restores it there, with the step, if the forward leg translated it
+    /// in this namespace.
+    fn undo_on_reply(
+        &self,
+        netns: u64,
+        hook: Hook,
+        pkt: &Packet,
+    ) -> Result<Option<(Packet, NatStep)>, Stop> {
+        if !pkt.reply || !matches!(hook, Hook::Prerouting | Hook::Postrouting) {
+            return Ok(None);
+        }
+        let mut undone = *pkt;
+        Ok(self
+            .translate(netns, hook, &mut undone, None, || None)?
+            .map(|step| (undone, step)))
+    }
+
     /// The view of a namespace the packet is in, or why there is none.
     fn view_of(&self, netns: u64) -> Result<&'c NsView<'a>, Stop> {
         let Some(view) = self.ctx.view(netns) else {
@@ -1184,23 +1202,16 @@ impl<'c, 'a> Walker<'c, 'a> {
         for &h in hooks {
             // A reply's translation is undone at postrouting's nat
             // position: chains after it see the restored source.
-            let mut undone = pkt;
-            let undo = if pkt.reply && h == Hook::Postrouting {
-                match self.translate(netns, Hook::Postrouting, &mut undone, None, || None) {
-                    Ok(step) => step,
-                    Err(s) => {
-                        drop(hop, &mut hops, &s);
-                        return self.stop(hops, s, notes);
-                    }
+            let undo = match self.undo_on_reply(netns, h, &pkt) {
+                Ok(undo) => undo,
+                Err(s) => {
+                    drop(hop, &mut hops, &s);
+                    return self.stop(hops, s, notes);
                 }
-            } else {
-                None
             };
             let seen = firewall::Seen {
                 follows_nat: true,
-                restore: undo
-                    .as_ref()
-                    .and_then(|_| Some((false, undone.src?, undone.sport))),
+                restore: undo.as_ref().and_then(|(p, _)| restored(h, p)),
                 ..pkt.seen(came_by, Some(next.dev))
             };
             let (asked, marked) = match firewall::check(view, Layer::Ip(pkt.family), h, &seen) {
@@ -1257,7 +1268,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 drop(hop, &mut hops, &s);
                 return self.stop(hops, s, notes);
             }
-            if let Some(step) = undo {
+            if let Some((undone, step)) = undo {
                 let mark = pkt.mark;
                 pkt = undone;
                 pkt.mark = mark;
@@ -1756,18 +1767,15 @@ impl<'c, 'a> Walker<'c, 'a> {
         }
         // A reply's translation is undone at prerouting's nat position:
         // chains after it see the restored destination.
-        let mut undone = pkt;
-        let undo = if pkt.reply {
-            match self.translate(netns, Hook::Prerouting, &mut undone, None, || None) {
-                Ok(step) => step,
-                Err(s) => return drop_with(hop, hops, s),
-            }
-        } else {
-            None
+        let undo = match self.undo_on_reply(netns, Hook::Prerouting, &pkt) {
+            Ok(undo) => undo,
+            Err(s) => return drop_with(hop, hops, s),
         };
         let arriving = firewall::Seen {
             follows_nat: true,
-            restore: undo.as_ref().map(|_| (true, undone.dst, undone.dport)),
+            restore: undo
+                .as_ref()
+                .and_then(|(p, _)| restored(Hook::Prerouting, p)),
             ..pkt.seen(Some(iface.ifindex), None)
         };
         let (asked, marked) =
@@ -1780,10 +1788,13 @@ impl<'c, 'a> Walker<'c, 'a> {
                 }
                 Err(s) => return drop_with(hop, hops, s),
             };
-        let mut pkt = if undo.is_some() { undone } else { pkt };
-        if let Some(step) = undo {
-            hop.nat.push(step);
-        }
+        let mut pkt = match undo {
+            Some((undone, step)) => {
+                hop.nat.push(step);
+                undone
+            }
+            None => pkt,
+        };
         // The input route lookup sees a mark prerouting set.
         if let Some(m) = marked {
             pkt.mark = m;
@@ -2231,6 +2242,16 @@ fn reject_word(kind: Reject) -> &'static str {
 /// `sysctl -w KEY=VALUE` run in the namespace.
 fn sysctl_hint(view: &NsView<'_>, assignment: &str) -> Option<String> {
     fix::exec_in(view.ns, &format!("sysctl -w {assignment}"))
+}
+
+/// What the chains after `hook`'s nat position see of a packet conntrack
+/// restored there: the destination at prerouting, the source at
+/// postrouting.
+fn restored(hook: Hook, pkt: &Packet) -> Option<(bool, IpAddr, Option<u16>)> {
+    match hook {
+        Hook::Prerouting => Some((true, pkt.dst, pkt.dport)),
+        _ => Some((false, pkt.src?, pkt.sport)),
+    }
 }
 
 /// `ADDR` or `ADDR port PORT`.
