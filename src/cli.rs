@@ -90,6 +90,10 @@ pub enum CommandArgs {
         /// Only this namespace: a name (ip netns, container, pod), inode, pid:N or path.
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
+        /// Also read and show each interface's counters and queueing
+        /// disciplines (like `ip -s link` and `tc qdisc` in every namespace).
+        #[arg(short, long)]
+        stats: bool,
     },
     /// Show every interface named IFNAME and the other end of its wire.
     ///
@@ -210,6 +214,7 @@ pub enum Command {
     Ns,
     Links {
         ns: Option<Selector>,
+        stats: bool,
     },
     Peers {
         ifname: Name,
@@ -290,7 +295,10 @@ impl Options {
             None if interactive => Command::Tui { interval: None },
             Some(CommandArgs::Tui { interval }) => Command::Tui { interval },
             None | Some(CommandArgs::Ns) => Command::Ns,
-            Some(CommandArgs::Links { ns }) => Command::Links { ns: selector(ns) },
+            Some(CommandArgs::Links { ns, stats }) => Command::Links {
+                ns: selector(ns),
+                stats,
+            },
             Some(CommandArgs::Peers { ifname, ns }) => Command::Peers {
                 ifname: name(&ifname),
                 ns: selector(ns),
@@ -369,6 +377,25 @@ impl Command {
                 | Command::Doctor { .. }
                 | Command::Tui { .. }
         )
+    }
+
+    /// What a live scan for the command dumps: layer 3 where it needs it;
+    /// counters and qdiscs where it shows them (never for the wiring-only
+    /// listings, which then cost what they did before counters existed).
+    pub fn scan_options(&self) -> sys::ScanOptions {
+        let counters = matches!(
+            self,
+            Command::Snapshot { .. }
+                | Command::Doctor { .. }
+                | Command::Tui { .. }
+                | Command::Links { stats: true, .. }
+        );
+        sys::ScanOptions {
+            layer3: self.needs_layer3(),
+            stats: counters,
+            qdiscs: counters,
+            ..sys::ScanOptions::default()
+        }
     }
 }
 
@@ -471,10 +498,7 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         },
     ) = (&options.source, &options.command)
     {
-        let raw = sys::scan(&sys::ScanOptions {
-            layer3: true,
-            ..sys::ScanOptions::default()
-        })?;
+        let raw = sys::scan(&options.command.scan_options())?;
         report(&resolve(&raw), options);
         write_json(&raw, *compact, &mut out)?;
         out.flush()?;
@@ -484,14 +508,13 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         Source::Live => {
             let raw = sys::scan(&sys::ScanOptions {
                 close_later: true,
-                layer3: options.command.needs_layer3(),
-                ..sys::ScanOptions::default()
+                ..options.command.scan_options()
             })?;
             let snapshot = resolve(&raw);
             free_at_exit(raw);
             snapshot
         }
-        Source::File(_) => load(&options.source, false)?,
+        Source::File(_) => load(&options.source, &sys::ScanOptions::default())?,
     };
     report(&snapshot, options);
     let code = render_command(&snapshot, options, &mut out)?;
@@ -507,14 +530,11 @@ fn free_at_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
-/// The snapshot a run works on: a live scan (with layer 3 when asked),
+/// The snapshot a run works on: a live scan (dumping what `scan` asks),
 /// or a file from `--input`.
-pub fn load(source: &Source, layer3: bool) -> anyhow::Result<Snapshot> {
+pub fn load(source: &Source, scan: &sys::ScanOptions) -> anyhow::Result<Snapshot> {
     match source {
-        Source::Live => Ok(resolve(&sys::scan(&sys::ScanOptions {
-            layer3,
-            ..sys::ScanOptions::default()
-        })?)),
+        Source::Live => Ok(resolve(&sys::scan(scan)?)),
         Source::File(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
                 path: path.clone(),
@@ -543,11 +563,13 @@ pub fn render_command(
                 render::ns::write_table(&snapshot.namespaces, style, out)?;
             }
         }
-        Command::Links { ns } => {
+        Command::Links { ns, stats } => {
             let scope = scope(snapshot, ns.as_ref())?;
             let rows = render::links::rows(snapshot, &scope);
             if options.json {
                 json::write(&rows, out)?;
+            } else if *stats {
+                render::links::write_stats_table(&rows, style, out)?;
             } else {
                 render::links::write_table(snapshot, &rows, style, out)?;
             }

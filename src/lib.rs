@@ -16,6 +16,7 @@ pub mod input;
 pub mod name;
 pub mod path;
 pub mod query;
+pub mod rates;
 pub mod raw;
 pub mod render;
 pub mod resolve;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::{CniAttachment, Container, Process};
 use crate::name::Name;
-use crate::snapshot::{Holder, ProcessSummary, ScanInfo, ThreadRef, Warning};
+use crate::snapshot::{Holder, LinkStats, ProcessSummary, ScanInfo, ThreadRef, Warning};
 
 pub mod l3;
 
@@ -64,6 +64,10 @@ pub struct RawNamespace {
     /// scan was asked for it and the namespace was dumped.
     #[serde(default)]
     pub l3: Option<RawL3>,
+    /// When the link dump (and so its counters) was taken: Unix time in
+    /// nanoseconds; null when the scan skipped statistics.
+    #[serde(default)]
+    pub stats_at_ns: Option<u64>,
 }
 
 /// One RTM_NEWLINK message, reduced to the attributes nsmap uses.
@@ -120,6 +124,10 @@ pub struct RawLink {
     /// indexed by DEVCONF_*. Read only by layer-3 scans.
     #[serde(default)]
     pub inet6_conf: Option<Vec<i32>>,
+    /// `IFLA_STATS64` (plus `IFLA_CARRIER_CHANGES`), when the dump asked
+    /// for statistics.
+    #[serde(default)]
+    pub stats: Option<LinkStats>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ pub mod ns;
 pub mod path;
 pub mod peers;
 pub mod routes;
+pub mod units;
 
 use std::io::{self, Write};
 

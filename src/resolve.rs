@@ -581,6 +581,7 @@ fn resolve_namespace(
             macvlan_mode: link.macvlan_mode.map(l3::macvlan_mode_name),
             addr_info: Some(infos),
             netconf: l3::interface_netconf(link),
+            stats: link.stats.clone(),
         });
     }
     for nsid in unresolved {
@@ -633,6 +634,7 @@ fn resolve_namespace(
         nexthops: l3.nexthops,
         netconf: l3.netconf,
         firewall: l3.firewall,
+        stats_at_ns: ns.stats_at_ns,
     };
     (namespace, warnings)
 }

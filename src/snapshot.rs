@@ -133,6 +133,11 @@ pub struct Namespace {
     /// nftables / iptables-legacy presence and the br_netfilter sysctls.
     #[serde(default)]
     pub firewall: Option<Firewall>,
+    /// When this namespace's interface counters were read: Unix time in
+    /// nanoseconds (null when they were not). Two snapshots' counters give
+    /// rates over the difference of these, not of the scans' start times.
+    #[serde(default)]
+    pub stats_at_ns: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -208,6 +213,50 @@ pub struct Interface {
     /// The device's IPv4 and IPv6 netconf (layer-3 scans only).
     #[serde(default)]
     pub netconf: Option<InterfaceNetconf>,
+    /// The kernel's counters (`IFLA_STATS64`) at the namespace's
+    /// `stats_at_ns`; null when not read (the wiring-only listings skip
+    /// them) or when the kernel sent none.
+    #[serde(default)]
+    pub stats: Option<LinkStats>,
+}
+
+/// `struct rtnl_link_stats64`, named as `ip -s -j link` names its parts
+/// (`rx.bytes` is `rx_bytes`). Counters only ever grow for one device;
+/// a device recreated under the same name starts again at zero.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStats {
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub rx_errors: u64,
+    pub tx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
+    pub multicast: u64,
+    pub collisions: u64,
+    pub rx_length_errors: u64,
+    pub rx_over_errors: u64,
+    pub rx_crc_errors: u64,
+    pub rx_frame_errors: u64,
+    pub rx_fifo_errors: u64,
+    pub rx_missed_errors: u64,
+    pub tx_aborted_errors: u64,
+    pub tx_carrier_errors: u64,
+    pub tx_fifo_errors: u64,
+    pub tx_heartbeat_errors: u64,
+    pub tx_window_errors: u64,
+    pub rx_compressed: u64,
+    pub tx_compressed: u64,
+    /// Frames no protocol took (Linux 4.6+; null on older kernels).
+    #[serde(default)]
+    pub rx_nohandler: Option<u64>,
+    /// Frames for another host dropped (Linux 5.19+).
+    #[serde(default)]
+    pub rx_otherhost_dropped: Option<u64>,
+    /// `IFLA_CARRIER_CHANGES`: how often the carrier went up or down.
+    #[serde(default)]
+    pub carrier_changes: Option<u64>,
 }
 
 /// A reference to an interface: always namespace + ifindex, never ifindex

@@ -72,3 +72,44 @@ pub fn write_table(
     }
     table.write(style, out)
 }
+
+/// `links --stats`: each interface's counters since it was created, like
+/// `ip -s link` in every namespace at once; `-` where the kernel sent none.
+pub fn write_stats_table(
+    rows: &[LinkRow<'_>],
+    style: &Style,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    use super::units;
+    let mut table = Table::new(&[
+        "NETNS", "IFNAME", "STATE", "RX", "RX PKTS", "TX", "TX PKTS", "DROPS", "ERRORS",
+    ]);
+    for row in rows {
+        let i = row.interface;
+        let s = i.stats.as_ref();
+        let total = |f: fn(&crate::snapshot::LinkStats) -> u64| s.map(|s| units::count(f(s)));
+        let dropped = s.map(|s| s.rx_dropped.saturating_add(s.tx_dropped));
+        let errors = s.map(|s| s.rx_errors.saturating_add(s.tx_errors));
+        table.push(vec![
+            Cell::new(&row.netns_name),
+            Cell::colored(i.ifname.as_str(), Some(Color::Bold)),
+            Cell::colored(&i.operstate, Color::for_state(&i.operstate)),
+            Cell::opt(s.map(|s| units::bytes(s.rx_bytes))),
+            Cell::opt(total(|s| s.rx_packets)),
+            Cell::opt(s.map(|s| units::bytes(s.tx_bytes))),
+            Cell::opt(total(|s| s.tx_packets)),
+            warn_cell(dropped),
+            warn_cell(errors),
+        ]);
+    }
+    table.write(style, out)
+}
+
+/// A drop or error total: highlighted when not zero.
+fn warn_cell(n: Option<u64>) -> Cell {
+    match n {
+        Some(0) => Cell::new("0"),
+        Some(n) => Cell::colored(super::units::count(n), Some(Color::Yellow)),
+        None => Cell::opt(None::<String>),
+    }
+}

@@ -137,10 +137,11 @@ impl RtSocket {
         Ok(RtSocket { socket, seq: 0 })
     }
 
-    /// Every link of the namespace (RTM_GETLINK dump, stats skipped).
-    pub fn dump_links(&mut self, buf: &mut [u8]) -> Result<Dumped<RawLink>, NlError> {
+    /// Every link of the namespace (RTM_GETLINK dump), with its counters
+    /// when `stats`.
+    pub fn dump_links(&mut self, buf: &mut [u8], stats: bool) -> Result<Dumped<RawLink>, NlError> {
         self.dump(
-            &Request::links(),
+            &Request::links(stats),
             buf,
             link::parse,
             Vec::new(),
@@ -171,9 +172,16 @@ impl RtSocket {
         buf: &mut [u8],
         ask: Option<(u64, BorrowedFd<'_>)>,
         layer3: bool,
+        stats: bool,
     ) -> Result<NamespaceDump, NlError> {
         let parse = if layer3 { link::parse_l3 } else { link::parse };
-        let links = self.dump(&Request::links(), buf, parse, Vec::new(), &mut Vec::new())?;
+        let links = self.dump(
+            &Request::links(stats),
+            buf,
+            parse,
+            Vec::new(),
+            &mut Vec::new(),
+        )?;
         let mut answers = Vec::new();
         let questions = ask.map(|(netns, fd)| Question::Nsid(netns, fd));
         // Without addresses the links (and the answer) are still worth
@@ -554,10 +562,14 @@ impl Request {
         }
     }
 
-    fn links() -> Request {
+    /// RTM_GETLINK; without `stats`, RTEXT_FILTER_SKIP_STATS spares the
+    /// kernel summing every device's per-CPU counters.
+    fn links(stats: bool) -> Request {
         let mut msg = LinkMessage::default();
-        msg.attributes
-            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        if !stats {
+            msg.attributes
+                .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        }
         Request::built(
             "RTM_GETLINK",
             RouteNetlinkMessage::GetLink(msg),

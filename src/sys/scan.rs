@@ -59,6 +59,31 @@ pub struct ScanOptions {
     /// nexthops, netconf, the sysctls netconf lacks and firewall presence.
     /// Off for the commands that show only wiring, so they never pay for it.
     pub layer3: bool,
+    /// Also take each interface's counters (`IFLA_STATS64`) with the link
+    /// dump. Off by default: the kernel then skips summing each device's
+    /// per-CPU counters, and the wiring-only listings need none.
+    pub stats: bool,
+    /// Also dump each namespace's queueing disciplines (RTM_GETQDISC).
+    pub qdiscs: bool,
+}
+
+/// What each namespace's dump includes beyond links and addresses: the
+/// part of [`ScanOptions`] the dump workers need.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dumps {
+    pub layer3: bool,
+    pub stats: bool,
+    pub qdiscs: bool,
+}
+
+impl ScanOptions {
+    pub fn dumps(&self) -> Dumps {
+        Dumps {
+            layer3: self.layer3,
+            stats: self.stats,
+            qdiscs: self.qdiscs,
+        }
+    }
 }
 
 /// Scans the host: every namespace nsmap can see, with its interfaces.
@@ -106,7 +131,7 @@ fn scan_inner(
     // the thread count; walking /proc and reading runtime state do not.
     let gathered = std::thread::scope(|s| -> Result<Gathered, Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let mut dumper = DumpWorkers::start(s, queue, options.threads, options.layer3);
+        let mut dumper = DumpWorkers::start(s, queue, options.threads, options.dumps());
         // Every namespace is asked its nsid for nsmap's own — usually the
         // host, and so the one most of their veths lead to — within its dump.
         let mut own: Option<(u64, Arc<File>)> = None;
@@ -205,6 +230,7 @@ fn scan_inner(
                 ns.addrs = dumped.addrs;
                 ns.nsids = dumped.nsids;
                 ns.l3 = dumped.l3;
+                ns.stats_at_ns = dumped.stats_at_ns;
                 ns.scanned = true;
                 if let Some(socket) = dumped.socket {
                     sockets.insert(ns.inode, socket);
@@ -340,6 +366,8 @@ struct Dumped {
     nsids: Vec<RawNsid>,
     /// Layer 3, when the scan asked for it.
     l3: Option<RawL3>,
+    /// When the link dump with counters began (statistics scans only).
+    stats_at_ns: Option<u64>,
     /// What went wrong without losing the rest, as warnings to be.
     problems: Vec<(WarningCode, String)>,
 }
@@ -369,7 +397,7 @@ struct DumpWorkers<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     queue: Arc<Mutex<Receiver<Job>>>,
     workers: Vec<ScopedJoinHandle<'scope, Vec<(u64, Dump)>>>,
-    layer3: bool,
+    dumps: Dumps,
 }
 
 impl<'scope, 'env> DumpWorkers<'scope, 'env> {
@@ -380,13 +408,13 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
         scope: &'scope Scope<'scope, 'env>,
         queue: Receiver<Job>,
         threads: Option<usize>,
-        layer3: bool,
+        dumps: Dumps,
     ) -> Self {
         let mut workers = DumpWorkers {
             scope,
             queue: Arc::new(Mutex::new(queue)),
             workers: Vec::new(),
-            layer3,
+            dumps,
         };
         for _ in 0..threads.unwrap_or(1).max(1) {
             workers.add();
@@ -399,10 +427,10 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
     /// unscanned (the main thread must never enter a namespace itself).
     fn add(&mut self) {
         let queue = Arc::clone(&self.queue);
-        let layer3 = self.layer3;
+        let dumps = self.dumps;
         if let Ok(worker) = std::thread::Builder::new()
             .name("nsmap-dump".into())
-            .spawn_scoped(self.scope, move || dump_worker(&queue, layer3))
+            .spawn_scoped(self.scope, move || dump_worker(&queue, dumps))
         {
             self.workers.push(worker);
         }
@@ -432,7 +460,7 @@ impl<'scope, 'env> DumpWorkers<'scope, 'env> {
 
 /// One dump worker's loop. nsmap's own namespace is dumped without setns
 /// while this thread is still in it (unprivileged, even that setns fails).
-fn dump_worker(queue: &Mutex<Receiver<Job>>, layer3: bool) -> Vec<(u64, Dump)> {
+fn dump_worker(queue: &Mutex<Receiver<Job>>, dumps: Dumps) -> Vec<(u64, Dump)> {
     let mut buf = vec![0u8; RECV_BUF];
     let mut moved = false;
     let mut done = Vec::new();
@@ -444,12 +472,12 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>, layer3: bool) -> Vec<(u64, Dump)> {
         let Ok(job) = job else { break };
         let ask = job.ask.as_ref().map(|(inode, file)| (*inode, file.as_fd()));
         let mut dump = if job.current && !moved {
-            dump_here(&mut buf, ask, layer3, job.current)
+            dump_here(&mut buf, ask, dumps, job.current)
         } else {
             match setns(job.file.as_fd(), CloneFlags::CLONE_NEWNET) {
                 Ok(()) => {
                     moved = true;
-                    dump_here(&mut buf, ask, layer3, job.current)
+                    dump_here(&mut buf, ask, dumps, job.current)
                 }
                 Err(e) => Err(DumpError::Setns(e)),
             }
@@ -472,12 +500,13 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>, layer3: bool) -> Vec<(u64, Dump)> {
 fn dump_here(
     buf: &mut [u8],
     ask: Option<(u64, BorrowedFd<'_>)>,
-    layer3: bool,
+    dumps: Dumps,
     current: bool,
 ) -> Dump {
     let mut socket = RtSocket::open().map_err(DumpError::Netlink)?;
+    let stats_at_ns = dumps.stats.then(unix_ns);
     let all = socket
-        .dump_all(buf, ask, layer3)
+        .dump_all(buf, ask, dumps.layer3, dumps.stats)
         .map_err(DumpError::Netlink)?;
     let mut problems = Vec::new();
     if !all.links.complete {
@@ -507,7 +536,7 @@ fn dump_here(
             Vec::new()
         }
     };
-    let l3 = layer3.then(|| {
+    let l3 = dumps.layer3.then(|| {
         let dumped = socket.dump_l3(buf, &all.links.items);
         problems.extend(dumped.problems.into_iter().map(|p| match p {
             L3Problem::Failed(what, e) => (
@@ -558,8 +587,17 @@ fn dump_here(
         addrs,
         nsids: all.nsid.into_iter().collect(),
         l3,
+        stats_at_ns,
         problems,
     })
+}
+
+/// Now as Unix nanoseconds: when a namespace's counters were read, in a
+/// form two snapshots (even of two processes) can be compared by.
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Runs the RTM_GETNSID rounds planned by [`plan_nsid_queries`], recording

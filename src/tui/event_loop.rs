@@ -45,7 +45,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     }
     // Scan before taking over the screen, so a fatal error prints normally.
     // The details pane shows routes and the path mode traces: layer 3.
-    let first = crate::cli::load(&options.source, true)?;
+    let first = crate::cli::load(&options.source, &scan_options())?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGTERM,
@@ -145,10 +145,7 @@ fn spawn_scanner(
         .name("nsmap-scan".into())
         .spawn(move || {
             let mut watcher = match (&source, interval) {
-                (Source::Live, Some(_)) => Some(Watcher::new(ScanOptions {
-                    layer3: true,
-                    ..ScanOptions::default()
-                })),
+                (Source::Live, Some(_)) => Some(Watcher::new(scan_options())),
                 _ => None,
             };
             let mut last = Instant::now();
@@ -183,7 +180,9 @@ fn spawn_scanner(
                         .scan()
                         .map(|raw| resolve(&raw))
                         .map_err(|e| format!("{e:#}")),
-                    None => crate::cli::load(&source, true).map_err(|e| format!("{e:#}")),
+                    None => {
+                        crate::cli::load(&source, &scan_options()).map_err(|e| format!("{e:#}"))
+                    }
                 };
                 last = Instant::now();
                 if report_tx.send(Report::Done(Box::new(result))).is_err() {
@@ -229,4 +228,9 @@ impl Drop for Session {
 
 fn leave_extras() {
     let _ = execute!(io::stdout(), DisableMouseCapture, crossterm::cursor::Show);
+}
+
+/// What the TUI shows: everything, counters and qdiscs included.
+fn scan_options() -> ScanOptions {
+    crate::cli::Command::Tui { interval: None }.scan_options()
 }

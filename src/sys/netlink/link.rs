@@ -10,6 +10,7 @@ use netlink_packet_core::{NLA_ALIGNTO, NLA_HEADER_SIZE, NLA_TYPE_MASK};
 
 use crate::name::Name;
 use crate::raw::RawLink;
+use crate::snapshot::LinkStats;
 
 /// `struct ifinfomsg` is 16 bytes: family, pad, type, index, flags, change.
 const IFINFOMSG_LEN: usize = 16;
@@ -21,7 +22,9 @@ const IFLA_LINK: u16 = 5;
 const IFLA_MASTER: u16 = 10;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_LINKINFO: u16 = 18;
+const IFLA_STATS64: u16 = 23;
 const IFLA_AF_SPEC: u16 = 26;
+const IFLA_CARRIER_CHANGES: u16 = 35;
 const IFLA_LINK_NETNSID: u16 = 37;
 
 /// Inside IFLA_AF_SPEC, one nest per address family (AF_INET, AF_INET6).
@@ -67,8 +70,12 @@ fn parse_with(payload: &[u8], devconf: bool) -> Option<RawLink> {
     let mut info_data: Option<&[u8]> = None;
     let mut slave_data: Option<&[u8]> = None;
     let mut af_spec: Option<&[u8]> = None;
+    let mut carrier_changes = None;
     for (kind, value) in attrs(&payload[IFINFOMSG_LEN..]) {
         match kind {
+            // Sent only when the request did not ask to skip statistics.
+            IFLA_STATS64 => link.stats = stats64(value),
+            IFLA_CARRIER_CHANGES => carrier_changes = read_u32(value).map(u64::from),
             IFLA_IFNAME => link.ifname = Name::from_bytes(trim_nul(value)),
             IFLA_ADDRESS => link.address = Some(value.to_vec()),
             IFLA_MTU => link.mtu = read_u32(value).unwrap_or(0),
@@ -126,6 +133,9 @@ fn parse_with(payload: &[u8], devconf: bool) -> Option<RawLink> {
             }
         }
     }
+    if let Some(stats) = &mut link.stats {
+        stats.carrier_changes = carrier_changes;
+    }
     for (family, nest) in af_spec.map(attrs).into_iter().flatten() {
         match family {
             // u32s indexed by IPV4_DEVCONF_* − 1 (inet_fill_link_af).
@@ -142,6 +152,48 @@ fn parse_with(payload: &[u8], devconf: bool) -> Option<RawLink> {
         }
     }
     Some(link)
+}
+
+/// `struct rtnl_link_stats64`: u64s in if_link.h's order. The struct grew
+/// at its end (rx_nohandler in 4.6, rx_otherhost_dropped in 5.19), so a
+/// field past what the kernel sent is absent, not zero; shorter than the
+/// 23 counters every kernel since 2.6 sends is malformed.
+fn stats64(v: &[u8]) -> Option<LinkStats> {
+    let c: Vec<u64> = v
+        .chunks_exact(8)
+        .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect();
+    if c.len() < 23 {
+        return None;
+    }
+    Some(LinkStats {
+        rx_packets: c[0],
+        tx_packets: c[1],
+        rx_bytes: c[2],
+        tx_bytes: c[3],
+        rx_errors: c[4],
+        tx_errors: c[5],
+        rx_dropped: c[6],
+        tx_dropped: c[7],
+        multicast: c[8],
+        collisions: c[9],
+        rx_length_errors: c[10],
+        rx_over_errors: c[11],
+        rx_crc_errors: c[12],
+        rx_frame_errors: c[13],
+        rx_fifo_errors: c[14],
+        rx_missed_errors: c[15],
+        tx_aborted_errors: c[16],
+        tx_carrier_errors: c[17],
+        tx_fifo_errors: c[18],
+        tx_heartbeat_errors: c[19],
+        tx_window_errors: c[20],
+        rx_compressed: c[21],
+        tx_compressed: c[22],
+        rx_nohandler: c.get(23).copied(),
+        rx_otherhost_dropped: c.get(24).copied(),
+        carrier_changes: None,
+    })
 }
 
 /// Iterates (type, value) of attributes, flags masked off; stops at the
