@@ -141,9 +141,9 @@ impl RtSocket {
     /// when `stats`.
     pub fn dump_links(&mut self, buf: &mut [u8], stats: bool) -> Result<Dumped<RawLink>, NlError> {
         self.dump(
-            &Request::links(stats),
+            &Request::links(),
             buf,
-            link::parse,
+            |payload: &[u8]| link::parse_with(payload, false, stats),
             Vec::new(),
             &mut Vec::new(),
         )
@@ -174,11 +174,10 @@ impl RtSocket {
         layer3: bool,
         stats: bool,
     ) -> Result<NamespaceDump, NlError> {
-        let parse = if layer3 { link::parse_l3 } else { link::parse };
         let links = self.dump(
-            &Request::links(stats),
+            &Request::links(),
             buf,
-            parse,
+            |payload: &[u8]| link::parse_with(payload, layer3, stats),
             Vec::new(),
             &mut Vec::new(),
         )?;
@@ -562,14 +561,12 @@ impl Request {
         }
     }
 
-    /// RTM_GETLINK; without `stats`, RTEXT_FILTER_SKIP_STATS spares the
-    /// kernel summing every device's per-CPU counters.
-    fn links(stats: bool) -> Request {
+    /// RTM_GETLINK. RTEXT_FILTER_SKIP_STATS spares SR-IOV VF counters
+    /// (the device's own come in every message regardless).
+    fn links() -> Request {
         let mut msg = LinkMessage::default();
-        if !stats {
-            msg.attributes
-                .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-        }
+        msg.attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
         Request::built(
             "RTM_GETLINK",
             RouteNetlinkMessage::GetLink(msg),

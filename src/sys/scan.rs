@@ -59,9 +59,9 @@ pub struct ScanOptions {
     /// nexthops, netconf, the sysctls netconf lacks and firewall presence.
     /// Off for the commands that show only wiring, so they never pay for it.
     pub layer3: bool,
-    /// Also take each interface's counters (`IFLA_STATS64`) with the link
-    /// dump. Off by default: the kernel then skips summing each device's
-    /// per-CPU counters, and the wiring-only listings need none.
+    /// Also keep each interface's counters (`IFLA_STATS64`, which every
+    /// link message carries) and when they were read. Off for the
+    /// wiring-only listings, which then neither copy nor print them.
     pub stats: bool,
     /// Also dump each namespace's queueing disciplines (RTM_GETQDISC).
     pub qdiscs: bool,

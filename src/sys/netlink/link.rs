@@ -51,16 +51,20 @@ const AF_INET6: u16 = libc::AF_INET6 as u16;
 
 /// Parses one RTM_NEWLINK payload; None when the fixed header is cut short.
 pub fn parse(payload: &[u8]) -> Option<RawLink> {
-    parse_with(payload, false)
+    parse_with(payload, false, false)
 }
 
 /// [`parse`], plus the device's IPv4 and IPv6 devconf (`inet_conf`,
 /// `inet6_conf`) for a layer-3 scan.
 pub fn parse_l3(payload: &[u8]) -> Option<RawLink> {
-    parse_with(payload, true)
+    parse_with(payload, true, false)
 }
 
-fn parse_with(payload: &[u8], devconf: bool) -> Option<RawLink> {
+/// [`parse`] with the devconf arrays when `devconf` and the counters when
+/// `stats`. The kernel sends `IFLA_STATS64` in every link message
+/// (`RTEXT_FILTER_SKIP_STATS` skips only SR-IOV VF counters), so the
+/// choice is only whether to copy them out.
+pub fn parse_with(payload: &[u8], devconf: bool, stats: bool) -> Option<RawLink> {
     let header = payload.get(..IFINFOMSG_LEN)?;
     let mut link = RawLink {
         ifindex: read_u32(&header[4..8])?,
@@ -73,8 +77,7 @@ fn parse_with(payload: &[u8], devconf: bool) -> Option<RawLink> {
     let mut carrier_changes = None;
     for (kind, value) in attrs(&payload[IFINFOMSG_LEN..]) {
         match kind {
-            // Sent only when the request did not ask to skip statistics.
-            IFLA_STATS64 => link.stats = stats64(value),
+            IFLA_STATS64 if stats => link.stats = stats64(value),
             IFLA_CARRIER_CHANGES => carrier_changes = read_u32(value).map(u64::from),
             IFLA_IFNAME => link.ifname = Name::from_bytes(trim_nul(value)),
             IFLA_ADDRESS => link.address = Some(value.to_vec()),
@@ -253,6 +256,22 @@ pub fn unhex(lines: &[&str]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stats64_by_length() {
+        let counters = |n: u64| -> Vec<u8> { (1..=n).flat_map(|v| v.to_ne_bytes()).collect() };
+        assert_eq!(super::stats64(&counters(22)), None);
+        let old = super::stats64(&counters(23)).expect("2.6's 23 counters");
+        assert_eq!((old.rx_packets, old.rx_bytes, old.tx_compressed), (1, 3, 23));
+        assert_eq!(old.rx_nohandler, None);
+        let new = super::stats64(&counters(25)).expect("5.19's 25");
+        assert_eq!((new.rx_nohandler, new.rx_otherhost_dropped), (Some(24), Some(25)));
+        // A partial trailing counter is ignored, a longer future struct read.
+        let mut odd = counters(24);
+        odd.extend([1, 2, 3]);
+        assert_eq!(super::stats64(&odd).and_then(|s| s.rx_nohandler), Some(24));
+        assert!(super::stats64(&counters(30)).is_some());
+    }
+
     use super::*;
 
     /// RTM_NEWLINK payload (after the 16-byte nlmsghdr) from Linux 6.18,

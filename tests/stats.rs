@@ -1,0 +1,190 @@
+//! Root tests of the interface counters: a veth pair between two test
+//! namespaces, a known number of packets of a known size sent across it,
+//! and nsmap's counters for both ends compared with `ip -s -s -j link`
+//! taken right after the scan (no traffic in between, so they must be
+//! equal), and with the exact growth the packets imply.
+//!
+//! Run as root: `cargo test -- --include-ignored` (what .ci/run does).
+
+mod common;
+
+use std::process::Command;
+
+use common::{Topology, exec_in, inode_of, ip};
+use nsmap::resolve::resolve;
+use nsmap::snapshot::{LinkStats, Snapshot};
+use nsmap::sys::{ScanOptions, scan};
+use serde_json::{Value, json};
+
+fn scan_stats(stats: bool) -> Snapshot {
+    resolve(
+        &scan(&ScanOptions {
+            stats,
+            ..ScanOptions::default()
+        })
+        .expect("scan succeeds"),
+    )
+}
+
+fn stats_of(snapshot: &Snapshot, netns: &str, ifname: &str) -> (LinkStats, u64) {
+    let inode = inode_of(format!("/run/netns/{netns}"));
+    let ns = snapshot
+        .namespaces
+        .iter()
+        .find(|n| n.inode == inode)
+        .expect("namespace scanned");
+    let i = ns
+        .interfaces
+        .iter()
+        .find(|i| i.ifname.as_str() == ifname)
+        .expect("interface scanned");
+    (
+        i.stats.clone().expect("counters read"),
+        ns.stats_at_ns.expect("time of the counters"),
+    )
+}
+
+/// `ip -s -s -j link show DEV` in NETNS, as nsmap names the counters:
+/// `rx.bytes` → `rx_bytes`, `rx.multicast` → `multicast`, `tx.collisions`
+/// → `collisions`, `tx.carrier_changes` → `carrier_changes`.
+fn oracle(netns: &str, ifname: &str) -> serde_json::Map<String, Value> {
+    let out = Command::new("ip")
+        .args(["-n", netns, "-s", "-s", "-j", "link", "show", "dev", ifname])
+        .output()
+        .expect("run ip");
+    assert!(out.status.success());
+    let links: Vec<Value> = serde_json::from_slice(&out.stdout).expect("ip -j");
+    let stats = &links[0]["stats64"];
+    let mut named = serde_json::Map::new();
+    for dir in ["rx", "tx"] {
+        for (k, v) in stats[dir].as_object().expect("stats64 parts") {
+            let key = match (dir, k.as_str()) {
+                ("rx", "multicast") | ("tx", "collisions" | "carrier_changes") => k.clone(),
+                _ => format!("{dir}_{k}"),
+            };
+            named.insert(key, v.clone());
+        }
+    }
+    named
+}
+
+/// Every counter iproute2 prints equals nsmap's.
+fn assert_matches_ip(ours: &LinkStats, netns: &str, ifname: &str) {
+    let ours = serde_json::to_value(ours).expect("serializes");
+    let theirs = oracle(netns, ifname);
+    assert!(theirs.len() >= 20, "ip printed too little: {theirs:?}");
+    for (k, v) in &theirs {
+        assert_eq!(&ours[k], v, "{k} of {ifname} in {netns}");
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn counters_equal_iproute2_and_grow_by_what_was_sent() {
+    let mut t = Topology::new("stats_counters");
+    let a = t.netns("a");
+    let b = t.netns("b");
+    let (va, vb) = (t.name("va"), t.name("vb"));
+    for ns in [&a, &b] {
+        // No IPv6: router solicitations and DAD would add packets of their
+        // own to the counters being checked.
+        exec_in(
+            ns,
+            &["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"],
+            "",
+        );
+        exec_in(
+            ns,
+            &["sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"],
+            "",
+        );
+    }
+    ip(&[
+        "-n", &a, "link", "add", &va, "address", "02:00:00:00:fd:01", "type", "veth", "peer",
+        "name", &vb, "address", "02:00:00:00:fd:02", "netns", &b,
+    ]);
+    ip(&["-n", &a, "addr", "add", "10.253.1.1/24", "dev", &va]);
+    ip(&["-n", &b, "addr", "add", "10.253.1.2/24", "dev", &vb]);
+    // Permanent neighbours: no ARP during the measurement.
+    ip(&[
+        "-n", &a, "neigh", "add", "10.253.1.2", "lladdr", "02:00:00:00:fd:02", "dev", &va,
+        "nud", "permanent",
+    ]);
+    ip(&[
+        "-n", &b, "neigh", "add", "10.253.1.1", "lladdr", "02:00:00:00:fd:01", "dev", &vb,
+        "nud", "permanent",
+    ]);
+    ip(&["-n", &a, "link", "set", &va, "up"]);
+    ip(&["-n", &b, "link", "set", &vb, "up"]);
+
+    // The wiring-only scan reads no counters at all.
+    let plain = scan_stats(false);
+    let inode = inode_of(format!("/run/netns/{a}"));
+    let ns = plain.namespaces.iter().find(|n| n.inode == inode).expect("a");
+    assert_eq!(ns.stats_at_ns, None);
+    assert!(ns.interfaces.iter().all(|i| i.stats.is_none()));
+
+    let before = scan_stats(true);
+    let (a0, t0) = stats_of(&before, &a, &va);
+    let (b0, _) = stats_of(&before, &b, &vb);
+    assert_matches_ip(&a0, &a, &va);
+    assert_matches_ip(&b0, &b, &vb);
+
+    const N: u64 = 7;
+    const SIZE: u64 = 300;
+    exec_in(
+        &a,
+        &[
+            "busybox", "ping", "-c", "7", "-s", "300", "-i", "0.1", "-W", "2", "-q", "10.253.1.2",
+        ],
+        "",
+    );
+
+    let after = scan_stats(true);
+    let (a1, t1) = stats_of(&after, &a, &va);
+    let (b1, _) = stats_of(&after, &b, &vb);
+    assert_matches_ip(&a1, &a, &va);
+    assert_matches_ip(&b1, &b, &vb);
+    assert!(t1 > t0, "the counters' time advances");
+
+    // An echo request or reply on the wire: Ethernet 14 + IPv4 20 + ICMP 8
+    // + payload.
+    let frame = 14 + 20 + 8 + SIZE;
+    let grew = |x: u64, y: u64| y - x;
+    assert_eq!(
+        json!({
+            "a_tx_packets": grew(a0.tx_packets, a1.tx_packets),
+            "a_rx_packets": grew(a0.rx_packets, a1.rx_packets),
+            "a_tx_bytes": grew(a0.tx_bytes, a1.tx_bytes),
+            "a_rx_bytes": grew(a0.rx_bytes, a1.rx_bytes),
+            "b_rx_packets": grew(b0.rx_packets, b1.rx_packets),
+            "b_tx_packets": grew(b0.tx_packets, b1.tx_packets),
+            "b_rx_bytes": grew(b0.rx_bytes, b1.rx_bytes),
+        }),
+        json!({
+            "a_tx_packets": N,
+            "a_rx_packets": N,
+            "a_tx_bytes": N * frame,
+            "a_rx_bytes": N * frame,
+            "b_rx_packets": N,
+            "b_tx_packets": N,
+            "b_rx_bytes": N * frame,
+        })
+    );
+    assert_eq!(a1.tx_dropped, a0.tx_dropped);
+
+    // The same counters through the binary's JSON.
+    let out = common::nsmap()
+        .args(["links", "--stats", "--json", "--ns", &a])
+        .output()
+        .expect("run nsmap");
+    assert!(out.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("links --json");
+    let row = rows
+        .iter()
+        .find(|r| r["ifname"] == va.as_str())
+        .expect("va listed");
+    let theirs = oracle(&a, &va);
+    assert_eq!(row["stats"]["tx_packets"], theirs["tx_packets"]);
+    assert_eq!(row["stats"]["rx_bytes"], theirs["rx_bytes"]);
+}
