@@ -176,6 +176,10 @@ pub enum CommandArgs {
         /// Only findings about this namespace: a name, inode, pid:N or path.
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
+        /// Also watch the counters for SECS seconds and report interfaces
+        /// whose drops or errors grow meanwhile (NSM037–NSM040). Live only.
+        #[arg(long, value_name = "SECS", value_parser = parse_interval)]
+        sample: Option<Duration>,
     },
     /// Draw the map as a graph: Graphviz DOT (pipe into `dot -Tsvg`) or Mermaid.
     Graph {
@@ -243,6 +247,7 @@ pub enum Command {
     Doctor {
         fail_on: Severity,
         ns: Option<Selector>,
+        sample: Option<Duration>,
     },
     Graph {
         format: graph::Format,
@@ -336,9 +341,14 @@ impl Options {
                 family: family(ipv4, ipv6),
             },
             Some(CommandArgs::Snapshot { raw, compact }) => Command::Snapshot { raw, compact },
-            Some(CommandArgs::Doctor { fail_on, ns }) => Command::Doctor {
+            Some(CommandArgs::Doctor {
+                fail_on,
+                ns,
+                sample,
+            }) => Command::Doctor {
                 fail_on,
                 ns: selector(ns),
+                sample,
             },
             Some(CommandArgs::Watch { interval, initial }) => Command::Watch { interval, initial },
             Some(CommandArgs::Graph { format, ns }) => Command::Graph {
@@ -504,20 +514,45 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         out.flush()?;
         return Ok(0);
     }
+    let sample = match options.command {
+        Command::Doctor { sample, .. } => sample,
+        _ => None,
+    };
+    if sample.is_some() && options.source != Source::Live {
+        return Err(Error::Usage(
+            "--sample watches a live host's counters; drop --input (or --sample)".into(),
+        )
+        .into());
+    }
+    let mut rates = None;
     let snapshot = match &options.source {
         Source::Live => {
-            let raw = sys::scan(&sys::ScanOptions {
+            let scan = sys::ScanOptions {
                 close_later: true,
                 ..options.command.scan_options()
-            })?;
-            let snapshot = resolve(&raw);
-            free_at_exit(raw);
-            snapshot
+            };
+            if let Some(secs) = sample {
+                let before = resolve(&sys::scan(&scan)?);
+                std::thread::sleep(secs);
+                let raw = sys::scan(&scan)?;
+                let after = resolve(&raw);
+                rates = Some(crate::rates::rates(
+                    &crate::rates::Sample::from_snapshot(&before),
+                    &crate::rates::Sample::from_snapshot(&after),
+                ));
+                free_at_exit((raw, before));
+                after
+            } else {
+                let raw = sys::scan(&scan)?;
+                let snapshot = resolve(&raw);
+                free_at_exit(raw);
+                snapshot
+            }
         }
         Source::File(_) => load(&options.source, &sys::ScanOptions::default())?,
     };
     report(&snapshot, options);
-    let code = render_command(&snapshot, options, &mut out)?;
+    let code = render_sampled(&snapshot, rates.as_deref(), options, &mut out)?;
     out.flush().context("cannot write to stdout")?;
     free_at_exit(snapshot);
     Ok(code)
@@ -550,6 +585,16 @@ pub fn load(source: &Source, scan: &sys::ScanOptions) -> anyhow::Result<Snapshot
 /// only for `doctor`).
 pub fn render_command(
     snapshot: &Snapshot,
+    options: &Options,
+    out: &mut impl Write,
+) -> anyhow::Result<i32> {
+    render_sampled(snapshot, None, options, out)
+}
+
+/// [`render_command`] with the rates measured over `doctor --sample`.
+pub fn render_sampled(
+    snapshot: &Snapshot,
+    rates: Option<&[crate::rates::Rate]>,
     options: &Options,
     out: &mut impl Write,
 ) -> anyhow::Result<i32> {
@@ -649,12 +694,14 @@ pub fn render_command(
         Command::Snapshot { compact, .. } => json::write_snapshot(snapshot, !*compact, out)?,
         // Handled in `run`: it needs the live host, not a snapshot.
         Command::Watch { .. } => {}
-        Command::Doctor { fail_on, ns } => {
+        Command::Doctor { fail_on, ns, .. } => {
             let scope = scope(snapshot, ns.as_ref())?;
-            let findings: Vec<doctor::Finding> = doctor::findings(snapshot)
-                .into_iter()
-                .filter(|f| f.in_scope(&scope))
-                .collect();
+            let all = match rates {
+                Some(rates) => doctor::findings_sampled(snapshot, rates),
+                None => doctor::findings(snapshot),
+            };
+            let findings: Vec<doctor::Finding> =
+                all.into_iter().filter(|f| f.in_scope(&scope)).collect();
             if options.json {
                 json::write(&findings, out)?;
             } else {

@@ -31,6 +31,7 @@ pub mod netns;
 pub mod report;
 pub mod routes;
 pub mod subnets;
+pub mod traffic;
 pub mod veth;
 
 #[cfg(test)]
@@ -118,11 +119,15 @@ pub enum Code {
     DefaultRouteMissingIsolated,
     DnatTargetMissing,
     ConntrackNearlyFull,
+    VethDropping,
+    BridgePortDropping,
+    InterfaceDropping,
+    RxNohandler,
 }
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 38] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -157,6 +162,10 @@ impl Code {
         Code::DefaultRouteMissingIsolated,
         Code::DnatTargetMissing,
         Code::ConntrackNearlyFull,
+        Code::VethDropping,
+        Code::BridgePortDropping,
+        Code::InterfaceDropping,
+        Code::RxNohandler,
     ];
 
     /// `NSM001`, `NSM002`, …: the variant's position, counted from 1.
@@ -196,6 +205,10 @@ impl Code {
             Code::DefaultRouteMissingIsolated => "NSM032",
             Code::DnatTargetMissing => "NSM033",
             Code::ConntrackNearlyFull => "NSM034",
+            Code::VethDropping => "NSM037",
+            Code::BridgePortDropping => "NSM038",
+            Code::InterfaceDropping => "NSM039",
+            Code::RxNohandler => "NSM040",
         }
     }
 
@@ -229,13 +242,17 @@ impl Code {
             | Code::DuplicateDefaultRoute
             | Code::FirewallPolicyDrop
             | Code::DnatTargetMissing
-            | Code::ConntrackNearlyFull => Severity::Warning,
+            | Code::ConntrackNearlyFull
+            | Code::VethDropping
+            | Code::BridgePortDropping
+            | Code::InterfaceDropping => Severity::Warning,
             Code::BridgeNoPorts
             | Code::BridgePortStpTransition
             | Code::NetnsOnlyMounted
             | Code::NetnsOnlyLoopback
             | Code::RuleDeviceMissing
-            | Code::DefaultRouteMissingIsolated => Severity::Info,
+            | Code::DefaultRouteMissingIsolated
+            | Code::RxNohandler => Severity::Info,
         }
     }
 
@@ -280,6 +297,10 @@ impl Code {
             }
             Code::DnatTargetMissing => "port forward (DNAT) to an address nobody has",
             Code::ConntrackNearlyFull => "conntrack table nearly full",
+            Code::VethDropping => "veth drops traffic during the sample",
+            Code::BridgePortDropping => "bridge port drops traffic during the sample",
+            Code::InterfaceDropping => "interface drops or fails traffic during the sample",
+            Code::RxNohandler => "frames no protocol takes during the sample",
         }
     }
 }
@@ -395,6 +416,16 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(routes::rule_device_missing(&l3));
     out.extend(nat::dnat_target_missing(&l3));
     out.extend(conntrack::nearly_full(snapshot));
+    sort(&mut out);
+    out
+}
+
+/// [`findings`] of the snapshot taken at the end of a sample, plus what
+/// grew during it: `rates` between the sample's two snapshots
+/// ([`crate::rates`]).
+pub fn findings_sampled(snapshot: &Snapshot, rates: &[crate::rates::Rate]) -> Vec<Finding> {
+    let mut out = findings(snapshot);
+    out.extend(traffic::growing(&snapshot.index(), rates));
     sort(&mut out);
     out
 }
@@ -763,7 +794,8 @@ mod tests {
         // Regression: a check written but not called from findings().
         let mut s = everything_wrong();
         s.namespaces.extend(l3_wrong().namespaces);
-        let found = findings(&s);
+        let rates = traffic::tests::dropping_everywhere(&s);
+        let found = findings_sampled(&s, &rates);
         for code in Code::ALL {
             assert!(
                 found.iter().any(|f| f.code == code),

@@ -100,19 +100,51 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
         );
     }
     ip(&[
-        "-n", &a, "link", "add", &va, "address", "02:00:00:00:fd:01", "type", "veth", "peer",
-        "name", &vb, "address", "02:00:00:00:fd:02", "netns", &b,
+        "-n",
+        &a,
+        "link",
+        "add",
+        &va,
+        "address",
+        "02:00:00:00:fd:01",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &vb,
+        "address",
+        "02:00:00:00:fd:02",
+        "netns",
+        &b,
     ]);
     ip(&["-n", &a, "addr", "add", "10.253.1.1/24", "dev", &va]);
     ip(&["-n", &b, "addr", "add", "10.253.1.2/24", "dev", &vb]);
     // Permanent neighbours: no ARP during the measurement.
     ip(&[
-        "-n", &a, "neigh", "add", "10.253.1.2", "lladdr", "02:00:00:00:fd:02", "dev", &va,
-        "nud", "permanent",
+        "-n",
+        &a,
+        "neigh",
+        "add",
+        "10.253.1.2",
+        "lladdr",
+        "02:00:00:00:fd:02",
+        "dev",
+        &va,
+        "nud",
+        "permanent",
     ]);
     ip(&[
-        "-n", &b, "neigh", "add", "10.253.1.1", "lladdr", "02:00:00:00:fd:01", "dev", &vb,
-        "nud", "permanent",
+        "-n",
+        &b,
+        "neigh",
+        "add",
+        "10.253.1.1",
+        "lladdr",
+        "02:00:00:00:fd:01",
+        "dev",
+        &vb,
+        "nud",
+        "permanent",
     ]);
     ip(&["-n", &a, "link", "set", &va, "up"]);
     ip(&["-n", &b, "link", "set", &vb, "up"]);
@@ -120,7 +152,11 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
     // The wiring-only scan reads no counters at all.
     let plain = scan_stats(false);
     let inode = inode_of(format!("/run/netns/{a}"));
-    let ns = plain.namespaces.iter().find(|n| n.inode == inode).expect("a");
+    let ns = plain
+        .namespaces
+        .iter()
+        .find(|n| n.inode == inode)
+        .expect("a");
     assert_eq!(ns.stats_at_ns, None);
     assert!(ns.interfaces.iter().all(|i| i.stats.is_none()));
 
@@ -135,7 +171,18 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
     exec_in(
         &a,
         &[
-            "busybox", "ping", "-c", "7", "-s", "300", "-i", "0.1", "-W", "2", "-q", "10.253.1.2",
+            "busybox",
+            "ping",
+            "-c",
+            "7",
+            "-s",
+            "300",
+            "-i",
+            "0.1",
+            "-W",
+            "2",
+            "-q",
+            "10.253.1.2",
         ],
         "",
     );
@@ -187,4 +234,97 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
     let theirs = oracle(&a, &va);
     assert_eq!(row["stats"]["tx_packets"], theirs["tx_packets"]);
     assert_eq!(row["stats"]["rx_bytes"], theirs["rx_bytes"]);
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn doctor_sample_names_a_veth_whose_peer_is_down() {
+    let mut t = Topology::new("stats_doctor_sample");
+    let a = t.netns("a");
+    let b = t.netns("b");
+    let (va, vb) = (t.name("va"), t.name("vb"));
+    ip(&[
+        "-n", &a, "link", "add", &va, "type", "veth", "peer", "name", &vb, "netns", &b,
+    ]);
+    ip(&["-n", &a, "addr", "add", "10.253.2.1/24", "dev", &va]);
+    ip(&[
+        "-n",
+        &a,
+        "neigh",
+        "add",
+        "10.253.2.2",
+        "lladdr",
+        "02:00:00:00:fd:03",
+        "dev",
+        &va,
+        "nud",
+        "permanent",
+    ]);
+    // va is up, its peer vb is not: veth_xmit drops every frame.
+    ip(&["-n", &a, "link", "set", &va, "up"]);
+    let dropped = || oracle(&a, &va)["tx_dropped"].as_u64().expect("tx_dropped");
+    let before = dropped();
+    t.spawn(&[
+        "ip",
+        "netns",
+        "exec",
+        &a,
+        "busybox",
+        "ping",
+        "-i",
+        "0.1",
+        "-c",
+        "100",
+        "10.253.2.2",
+    ]);
+    let out = common::nsmap()
+        .args([
+            "doctor",
+            "--sample",
+            "1.5",
+            "--json",
+            "--fail-on",
+            "warning",
+        ])
+        .args(["--ns", &a])
+        .output()
+        .expect("run nsmap");
+    assert!(dropped() > before, "the kernel counted drops meanwhile");
+    // The warning makes --fail-on warning exit 1.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("doctor --json");
+    let veth: Vec<&Value> = findings.iter().filter(|f| f["code"] == "NSM037").collect();
+    assert_eq!(veth.len(), 1, "{findings:#?}");
+    let f = veth[0];
+    assert_eq!(f["interfaces"][0]["ifname"], va.as_str());
+    assert_eq!(f["interfaces"][1]["ifname"], vb.as_str());
+    let message = f["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("its peer {vb}@{b} is down")),
+        "{message}"
+    );
+    assert_eq!(
+        f["hint"].as_str(),
+        Some(format!("ip -n {b} link set dev {vb} up").as_str())
+    );
+
+    // Without --sample the drops are facts, not findings; with --input,
+    // --sample is refused.
+    let out = common::nsmap()
+        .args(["doctor", "--json", "--ns", &a])
+        .output()
+        .expect("run nsmap");
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("doctor --json");
+    assert!(findings.iter().all(|f| f["code"] != "NSM037"));
+    let out = common::nsmap()
+        .args(["--input", "assets/demo.json", "doctor", "--sample", "1"])
+        .output()
+        .expect("run nsmap");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sample"));
 }

@@ -261,10 +261,16 @@ mod tests {
         let counters = |n: u64| -> Vec<u8> { (1..=n).flat_map(|v| v.to_ne_bytes()).collect() };
         assert_eq!(super::stats64(&counters(22)), None);
         let old = super::stats64(&counters(23)).expect("2.6's 23 counters");
-        assert_eq!((old.rx_packets, old.rx_bytes, old.tx_compressed), (1, 3, 23));
+        assert_eq!(
+            (old.rx_packets, old.rx_bytes, old.tx_compressed),
+            (1, 3, 23)
+        );
         assert_eq!(old.rx_nohandler, None);
         let new = super::stats64(&counters(25)).expect("5.19's 25");
-        assert_eq!((new.rx_nohandler, new.rx_otherhost_dropped), (Some(24), Some(25)));
+        assert_eq!(
+            (new.rx_nohandler, new.rx_otherhost_dropped),
+            (Some(24), Some(25))
+        );
         // A partial trailing counter is ignored, a longer future struct read.
         let mut odd = counters(24);
         odd.extend([1, 2, 3]);
