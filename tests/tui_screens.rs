@@ -444,3 +444,52 @@ fn path_jumping_to_a_hop_highlights_the_path() {
     assert!(screen.contains("Interfaces of host"));
     insta::assert_snapshot!(t.backend());
 }
+
+/// The demo with counters read three times a second apart: web's eth0
+/// streams, the host's end of it with it, one bridge port drops.
+fn demo_with_traffic() -> App {
+    let at = |step: u64| {
+        let mut s = demo();
+        for (n, ns) in s.namespaces.iter_mut().enumerate() {
+            ns.stats_at_ns = Some(1_800_000_000_000_000_000 + step * 1_000_000_000);
+            for i in &mut ns.interfaces {
+                // A steady, distinct rate per interface, busier further down.
+                let k = (n as u64 + 1) * 1000 + u64::from(i.ifindex);
+                i.stats = Some(nsmap::snapshot::LinkStats {
+                    rx_bytes: step * k * 1500 * (1 + step % 2),
+                    tx_bytes: step * k * 700,
+                    rx_packets: step * k,
+                    tx_packets: step * k / 2,
+                    tx_dropped: if i.ifindex == 4 { step * 3 } else { 0 },
+                    ..nsmap::snapshot::LinkStats::default()
+                });
+            }
+        }
+        s
+    };
+    let mut app = app(at(0), WIDTH, HEIGHT);
+    for step in 1..=3 {
+        app.update(Action::Scanned(Box::new(Ok(at(step))), Instant::now()));
+    }
+    app
+}
+
+#[test]
+fn traffic_columns_totals_and_sparklines() {
+    let mut app = demo_with_traffic();
+    run(
+        &mut app,
+        [Action::Down, Action::Down, Action::NextPane, Action::Down],
+    );
+    let terminal = draw(&app);
+    assert_safe(terminal.backend().buffer());
+    insta::assert_snapshot!(text(&terminal));
+    // The details' traffic section: rates, sparklines, counters.
+    run(&mut app, [Action::NextPane]);
+    run(&mut app, std::iter::repeat_n(Action::Down, 22));
+    insta::assert_snapshot!("traffic_details", text(&draw(&app)));
+    // Sorted by traffic: the busiest namespace first.
+    run(&mut app, [Action::PrevPane, Action::PrevPane]);
+    run(&mut app, std::iter::repeat_n(Action::CycleSort, 4));
+    insta::assert_snapshot!("traffic_sorted", text(&draw(&app)));
+}

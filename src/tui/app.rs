@@ -26,6 +26,7 @@ use super::filter::Filter;
 use super::finding::{Doctor, Finding};
 use super::layout::{self, Areas};
 use super::model::{IfPos, Location, Model};
+use super::traffic::Traffic;
 use super::tree::{self, TreeRow};
 use crate::cli::Source;
 use crate::snapshot::{Interface, Namespace, Snapshot};
@@ -73,6 +74,8 @@ pub enum SortKey {
     Inode,
     Interfaces,
     Processes,
+    /// Bytes per second over the last refresh interval, busiest first.
+    Traffic,
 }
 
 impl SortKey {
@@ -82,6 +85,7 @@ impl SortKey {
             SortKey::Inode => "inode",
             SortKey::Interfaces => "interfaces",
             SortKey::Processes => "processes",
+            SortKey::Traffic => "traffic",
         }
     }
 
@@ -90,7 +94,8 @@ impl SortKey {
             SortKey::Name => SortKey::Inode,
             SortKey::Inode => SortKey::Interfaces,
             SortKey::Interfaces => SortKey::Processes,
-            SortKey::Processes => SortKey::Name,
+            SortKey::Processes => SortKey::Traffic,
+            SortKey::Traffic => SortKey::Name,
         }
     }
 }
@@ -164,6 +169,8 @@ pub struct App {
     doctor: Option<Doctor>,
     pub(super) interval: Option<Duration>,
     pub(super) findings: Vec<Finding>,
+    /// Rates between refreshes and a minute of them per interface.
+    pub(super) traffic: Traffic,
 }
 
 impl App {
@@ -206,7 +213,9 @@ impl App {
             doctor: None,
             interval: None,
             findings: Vec::new(),
+            traffic: Traffic::default(),
         };
+        app.traffic.update(&app.model.snapshot);
         app.recompute_rows();
         let own = app
             .model

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use super::model::{Model, NsKey};
+use crate::snapshot::Interface;
 
 /// Rows of the new model that are new or different, and what disappeared.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,6 +62,19 @@ impl Changes {
 }
 
 /// Compares two scans.
+/// Whether two readings of an interface differ only in their counters,
+/// which move on every refresh (a change is one in the wiring).
+fn same_but_counters(a: &Interface, b: &Interface) -> bool {
+    if a.stats.is_none() || b.stats.is_none() {
+        return a == b;
+    }
+    let strip = |i: &Interface| Interface {
+        stats: None,
+        ..i.clone()
+    };
+    strip(a) == strip(b)
+}
+
 pub fn diff(old: &Model, new: &Model) -> Changes {
     let mut c = Changes::default();
     let mut seen_old = vec![false; old.namespaces().len()];
@@ -93,7 +107,8 @@ pub fn diff(old: &Model, new: &Model) -> Changes {
         }
         for iface in &new_ns.interfaces {
             match old_ns.interface(iface.ifindex) {
-                Some(before) if before == iface => continue,
+                // Counters move on every refresh; a change is in the wiring.
+                Some(before) if same_but_counters(before, iface) => continue,
                 Some(_) => c.interfaces_changed += 1,
                 None => c.interfaces_added += 1,
             }

@@ -5,6 +5,7 @@
 //! [`text`] on its way in, and [`text::scrub`] checks the finished frame.
 
 pub mod bridges;
+pub mod counters;
 pub mod details;
 pub mod firewall;
 pub mod interfaces;

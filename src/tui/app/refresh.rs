@@ -42,6 +42,7 @@ impl App {
             .get(self.tree_cursor)
             .and_then(TreeRow::anchor)
             .and_then(|p| self.model.location(p.ns, Some(p.iface)));
+        self.traffic.update(&snapshot);
         let model = Model::new(snapshot);
         self.changes = diff(&self.model, &model);
         self.changed_at = Some(at);

@@ -88,6 +88,11 @@ impl App {
                 // Largest first: the busy namespaces are the interesting ones.
                 SortKey::Interfaces => (u64::MAX - count(ns.interfaces.len()), String::new()),
                 SortKey::Processes => (u64::MAX - count(ns.pids.len()), String::new()),
+                // Busiest first; whole bytes/s are fine-grained enough.
+                SortKey::Traffic => {
+                    let total = self.traffic.total(ns.inode).unwrap_or(0.0);
+                    (u64::MAX - total.max(0.0) as u64, String::new())
+                }
             };
             (first, second, ns.inode)
         });

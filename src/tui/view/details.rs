@@ -18,7 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::text::{self, DIM, HEADER, KEY, WARN};
-use super::{firewall, neighbours, netconf, pane_block, routes};
+use super::{counters, firewall, neighbours, netconf, pane_block, routes};
 use crate::snapshot::{AddrInfo, Interface, LinkRef, Namespace};
 use crate::tui::app::{App, Pane};
 use crate::tui::model::IfPos;
@@ -276,6 +276,7 @@ fn interface_lines(app: &App, pos: IfPos) -> Vec<Line<'static>> {
             out.push(port_line(app, p, "  "));
         }
     }
+    counters::interface_lines(app, ns, iface, &mut out);
     if no_layer3(ns) && iface.netconf.is_none() {
         out.push(field("layer 3", not_read()));
     } else {
@@ -498,6 +499,9 @@ fn namespace_lines(app: &App, n: usize) -> Vec<Line<'static>> {
             )]
         },
     ));
+    if let Some(total) = app.traffic.total(ns.inode) {
+        out.push(field("traffic", counters::namespace_spans(app, ns, total)));
+    }
     for w in m
         .snapshot
         .warnings

@@ -12,6 +12,7 @@ use unicode_width::UnicodeWidthStr;
 use super::text::{self, CHANGED, DIM, HEADER};
 use super::{pane_block, row_style};
 use crate::name::terminal_safe;
+use crate::render::units;
 use crate::snapshot::Interface;
 use crate::tui::app::{App, Pane};
 use crate::tui::layout;
@@ -125,9 +126,21 @@ impl Widget for &InterfacesPane<'_> {
         for c in 0..7 {
             want[c] = widest[c].max(headers[c].len()).min(caps[c]);
         }
-        let room = usize::from(area.width.saturating_sub(2)).saturating_sub(6);
-        let widths =
-            fit(want, room).map(|w| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX)));
+        // RX/s and TX/s after STATE once two refreshes measured them.
+        let rated = app.traffic.measured();
+        let extra = if rated { 2 * (RATE_WIDTH + 1) } else { 0 };
+        let room = usize::from(area.width.saturating_sub(2))
+            .saturating_sub(6)
+            .saturating_sub(extra);
+        let mut widths: Vec<Constraint> = fit(want, room)
+            .map(|w| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX)))
+            .to_vec();
+        let mut headers = headers.to_vec();
+        if rated {
+            let w = Constraint::Length(RATE_WIDTH as u16);
+            widths.splice(3..3, [w, w]);
+            headers.splice(3..3, ["RX/s", "TX/s"]);
+        }
         let height = layout::table_rows(area);
         let rows = ns
             .interfaces
@@ -143,7 +156,7 @@ impl Widget for &InterfacesPane<'_> {
                     Style::new()
                 };
                 let hl = |s: &str| text::highlight(s, filter, base);
-                Row::new(vec![
+                let mut cells = vec![
                     hl(&c[0]),
                     hl(&c[1]),
                     Line::styled(c[2].clone(), text::state_style(&iface.operstate)),
@@ -151,14 +164,32 @@ impl Widget for &InterfacesPane<'_> {
                     Line::styled(c[4].clone(), base),
                     hl(&c[5]),
                     Line::styled(c[6].clone(), base),
-                ])
-                .style(row_style(base, i == app.if_cursor, focused))
+                ];
+                if rated {
+                    cells.splice(3..3, rate_cells(app, ns.inode, iface.ifindex));
+                }
+                Row::new(cells).style(row_style(base, i == app.if_cursor, focused))
             });
         Table::new(rows, widths)
             .header(Row::new(headers).style(HEADER))
             .column_spacing(1)
             .block(pane_block(title, focused))
             .render(area, buf);
+    }
+}
+
+/// Width of a rate column: `1023.9 KiB/s`.
+const RATE_WIDTH: usize = 12;
+
+/// The interface's rx and tx bytes/s, right-aligned; `-` while it has no
+/// rate (first seen in the last refresh).
+fn rate_cells(app: &App, netns: u64, ifindex: u32) -> [Line<'static>; 2] {
+    match app.traffic.rate(netns, ifindex) {
+        Some(r) => [r.rx_bytes_per_s, r.tx_bytes_per_s].map(|v| {
+            let style = if v > 0.0 { Style::new() } else { DIM };
+            Line::styled(units::bytes_per_s(v), style).right_aligned()
+        }),
+        None => [(), ()].map(|()| Line::styled("-", DIM).right_aligned()),
     }
 }
 

@@ -12,6 +12,7 @@ use ratatui::widgets::{Row, Table, Widget};
 use super::path::action_style;
 use super::text::{self, CHANGED, DIM, HEADER, KEY};
 use super::{pane_block, row_style};
+use crate::render::units;
 use crate::tui::app::{App, Overlay, Pane};
 use crate::tui::layout;
 
@@ -38,6 +39,7 @@ impl Widget for &NamespacesPane<'_> {
             .filter(|_| app.overlay() != Some(Overlay::Path))
             .map(|l| &l.on_path);
         let path_mode = source.is_some() || on_path.is_some();
+        let rated = app.traffic.measured();
         let rows = app
             .ns_rows
             .iter()
@@ -79,29 +81,43 @@ impl Widget for &NamespacesPane<'_> {
                     "?".to_string()
                 };
                 let label = text::highlight(app.model.label(n), app.filter.as_ref(), style);
-                Some(
-                    Row::new(vec![
-                        Line::from(mark),
-                        label,
-                        Line::from(ifs).right_aligned(),
-                        Line::from(ns.pids.len().to_string()).right_aligned(),
-                    ])
-                    .style(row_style(style, row == app.ns_cursor, focused)),
-                )
+                let mut cells = vec![
+                    Line::from(mark),
+                    label,
+                    Line::from(ifs).right_aligned(),
+                    Line::from(ns.pids.len().to_string()).right_aligned(),
+                ];
+                if rated {
+                    cells.push(
+                        match app.traffic.total(ns.inode) {
+                            Some(v) => Line::styled(
+                                units::bytes_per_s(v),
+                                if v > 0.0 { style } else { style.patch(DIM) },
+                            ),
+                            None => Line::styled("-", DIM),
+                        }
+                        .right_aligned(),
+                    );
+                }
+                Some(Row::new(cells).style(row_style(style, row == app.ns_cursor, focused)))
             });
-        let header = Row::new(["", "NAME", "IF", "PROC"]).style(HEADER);
-        Table::new(
-            rows,
-            [
-                Constraint::Length(if path_mode { 3 } else { 2 }),
-                Constraint::Fill(1),
-                Constraint::Length(3),
-                Constraint::Length(5),
-            ],
-        )
-        .header(header)
-        .column_spacing(1)
-        .block(block)
-        .render(area, buf);
+        let mut headers = vec!["", "NAME", "IF", "PROC"];
+        let mut widths = vec![
+            Constraint::Length(if path_mode { 3 } else { 2 }),
+            Constraint::Fill(1),
+            Constraint::Length(3),
+            Constraint::Length(5),
+        ];
+        // The namespace's rx + tx once two refreshes measured it.
+        if rated {
+            headers.push("TRAFFIC");
+            widths.push(Constraint::Length(12));
+        }
+        let header = Row::new(headers).style(HEADER);
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .block(block)
+            .render(area, buf);
     }
 }
