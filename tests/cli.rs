@@ -556,3 +556,70 @@ fn routes_on_the_demo() {
     let out = nsmap(DEMO, &["routes"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no routes in this snapshot"));
 }
+
+/// The demo with counters: interface n of namespace m has m·n·1000 bytes
+/// each way; web's eth0 has drops.
+fn demo_with_counters() -> String {
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(DEMO).expect("demo")).expect("demo parses");
+    for (m, ns) in doc["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .iter_mut()
+        .enumerate()
+    {
+        ns["stats_at_ns"] = Value::from(1_800_000_000_000_000_000u64);
+        for (n, i) in ns["interfaces"]
+            .as_array_mut()
+            .expect("interfaces")
+            .iter_mut()
+            .enumerate()
+        {
+            let k = ((m + 1) * (n + 1)) as u64;
+            let dropped = if i["ifname"] == "eth0" && m == 2 {
+                12
+            } else {
+                0
+            };
+            i["stats"] = serde_json::json!({
+                "rx_bytes": k * 1000, "tx_bytes": k * 1_000_000, "rx_packets": k * 10,
+                "tx_packets": k * 10_000, "rx_errors": 0, "tx_errors": 0,
+                "rx_dropped": dropped, "tx_dropped": 0, "multicast": 0, "collisions": 0,
+                "rx_length_errors": 0, "rx_over_errors": 0, "rx_crc_errors": 0,
+                "rx_frame_errors": 0, "rx_fifo_errors": 0, "rx_missed_errors": 0,
+                "tx_aborted_errors": 0, "tx_carrier_errors": 0, "tx_fifo_errors": 0,
+                "tx_heartbeat_errors": 0, "tx_window_errors": 0, "rx_compressed": 0,
+                "tx_compressed": 0, "rx_nohandler": 0, "rx_otherhost_dropped": null,
+                "carrier_changes": 2
+            });
+        }
+    }
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-counters.json");
+    std::fs::write(&path, doc.to_string()).expect("write fixture");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn links_stats_table_and_json() {
+    let file = demo_with_counters();
+    insta::assert_snapshot!("links_stats", stdout(&nsmap(&file, &["links", "--stats"])));
+    // JSON carries them whole; a file without counters says null, and the
+    // table shows `-` (names still escaped).
+    let rows = json(&nsmap(
+        &file,
+        &["links", "--stats", "--json", "--ns", "web"],
+    ));
+    assert_eq!(rows[1]["stats"]["rx_dropped"], 12);
+    assert_eq!(rows[1]["stats"]["rx_otherhost_dropped"], Value::Null);
+    let rows = json(&nsmap(DEMO, &["links", "--json"]));
+    assert!(
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["stats"].is_null())
+    );
+    insta::assert_snapshot!(
+        "hostile_links_stats",
+        stdout(&nsmap(HOSTILE, &["links", "-s"]))
+    );
+}
