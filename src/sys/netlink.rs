@@ -29,6 +29,7 @@ pub mod link;
 pub mod neigh;
 pub mod netconf;
 pub mod nexthop;
+pub mod qdisc;
 pub mod route;
 pub mod rule;
 
