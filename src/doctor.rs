@@ -28,6 +28,7 @@ pub mod l3;
 pub mod names;
 pub mod nat;
 pub mod netns;
+pub mod qdisc;
 pub mod report;
 pub mod routes;
 pub mod subnets;
@@ -118,11 +119,13 @@ pub enum Code {
     DefaultRouteMissingIsolated,
     DnatTargetMissing,
     ConntrackNearlyFull,
+    QdiscImpairment,
+    RateLimitSaturated,
 }
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 36] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -157,6 +160,8 @@ impl Code {
         Code::DefaultRouteMissingIsolated,
         Code::DnatTargetMissing,
         Code::ConntrackNearlyFull,
+        Code::QdiscImpairment,
+        Code::RateLimitSaturated,
     ];
 
     /// `NSM001`, `NSM002`, …: the variant's position, counted from 1.
@@ -196,6 +201,8 @@ impl Code {
             Code::DefaultRouteMissingIsolated => "NSM032",
             Code::DnatTargetMissing => "NSM033",
             Code::ConntrackNearlyFull => "NSM034",
+            Code::QdiscImpairment => "NSM035",
+            Code::RateLimitSaturated => "NSM036",
         }
     }
 
@@ -229,7 +236,9 @@ impl Code {
             | Code::DuplicateDefaultRoute
             | Code::FirewallPolicyDrop
             | Code::DnatTargetMissing
-            | Code::ConntrackNearlyFull => Severity::Warning,
+            | Code::ConntrackNearlyFull
+            | Code::QdiscImpairment
+            | Code::RateLimitSaturated => Severity::Warning,
             Code::BridgeNoPorts
             | Code::BridgePortStpTransition
             | Code::NetnsOnlyMounted
@@ -280,6 +289,8 @@ impl Code {
             }
             Code::DnatTargetMissing => "port forward (DNAT) to an address nobody has",
             Code::ConntrackNearlyFull => "conntrack table nearly full",
+            Code::QdiscImpairment => "netem delays, drops or corrupts an interface's packets",
+            Code::RateLimitSaturated => "rate limit (tbf, htb, netem) dropping or full",
         }
     }
 }
@@ -395,6 +406,9 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(routes::rule_device_missing(&l3));
     out.extend(nat::dnat_target_missing(&l3));
     out.extend(conntrack::nearly_full(snapshot));
+    // Silent for every interface whose qdiscs nsmap did not read.
+    out.extend(qdisc::impairment(snapshot));
+    out.extend(qdisc::rate_limited(snapshot, None));
     sort(&mut out);
     out
 }
@@ -763,6 +777,29 @@ mod tests {
         // Regression: a check written but not called from findings().
         let mut s = everything_wrong();
         s.namespaces.extend(l3_wrong().namespaces);
+        // A netem with loss and a rate that has dropped (NSM035, NSM036).
+        if let Some(i) = s
+            .namespaces
+            .iter_mut()
+            .find_map(|n| n.interfaces.first_mut())
+        {
+            use crate::snapshot::tc::{Netem, Qdisc, TcStats};
+            i.qdiscs = Some(vec![Qdisc {
+                kind: "netem".into(),
+                handle: "8001:".into(),
+                parent: "root".into(),
+                netem: Some(Netem {
+                    loss: 1.0,
+                    rate: Some(125_000),
+                    ..Netem::default()
+                }),
+                stats: Some(TcStats {
+                    drops: 3,
+                    ..TcStats::default()
+                }),
+                ..Qdisc::default()
+            }]);
+        }
         let found = findings(&s);
         for code in Code::ALL {
             assert!(
