@@ -498,7 +498,8 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>, dumps: Dumps) -> Vec<(u64, Dump)> {
 }
 
 /// Opens a socket in the calling thread's namespace and dumps it, asking
-/// its nsid for `ask` on the way; with `layer3`, also its routes, rules,
+/// its nsid for `ask` on the way; with `qdiscs`, its queueing disciplines
+/// (and htb classes) next; with `layer3`, also its routes, rules,
 /// neighbours, FDB, nexthops, netconf, sysctls and firewall, in that order
 /// after the link and address dumps (the nsid question rides in the
 /// address dump, which must follow the link dump).
