@@ -59,7 +59,7 @@ pub fn rate_limited(snapshot: &Snapshot, rates: Option<&[Rate]>) -> Vec<Finding>
             && (s.drops > 0 || s.overlimits > 0)
         {
             reasons.push(format!(
-                "it has dropped {} and held back {} packets (overlimits)",
+                "it has dropped {} packets and hit its limit {} times (overlimits)",
                 s.drops, s.overlimits
             ));
         }
@@ -249,7 +249,9 @@ mod tests {
         let found = rate_limited(&with(vec![tbf]), None);
         assert_eq!(codes(&found), ["NSM036"]);
         assert!(
-            found[0].message.contains("dropped 12 and held back 340"),
+            found[0]
+                .message
+                .contains("dropped 12 packets and hit its limit 340 times"),
             "{}",
             found[0].message
         );
