@@ -28,6 +28,7 @@ pub mod l3;
 pub mod names;
 pub mod nat;
 pub mod netns;
+pub mod qdisc;
 pub mod report;
 pub mod routes;
 pub mod subnets;
@@ -119,6 +120,8 @@ pub enum Code {
     DefaultRouteMissingIsolated,
     DnatTargetMissing,
     ConntrackNearlyFull,
+    QdiscImpairment,
+    RateLimitSaturated,
     VethDropping,
     BridgePortDropping,
     InterfaceDropping,
@@ -127,7 +130,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in numbering order.
-    pub const ALL: [Code; 38] = [
+    pub const ALL: [Code; 40] = [
         Code::VethPeerMissing,
         Code::VethPeerUnresolved,
         Code::VethPeerAsymmetric,
@@ -162,6 +165,8 @@ impl Code {
         Code::DefaultRouteMissingIsolated,
         Code::DnatTargetMissing,
         Code::ConntrackNearlyFull,
+        Code::QdiscImpairment,
+        Code::RateLimitSaturated,
         Code::VethDropping,
         Code::BridgePortDropping,
         Code::InterfaceDropping,
@@ -205,6 +210,8 @@ impl Code {
             Code::DefaultRouteMissingIsolated => "NSM032",
             Code::DnatTargetMissing => "NSM033",
             Code::ConntrackNearlyFull => "NSM034",
+            Code::QdiscImpairment => "NSM035",
+            Code::RateLimitSaturated => "NSM036",
             Code::VethDropping => "NSM037",
             Code::BridgePortDropping => "NSM038",
             Code::InterfaceDropping => "NSM039",
@@ -243,6 +250,9 @@ impl Code {
             | Code::FirewallPolicyDrop
             | Code::DnatTargetMissing
             | Code::ConntrackNearlyFull
+            | Code::QdiscImpairment
+            | Code::RateLimitSaturated
+
             | Code::VethDropping
             | Code::BridgePortDropping
             | Code::InterfaceDropping => Severity::Warning,
@@ -297,6 +307,8 @@ impl Code {
             }
             Code::DnatTargetMissing => "port forward (DNAT) to an address nobody has",
             Code::ConntrackNearlyFull => "conntrack table nearly full",
+            Code::QdiscImpairment => "netem delays, drops or corrupts an interface's packets",
+            Code::RateLimitSaturated => "rate limit (tbf, htb, netem) dropping or full",
             Code::VethDropping => "veth drops traffic during the sample",
             Code::BridgePortDropping => "bridge port drops traffic during the sample",
             Code::InterfaceDropping => "interface drops or fails traffic during the sample",
@@ -416,6 +428,9 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(routes::rule_device_missing(&l3));
     out.extend(nat::dnat_target_missing(&l3));
     out.extend(conntrack::nearly_full(snapshot));
+    // Silent for every interface whose qdiscs nsmap did not read.
+    out.extend(qdisc::impairment(snapshot));
+    out.extend(qdisc::rate_limited(snapshot, None));
     sort(&mut out);
     out
 }
@@ -794,6 +809,29 @@ mod tests {
         // Regression: a check written but not called from findings().
         let mut s = everything_wrong();
         s.namespaces.extend(l3_wrong().namespaces);
+        // A netem with loss and a rate that has dropped (NSM035, NSM036).
+        if let Some(i) = s
+            .namespaces
+            .iter_mut()
+            .find_map(|n| n.interfaces.first_mut())
+        {
+            use crate::snapshot::tc::{Netem, Qdisc, TcStats};
+            i.qdiscs = Some(vec![Qdisc {
+                kind: "netem".into(),
+                handle: "8001:".into(),
+                parent: "root".into(),
+                netem: Some(Netem {
+                    loss: 1.0,
+                    rate: Some(125_000),
+                    ..Netem::default()
+                }),
+                stats: Some(TcStats {
+                    drops: 3,
+                    ..TcStats::default()
+                }),
+                ..Qdisc::default()
+            }]);
+        }
         let rates = traffic::tests::dropping_everywhere(&s);
         let found = findings_sampled(&s, &rates);
         for code in Code::ALL {

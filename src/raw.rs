@@ -17,6 +17,7 @@ use crate::name::Name;
 use crate::snapshot::{Holder, LinkStats, ProcessSummary, ScanInfo, ThreadRef, Warning};
 
 pub mod l3;
+pub mod tc;
 
 pub use l3::RawL3;
 
@@ -68,6 +69,10 @@ pub struct RawNamespace {
     /// nanoseconds; null when the scan skipped statistics.
     #[serde(default)]
     pub stats_at_ns: Option<u64>,
+    /// Every qdisc (RTM_GETQDISC), when the scan was asked for them and
+    /// the dump worked; null otherwise.
+    #[serde(default)]
+    pub qdiscs: Option<Vec<tc::RawQdisc>>,
 }
 
 /// One RTM_NEWLINK message, reduced to the attributes nsmap uses.

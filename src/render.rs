@@ -12,6 +12,7 @@ pub mod links;
 pub mod ns;
 pub mod path;
 pub mod peers;
+pub mod qdisc;
 pub mod routes;
 pub mod units;
 

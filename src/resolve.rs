@@ -25,6 +25,7 @@ use std::net::IpAddr;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 pub mod l3;
+pub mod tc;
 
 use crate::attribution::{LabelSources, display_name};
 use crate::name::Name;
@@ -511,6 +512,7 @@ fn resolve_namespace(
     let label = label_raw(ns);
     let mut unresolved: BTreeSet<i32> = BTreeSet::new();
     let mut interfaces: Vec<Interface> = Vec::with_capacity(ns.links.len());
+    let mut qdiscs = tc::by_ifindex(ns.qdiscs.as_deref());
     let mut addresses = AddressesByIfindex::new(&ns.addrs);
     for link in &ns.links {
         let other_ref = target_ifindex(link).map(|ifindex| {
@@ -582,6 +584,7 @@ fn resolve_namespace(
             addr_info: Some(infos),
             netconf: l3::interface_netconf(link),
             stats: link.stats.clone(),
+            qdiscs: qdiscs.take(link.ifindex),
         });
     }
     for nsid in unresolved {

@@ -17,6 +17,7 @@ use crate::name::Name;
 
 pub mod l3;
 pub mod nft;
+pub mod tc;
 
 pub use l3::{
     AddrInfo, FdbEntry, Firewall, InterfaceNetconf, NamespaceNetconf, Neighbour, Nexthop, Route,
@@ -218,6 +219,10 @@ pub struct Interface {
     /// them) or when the kernel sent none.
     #[serde(default)]
     pub stats: Option<LinkStats>,
+    /// Its queueing disciplines, root first (FORMAT.md, "Queueing
+    /// disciplines"); null when not read.
+    #[serde(default)]
+    pub qdiscs: Option<Vec<tc::Qdisc>>,
 }
 
 /// `struct rtnl_link_stats64`, named as `ip -s -j link` names its parts

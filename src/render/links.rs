@@ -82,7 +82,7 @@ pub fn write_stats_table(
 ) -> io::Result<()> {
     use super::units;
     let mut table = Table::new(&[
-        "NETNS", "IFNAME", "STATE", "RX", "RX PKTS", "TX", "TX PKTS", "DROPS", "ERRORS",
+        "NETNS", "IFNAME", "STATE", "RX", "RX PKTS", "TX", "TX PKTS", "DROPS", "ERRORS", "QDISC",
     ]);
     for row in rows {
         let i = row.interface;
@@ -100,6 +100,7 @@ pub fn write_stats_table(
             Cell::opt(total(|s| s.tx_packets)),
             warn_cell(dropped),
             warn_cell(errors),
+            Cell::opt(super::qdisc::root_summary(i)),
         ]);
     }
     table.write(style, out)

@@ -6,7 +6,7 @@
 //! are built with netlink-packet-route, the layer-3 ones by hand (fixed
 //! headers the crate has no type for, or no point in); replies are walked
 //! attribute by attribute ([`link`], [`addr`], [`route`], [`rule`],
-//! [`neigh`], [`netconf`], [`nexthop`]) because the crate's full parse
+//! [`neigh`], [`netconf`], [`nexthop`], [`qdisc`]) because the crate's full parse
 //! rejects a whole message over one non-UTF-8 interface name, and costs ~5×
 //! more.
 //!
@@ -29,6 +29,7 @@ pub mod link;
 pub mod neigh;
 pub mod netconf;
 pub mod nexthop;
+pub mod qdisc;
 pub mod route;
 pub mod rule;
 

@@ -35,6 +35,7 @@ use crate::resolve::plan_nsid_queries;
 use crate::snapshot::{Phases, ScanInfo, Warning, WarningCode};
 use crate::sys::discover::{discover_streaming, out_of_fds_warning};
 use crate::sys::netlink::l3::L3Problem;
+use crate::sys::netlink::qdisc::Psched;
 use crate::sys::netlink::{NlError, RECV_BUF, RtSocket};
 
 /// Candidates asked per unresolved nsid in each RTM_GETNSID round; each
@@ -73,7 +74,8 @@ pub struct ScanOptions {
 pub struct Dumps {
     pub layer3: bool,
     pub stats: bool,
-    pub qdiscs: bool,
+    /// The scheduler clock for the qdisc dumps, read once per scan.
+    pub qdiscs: Option<Psched>,
 }
 
 impl ScanOptions {
@@ -81,7 +83,7 @@ impl ScanOptions {
         Dumps {
             layer3: self.layer3,
             stats: self.stats,
-            qdiscs: self.qdiscs,
+            qdiscs: self.qdiscs.then(Psched::read),
         }
     }
 }
@@ -231,6 +233,7 @@ fn scan_inner(
                 ns.nsids = dumped.nsids;
                 ns.l3 = dumped.l3;
                 ns.stats_at_ns = dumped.stats_at_ns;
+                ns.qdiscs = dumped.qdiscs;
                 ns.scanned = true;
                 if let Some(socket) = dumped.socket {
                     sockets.insert(ns.inode, socket);
@@ -368,6 +371,8 @@ struct Dumped {
     l3: Option<RawL3>,
     /// When the link dump with counters began (statistics scans only).
     stats_at_ns: Option<u64>,
+    /// Queueing disciplines, when the scan asked for them.
+    qdiscs: Option<Vec<crate::raw::tc::RawQdisc>>,
     /// What went wrong without losing the rest, as warnings to be.
     problems: Vec<(WarningCode, String)>,
 }
@@ -493,7 +498,8 @@ fn dump_worker(queue: &Mutex<Receiver<Job>>, dumps: Dumps) -> Vec<(u64, Dump)> {
 }
 
 /// Opens a socket in the calling thread's namespace and dumps it, asking
-/// its nsid for `ask` on the way; with `layer3`, also its routes, rules,
+/// its nsid for `ask` on the way; with `qdiscs`, its queueing disciplines
+/// (and htb classes) next; with `layer3`, also its routes, rules,
 /// neighbours, FDB, nexthops, netconf, sysctls and firewall, in that order
 /// after the link and address dumps (the nsid question rides in the
 /// address dump, which must follow the link dump).
@@ -536,18 +542,14 @@ fn dump_here(
             Vec::new()
         }
     };
+    let qdiscs = dumps.qdiscs.and_then(|psched| {
+        let dumped = socket.dump_qdiscs(buf, psched);
+        problems.extend(dumped.problems.into_iter().map(l3_problem));
+        dumped.qdiscs
+    });
     let l3 = dumps.layer3.then(|| {
         let dumped = socket.dump_l3(buf, &all.links.items);
-        problems.extend(dumped.problems.into_iter().map(|p| match p {
-            L3Problem::Failed(what, e) => (
-                WarningCode::ScanFailed,
-                format!("cannot list its {what} ({e}), so they show null"),
-            ),
-            L3Problem::Interrupted(what) => (
-                WarningCode::Interrupted,
-                format!("its {what} kept changing while being read, so they may be incomplete"),
-            ),
-        }));
+        problems.extend(dumped.problems.into_iter().map(l3_problem));
         let mut l3 = dumped.l3;
         let bridged = all
             .links
@@ -588,8 +590,23 @@ fn dump_here(
         nsids: all.nsid.into_iter().collect(),
         l3,
         stats_at_ns,
+        qdiscs,
         problems,
     })
+}
+
+/// A list that could not be read whole, as a warning to be.
+fn l3_problem(problem: L3Problem) -> (WarningCode, String) {
+    match problem {
+        L3Problem::Failed(what, e) => (
+            WarningCode::ScanFailed,
+            format!("cannot list its {what} ({e}), so they show null"),
+        ),
+        L3Problem::Interrupted(what) => (
+            WarningCode::Interrupted,
+            format!("its {what} kept changing while being read, so they may be incomplete"),
+        ),
+    }
 }
 
 /// Now as Unix nanoseconds: when a namespace's counters were read, in a
