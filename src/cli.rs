@@ -524,7 +524,7 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         )
         .into());
     }
-    let mut rates = None;
+    let mut before = None;
     let snapshot = match &options.source {
         Source::Live => {
             let scan = sys::ScanOptions {
@@ -532,15 +532,11 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
                 ..options.command.scan_options()
             };
             if let Some(secs) = sample {
-                let before = resolve(&sys::scan(&scan)?);
+                before = Some(resolve(&sys::scan(&scan)?));
                 std::thread::sleep(secs);
                 let raw = sys::scan(&scan)?;
                 let after = resolve(&raw);
-                rates = Some(crate::rates::rates(
-                    &crate::rates::Sample::from_snapshot(&before),
-                    &crate::rates::Sample::from_snapshot(&after),
-                ));
-                free_at_exit((raw, before));
+                free_at_exit(raw);
                 after
             } else {
                 let raw = sys::scan(&scan)?;
@@ -552,7 +548,7 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         Source::File(_) => load(&options.source, &sys::ScanOptions::default())?,
     };
     report(&snapshot, options);
-    let code = render_sampled(&snapshot, rates.as_deref(), options, &mut out)?;
+    let code = render_sampled(&snapshot, before.as_ref(), options, &mut out)?;
     out.flush().context("cannot write to stdout")?;
     free_at_exit(snapshot);
     Ok(code)
@@ -591,10 +587,11 @@ pub fn render_command(
     render_sampled(snapshot, None, options, out)
 }
 
-/// [`render_command`] with the rates measured over `doctor --sample`.
+/// [`render_command`], with the snapshot `doctor --sample` took at the
+/// start of its sample (`snapshot` is the one at its end).
 pub fn render_sampled(
     snapshot: &Snapshot,
-    rates: Option<&[crate::rates::Rate]>,
+    before: Option<&Snapshot>,
     options: &Options,
     out: &mut impl Write,
 ) -> anyhow::Result<i32> {
@@ -696,8 +693,8 @@ pub fn render_sampled(
         Command::Watch { .. } => {}
         Command::Doctor { fail_on, ns, .. } => {
             let scope = scope(snapshot, ns.as_ref())?;
-            let all = match rates {
-                Some(rates) => doctor::findings_sampled(snapshot, rates),
+            let all = match before {
+                Some(before) => doctor::findings_sampled(before, snapshot),
                 None => doctor::findings(snapshot),
             };
             let findings: Vec<doctor::Finding> =

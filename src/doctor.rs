@@ -252,7 +252,6 @@ impl Code {
             | Code::ConntrackNearlyFull
             | Code::QdiscImpairment
             | Code::RateLimitSaturated
-
             | Code::VethDropping
             | Code::BridgePortDropping
             | Code::InterfaceDropping => Severity::Warning,
@@ -435,12 +434,32 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out
 }
 
-/// [`findings`] of the snapshot taken at the end of a sample, plus what
-/// grew during it: `rates` between the sample's two snapshots
-/// ([`crate::rates`]).
-pub fn findings_sampled(snapshot: &Snapshot, rates: &[crate::rates::Rate]) -> Vec<Finding> {
-    let mut out = findings(snapshot);
-    out.extend(traffic::growing(&snapshot.index(), rates));
+/// [`findings`] of the snapshot taken at the end of a sample (`after`),
+/// plus what grew since `before`: interfaces' drops, errors and
+/// rx_nohandler, qdiscs' drops, and rate limits the traffic fills.
+pub fn findings_sampled(before: &Snapshot, after: &Snapshot) -> Vec<Finding> {
+    let rates = crate::rates::rates(
+        &crate::rates::Sample::from_snapshot(before),
+        &crate::rates::Sample::from_snapshot(after),
+    );
+    findings_with_rates(before, after, &rates)
+}
+
+/// [`findings_sampled`] on rates already computed.
+pub fn findings_with_rates(
+    before: &Snapshot,
+    after: &Snapshot,
+    rates: &[crate::rates::Rate],
+) -> Vec<Finding> {
+    // NSM036 again, now also judging the sampled traffic.
+    let mut out: Vec<Finding> = findings(after)
+        .into_iter()
+        .filter(|f| f.code != Code::RateLimitSaturated)
+        .collect();
+    out.extend(qdisc::rate_limited(after, Some(rates)));
+    let index = after.index();
+    out.extend(traffic::growing(&index, rates));
+    out.extend(traffic::qdisc_drops(&before.index(), &index, rates));
     sort(&mut out);
     out
 }
@@ -833,7 +852,7 @@ mod tests {
             }]);
         }
         let rates = traffic::tests::dropping_everywhere(&s);
-        let found = findings_sampled(&s, &rates);
+        let found = findings_with_rates(&s, &s, &rates);
         for code in Code::ALL {
             assert!(
                 found.iter().any(|f| f.code == code),

@@ -463,6 +463,27 @@ fn demo_with_traffic() -> App {
                     tx_dropped: if i.ifindex == 4 { step * 3 } else { 0 },
                     ..nsmap::snapshot::LinkStats::default()
                 });
+                if ns.names.iter().any(|n| n.as_str() == "db") && i.ifindex == 2 {
+                    use nsmap::snapshot::tc::{Netem, Qdisc, TcStats};
+                    i.qdiscs = Some(vec![Qdisc {
+                        kind: "netem".into(),
+                        handle: "8001:".into(),
+                        parent: "root".into(),
+                        netem: Some(Netem {
+                            limit: 1000,
+                            delay_us: 50_000.0,
+                            loss: 1.0,
+                            ..Netem::default()
+                        }),
+                        stats: Some(TcStats {
+                            bytes: step * 1_000_000,
+                            packets: step * 1000,
+                            drops: 3,
+                            ..TcStats::default()
+                        }),
+                        ..Qdisc::default()
+                    }]);
+                }
             }
         }
         s
@@ -486,7 +507,7 @@ fn traffic_columns_totals_and_sparklines() {
     insta::assert_snapshot!(text(&terminal));
     // The details' traffic section: rates, sparklines, counters.
     run(&mut app, [Action::NextPane]);
-    run(&mut app, std::iter::repeat_n(Action::Down, 22));
+    run(&mut app, std::iter::repeat_n(Action::Down, 24));
     insta::assert_snapshot!("traffic_details", text(&draw(&app)));
     // Sorted by traffic: the busiest namespace first.
     run(&mut app, [Action::PrevPane, Action::PrevPane]);

@@ -45,6 +45,60 @@ pub fn growing(index: &Index<'_>, rates: &[Rate]) -> Vec<Finding> {
     out
 }
 
+/// Qdiscs whose drops grew during the sample (a full fq_codel or pfifo,
+/// a netem losing packets): on a veth, NSM037 (what the peer should have
+/// received is lost before the wire); elsewhere NSM039. Paired like the
+/// rates: the same interface (its rate is not `new`) and the same qdisc
+/// (kind and handle) at both ends of the sample.
+pub fn qdisc_drops(before: &Index<'_>, after: &Index<'_>, rates: &[Rate]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in rates.iter().filter(|r| !r.new && r.seconds > 0.0) {
+        let (Some(ns), Some(old_ns)) = (after.namespace(r.netns), before.namespace(r.netns)) else {
+            continue;
+        };
+        let (Some(iface), Some(old)) = (ns.interface(r.ifindex), old_ns.interface(r.ifindex))
+        else {
+            continue;
+        };
+        for q in iface.qdiscs.iter().flatten() {
+            let earlier = old
+                .qdiscs
+                .iter()
+                .flatten()
+                .find(|o| o.kind == q.kind && o.handle == q.handle && o.parent == q.parent);
+            let (Some(now), Some(then)) =
+                (q.stats.as_ref(), earlier.and_then(|o| o.stats.as_ref()))
+            else {
+                continue;
+            };
+            let Some(grew) = now.drops.checked_sub(then.drops).filter(|&d| d > 0) else {
+                continue;
+            };
+            let per_s_value = f64::from(grew) / r.seconds;
+            let what = crate::render::qdisc::summary(q);
+            let (code, noun) = if iface.kind_is("veth") {
+                (Code::VethDropping, "veth ")
+            } else {
+                (Code::InterfaceDropping, "")
+            };
+            out.push(Finding::new(
+                code,
+                Some(ns.inode),
+                vec![self_ref(ns, iface)],
+                format!(
+                    "{noun}{} drops traffic: its qdisc {what} dropped {} packets/s during the sample (a full queue, or the loss it is told to cause)",
+                    name(ns, iface),
+                    per_s(per_s_value)
+                ),
+                fix::command_in(ns, "tc").map(|tc| {
+                    format!("{tc} -s qdisc show dev {}", fix::quote(&iface.ifname))
+                }),
+            ));
+        }
+    }
+    out
+}
+
 /// "12.0 drops/s (rx 0, tx 12)" — the words every finding here uses.
 fn drops(r: &Rate) -> String {
     format!(
@@ -243,6 +297,39 @@ pub(crate) mod tests {
         );
         assert_eq!(f.interfaces, [at(1, 5, "veth1"), at(2, 2, "eth0")]);
         assert_eq!(f.hint.as_deref(), Some("ip -n web link set dev eth0 up"));
+    }
+
+    #[test]
+    fn qdisc_drops_growing_on_a_veth() {
+        use crate::snapshot::tc::{Qdisc, TcStats};
+        let with_drops = |drops: u32| {
+            let mut v = veth(5, "veth1", (2, 2, "eth0"));
+            v.qdiscs = Some(vec![Qdisc {
+                kind: "pfifo".into(),
+                handle: "8001:".into(),
+                parent: "root".into(),
+                stats: Some(TcStats {
+                    drops,
+                    ..TcStats::default()
+                }),
+                ..Qdisc::default()
+            }]);
+            snapshot(vec![host(1, vec![v])])
+        };
+        let (before, after) = (with_drops(10), with_drops(40));
+        let mut r = rate(1, 5, 0.0);
+        r.seconds = 2.0;
+        let found = qdisc_drops(&before.index(), &after.index(), std::slice::from_ref(&r));
+        assert_eq!(codes(&found), ["NSM037"]);
+        assert!(
+            found[0].message.contains("dropped 15 packets/s"),
+            "{}",
+            found[0].message
+        );
+        // No growth, or an interface first seen: nothing.
+        assert!(qdisc_drops(&after.index(), &after.index(), &[r.clone()]).is_empty());
+        r.new = true;
+        assert!(qdisc_drops(&before.index(), &after.index(), &[r]).is_empty());
     }
 
     #[test]

@@ -65,12 +65,20 @@ impl Changes {
 /// Whether two readings of an interface differ only in their counters,
 /// which move on every refresh (a change is one in the wiring).
 fn same_but_counters(a: &Interface, b: &Interface) -> bool {
-    if a.stats.is_none() || b.stats.is_none() {
+    let counted = |i: &Interface| i.stats.is_some() || i.qdiscs.is_some();
+    if !counted(a) && !counted(b) {
         return a == b;
     }
-    let strip = |i: &Interface| Interface {
-        stats: None,
-        ..i.clone()
+    let strip = |i: &Interface| {
+        let mut i = i.clone();
+        i.stats = None;
+        for q in i.qdiscs.iter_mut().flatten() {
+            q.stats = None;
+            for c in q.classes.iter_mut().flatten() {
+                c.stats = None;
+            }
+        }
+        i
     };
     strip(a) == strip(b)
 }

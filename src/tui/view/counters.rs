@@ -6,8 +6,10 @@
 use ratatui::text::{Line, Span};
 
 use super::details::field;
-use super::text::{DIM, HEADER, WARN};
-use crate::render::units;
+use ratatui::style::Style;
+
+use super::text::{self, DIM, HEADER, WARN};
+use crate::render::{qdisc, units};
 use crate::snapshot::{Interface, LinkStats, Namespace};
 use crate::tui::app::App;
 use crate::tui::traffic::{Point, sparkline};
@@ -93,6 +95,61 @@ pub fn interface_lines(app: &App, ns: &Namespace, iface: &Interface, out: &mut V
         )),
     }
     counter_lines(stats, out);
+}
+
+/// The interface's qdiscs, root first, each as the line a user acts on
+/// and its counters; htb classes one per line under their qdisc.
+pub fn qdisc_lines(iface: &Interface, out: &mut Vec<Line<'static>>) {
+    let Some(qdiscs) = &iface.qdiscs else {
+        return;
+    };
+    if qdiscs.is_empty() {
+        out.push(field("qdisc", vec![Span::styled("none listed", DIM)]));
+    }
+    for (i, q) in qdiscs.iter().enumerate() {
+        let impairs = q.netem.is_some();
+        let mut spans = vec![
+            Span::styled(qdisc::summary(q), if impairs { WARN } else { Style::new() }),
+            Span::styled(
+                format!(
+                    "  {} parent {}",
+                    text::safe(&q.handle),
+                    text::safe(&q.parent)
+                ),
+                DIM,
+            ),
+        ];
+        out.push(field(if i == 0 { "qdisc" } else { "" }, spans));
+        if let Some(st) = &q.stats {
+            let bad = st.drops > 0 || st.overlimits > 0;
+            let counters = Span::styled(
+                format!(
+                    "  sent {} · dropped {} · overlimits {} · backlog {}b {}p",
+                    units::bytes(st.bytes),
+                    st.drops,
+                    st.overlimits,
+                    st.backlog,
+                    st.qlen
+                ),
+                if bad { WARN } else { DIM },
+            );
+            out.push(field("", vec![counters]));
+        }
+        for c in q.classes.iter().flatten() {
+            out.push(field(
+                "",
+                vec![Span::styled(
+                    format!(
+                        "  class {} rate {} ceil {}",
+                        text::safe(&c.classid),
+                        qdisc::rate(c.rate),
+                        qdisc::rate(c.ceil)
+                    ),
+                    DIM,
+                )],
+            ));
+        }
+    }
 }
 
 /// A namespace's sums over its interfaces: rx + tx, and drops if any.

@@ -277,6 +277,7 @@ fn interface_lines(app: &App, pos: IfPos) -> Vec<Line<'static>> {
         }
     }
     counters::interface_lines(app, ns, iface, &mut out);
+    counters::qdisc_lines(iface, &mut out);
     if no_layer3(ns) && iface.netconf.is_none() {
         out.push(field("layer 3", not_read()));
     } else {
