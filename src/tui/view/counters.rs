@@ -108,7 +108,7 @@ pub fn qdisc_lines(iface: &Interface, out: &mut Vec<Line<'static>>) {
     }
     for (i, q) in qdiscs.iter().enumerate() {
         let impairs = q.netem.is_some();
-        let mut spans = vec![
+        let spans = vec![
             Span::styled(qdisc::summary(q), if impairs { WARN } else { Style::new() }),
             Span::styled(
                 format!(
