@@ -429,7 +429,7 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(conntrack::nearly_full(snapshot));
     // Silent for every interface whose qdiscs nsmap did not read.
     out.extend(qdisc::impairment(snapshot));
-    out.extend(qdisc::rate_limited(snapshot, None));
+    out.extend(qdisc::rate_limited(snapshot, qdisc::Evidence::Lifetime));
     sort(&mut out);
     out
 }
@@ -456,7 +456,10 @@ pub fn findings_with_rates(
         .into_iter()
         .filter(|f| f.code != Code::RateLimitSaturated)
         .collect();
-    out.extend(qdisc::rate_limited(after, Some(rates)));
+    out.extend(qdisc::rate_limited(
+        after,
+        qdisc::Evidence::Sampled { before, rates },
+    ));
     let index = after.index();
     out.extend(traffic::growing(&index, rates));
     out.extend(traffic::qdisc_drops(&before.index(), &index, rates));
@@ -828,7 +831,7 @@ mod tests {
         // Regression: a check written but not called from findings().
         let mut s = everything_wrong();
         s.namespaces.extend(l3_wrong().namespaces);
-        // A netem with loss and a rate that has dropped (NSM035, NSM036).
+        // A netem with a delay and a rate that has dropped (NSM035, NSM036).
         if let Some(i) = s
             .namespaces
             .iter_mut()
@@ -840,7 +843,7 @@ mod tests {
                 handle: "8001:".into(),
                 parent: "root".into(),
                 netem: Some(Netem {
-                    loss: 1.0,
+                    delay_us: 50_000.0,
                     rate: Some(125_000),
                     ..Netem::default()
                 }),
@@ -851,8 +854,11 @@ mod tests {
                 ..Qdisc::default()
             }]);
         }
+        // The sampled codes need a sample; NSM036 from lifetime drops
+        // needs none.
         let rates = traffic::tests::dropping_everywhere(&s);
-        let found = findings_with_rates(&s, &s, &rates);
+        let mut found = findings(&s);
+        found.extend(findings_with_rates(&s, &s, &rates));
         for code in Code::ALL {
             assert!(
                 found.iter().any(|f| f.code == code),

@@ -47,36 +47,84 @@ pub fn impairment(snapshot: &Snapshot) -> Vec<Finding> {
     out
 }
 
-/// NSM036: a rate limit (tbf, htb, netem's rate) that has dropped or held
-/// back packets (its counters, in one snapshot), or that the sampled
-/// traffic fills to 90% or more (`rates`, when given).
-pub fn rate_limited(snapshot: &Snapshot, rates: Option<&[Rate]>) -> Vec<Finding> {
+/// What NSM036 judges a rate limit on: its lifetime counters alone, or
+/// what happened during `doctor --sample` (the snapshot at the start of
+/// the sample and the rates measured over it).
+pub enum Evidence<'a> {
+    Lifetime,
+    Sampled {
+        before: &'a Snapshot,
+        rates: &'a [Rate],
+    },
+}
+
+/// NSM036: a rate limit (tbf, htb, netem's rate) that drops packets, or
+/// that traffic fills to 90% or more. On a snapshot alone, drops since it
+/// was created (overlimits alone are shaping at work — every packet that
+/// waited for tokens — not a problem); with a sample, only what grew
+/// during it, and the traffic measured. A netem that also loses or
+/// corrupts on purpose has its drops told by NSM035, not blamed on its
+/// rate.
+pub fn rate_limited(snapshot: &Snapshot, evidence: Evidence<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (ns, iface, q) in qdiscs(snapshot) {
         let Some(limit) = limit(q) else { continue };
         let mut reasons = Vec::new();
-        if let Some(s) = &q.stats
-            && (s.drops > 0 || s.overlimits > 0)
-        {
-            reasons.push(format!(
-                "it has dropped {} packets and hit its limit {} times (overlimits)",
-                s.drops, s.overlimits
-            ));
-        }
-        // Egress qdiscs shape what the interface sends.
-        let sent = rates.into_iter().flatten().find(|r| {
-            r.netns == ns.inode && r.ifindex == iface.ifindex && !r.new && q.parent == "root"
-        });
-        if let Some(r) = sent
-            && limit > 0
-            && r.tx_bytes_per_s * 100.0 >= limit as f64 * SATURATED
-        {
-            reasons.push(format!(
-                "it sends {} of its {} ({:.0}%)",
-                tc_rate(r.tx_bytes_per_s as u64),
-                tc_rate(limit),
-                r.tx_bytes_per_s * 100.0 / limit as f64
-            ));
+        let drops_are_its_own = q
+            .netem
+            .as_ref()
+            .is_none_or(|n| n.loss <= 0.0 && n.loss_model.is_none() && n.corrupt <= 0.0);
+        let now = q.stats.as_ref();
+        match &evidence {
+            Evidence::Lifetime => {
+                if let Some(s) = now
+                    && s.drops > 0
+                    && drops_are_its_own
+                {
+                    reasons.push(format!(
+                        "it has dropped {} packets since it was created (and made packets wait {} times)",
+                        s.drops, s.overlimits
+                    ));
+                }
+            }
+            Evidence::Sampled { before, rates } => {
+                let sampled = rates.iter().find(|r| {
+                    r.netns == ns.inode && r.ifindex == iface.ifindex && !r.new && r.seconds > 0.0
+                });
+                let then = before
+                    .index()
+                    .namespace(ns.inode)
+                    .and_then(|b| b.interface(iface.ifindex))
+                    .and_then(|b| b.qdiscs.as_ref())
+                    .and_then(|qs| {
+                        qs.iter().find(|o| {
+                            o.kind == q.kind && o.handle == q.handle && o.parent == q.parent
+                        })
+                    })
+                    .and_then(|o| o.stats.as_ref());
+                if let (Some(r), Some(now), Some(then)) = (sampled, now, then)
+                    && drops_are_its_own
+                    && let Some(grew) = now.drops.checked_sub(then.drops).filter(|&d| d > 0)
+                {
+                    reasons.push(format!(
+                        "it dropped {grew} packets during the sample ({:.1}/s)",
+                        f64::from(grew) / r.seconds
+                    ));
+                }
+                // Egress qdiscs shape what the interface sends.
+                if let Some(r) = sampled
+                    && q.parent == "root"
+                    && limit > 0
+                    && r.tx_bytes_per_s * 100.0 >= limit as f64 * SATURATED
+                {
+                    reasons.push(format!(
+                        "it sends {} of its {} ({:.0}%)",
+                        tc_rate(r.tx_bytes_per_s as u64),
+                        tc_rate(limit),
+                        r.tx_bytes_per_s * 100.0 / limit as f64
+                    ));
+                }
+            }
         }
         if reasons.is_empty() {
             continue;
@@ -137,9 +185,11 @@ fn delete_hint(ns: &Namespace, iface: &Interface, q: &Qdisc) -> Option<String> {
     if q.parent == "root" {
         Some(format!("{tc} qdisc del dev {dev} root"))
     } else {
+        // Quoted: a recorded snapshot can hold anything in these.
         Some(format!(
             "{tc} qdisc del dev {dev} parent {} handle {}",
-            q.parent, q.handle
+            fix::quote_bytes(q.parent.as_bytes()),
+            fix::quote_bytes(q.handle.as_bytes())
         ))
     }
 }
@@ -221,6 +271,11 @@ mod tests {
         assert!(impairment(&snapshot(vec![named(10, "web", vec![lo()])])).is_empty());
     }
 
+    /// NSM036 on `s` with the sample's start `before` and `rates`.
+    fn sampled(s: &Snapshot, before: &Snapshot, rates: &[Rate]) -> Vec<Finding> {
+        rate_limited(s, Evidence::Sampled { before, rates })
+    }
+
     #[test]
     fn a_limit_that_drops_or_fills_is_reported() {
         let mut tbf = root("tbf");
@@ -229,29 +284,38 @@ mod tests {
             burst: 32_768,
             ..Tbf::default()
         });
+        let idle = with(vec![tbf.clone()]);
         // Never hit, no rates: quiet.
-        assert!(rate_limited(&with(vec![tbf.clone()]), None).is_empty());
+        assert!(rate_limited(&idle, Evidence::Lifetime).is_empty());
         // Traffic at 80% of the rate: quiet; at 95%: reported.
-        assert!(rate_limited(&with(vec![tbf.clone()]), Some(&[rate(100_000.0)])).is_empty());
-        let found = rate_limited(&with(vec![tbf.clone()]), Some(&[rate(118_750.0)]));
+        assert!(sampled(&idle, &idle, &[rate(100_000.0)]).is_empty());
+        let found = sampled(&idle, &idle, &[rate(118_750.0)]);
         assert_eq!(codes(&found), ["NSM036"]);
         assert!(found[0].message.contains("(95%)"), "{}", found[0].message);
         // A rate taken over no interval says nothing.
         let mut fresh = rate(500_000.0);
         fresh.new = true;
-        assert!(rate_limited(&with(vec![tbf.clone()]), Some(&[fresh])).is_empty());
+        assert!(sampled(&idle, &idle, &[fresh]).is_empty());
+        // Waits alone (overlimits) are shaping at work: quiet.
+        tbf.stats = Some(TcStats {
+            overlimits: 577,
+            ..TcStats::default()
+        });
+        let waited = with(vec![tbf.clone()]);
+        assert!(rate_limited(&waited, Evidence::Lifetime).is_empty());
         // Dropping, from its counters alone.
         tbf.stats = Some(TcStats {
             drops: 12,
             overlimits: 340,
             ..TcStats::default()
         });
-        let found = rate_limited(&with(vec![tbf]), None);
+        let dropped = with(vec![tbf.clone()]);
+        let found = rate_limited(&dropped, Evidence::Lifetime);
         assert_eq!(codes(&found), ["NSM036"]);
         assert!(
             found[0]
                 .message
-                .contains("dropped 12 packets and hit its limit 340 times"),
+                .contains("dropped 12 packets since it was created (and made packets wait 340 times)"),
             "{}",
             found[0].message
         );
@@ -261,6 +325,26 @@ mod tests {
                 "tc -n web -s qdisc show dev eth0 (raise the rate with tc qdisc change, or find the sender)"
             )
         );
+        // Sampled: old drops are history; new ones are reported.
+        assert!(sampled(&dropped, &dropped, &[rate(1000.0)]).is_empty());
+        let found = sampled(&dropped, &idle, &[rate(1000.0)]);
+        assert_eq!(codes(&found), ["NSM036"]);
+        assert!(found[0].message.contains("dropped 12 packets during the sample (12.0/s)"));
+    }
+
+    #[test]
+    fn netem_losing_on_purpose_is_not_a_rate_limit_dropping() {
+        let mut q = root("netem");
+        q.netem = Some(Netem {
+            loss: 1.0,
+            rate: Some(125_000),
+            ..Netem::default()
+        });
+        q.stats = Some(TcStats {
+            drops: 40,
+            ..TcStats::default()
+        });
+        assert!(rate_limited(&with(vec![q]), Evidence::Lifetime).is_empty());
     }
 
     #[test]
@@ -276,8 +360,9 @@ mod tests {
             class("root", 250_000),
             class("1:1", 5_000_000),
         ]);
-        assert!(rate_limited(&with(vec![htb.clone()]), Some(&[rate(1_000_000.0)])).is_empty());
-        let found = rate_limited(&with(vec![htb]), Some(&[rate(1_200_000.0)]));
+        let h = with(vec![htb]);
+        assert!(sampled(&h, &h, &[rate(1_000_000.0)]).is_empty());
+        let found = sampled(&h, &h, &[rate(1_200_000.0)]);
         assert_eq!(codes(&found), ["NSM036"]);
         // Counters of a qdisc that limits nothing are no limit.
         let mut fifo = root("pfifo");
@@ -285,6 +370,6 @@ mod tests {
             drops: 5,
             ..TcStats::default()
         });
-        assert!(rate_limited(&with(vec![fifo]), None).is_empty());
+        assert!(rate_limited(&with(vec![fifo]), Evidence::Lifetime).is_empty());
     }
 }

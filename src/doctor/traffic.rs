@@ -16,9 +16,17 @@ use crate::query::self_ref;
 use crate::rates::Rate;
 use crate::snapshot::{Index, Interface, Namespace};
 
-/// Below this many drops or errors per second (a stray frame during the
-/// sample), nothing is reported.
-const MIN_PER_S: f64 = 0.0;
+/// Growth is reported from this many per second and this many in all
+/// over the sample: `rx_dropped` also counts frames no protocol takes
+/// (LLDP every 30 s from a switch, IPv6 where it is off), and a stray one
+/// during a sample is no problem.
+const MIN_PER_S: f64 = 1.0;
+const MIN_COUNT: f64 = 10.0;
+
+/// Whether `per_s` over the sample `r` is worth a finding.
+fn significant(r: &Rate, per_s: f64) -> bool {
+    per_s >= MIN_PER_S && per_s * r.seconds >= MIN_COUNT
+}
 
 /// Every sampled finding, from the rates measured over the sample.
 pub fn growing(index: &Index<'_>, rates: &[Rate]) -> Vec<Finding> {
@@ -30,15 +38,19 @@ pub fn growing(index: &Index<'_>, rates: &[Rate]) -> Vec<Finding> {
         let Some(iface) = ns.interface(r.ifindex) else {
             continue;
         };
-        let dropping = r.dropped_per_s() > MIN_PER_S;
+        let dropping = significant(r, r.dropped_per_s());
         if iface.kind_is("veth") && dropping {
             out.push(veth_dropping(index, ns, iface, r));
         } else if iface.slave_kind.as_deref() == Some("bridge") && dropping {
             out.push(port_dropping(index, ns, iface, r));
-        } else if dropping || r.errors_per_s() > MIN_PER_S {
+        } else if dropping || significant(r, r.errors_per_s()) {
             out.push(dropping_or_failing(ns, iface, r));
         }
-        if r.rx_nohandler_per_s.is_some_and(|n| n > MIN_PER_S) {
+        // A bond's or team's inactive port counts every frame it gets in
+        // rx_nohandler (the handler wants exact matches only): normal in
+        // active-backup, so not reported there.
+        let exact_match_port = matches!(iface.slave_kind.as_deref(), Some("bond" | "team"));
+        if !exact_match_port && r.rx_nohandler_per_s.is_some_and(|n| significant(r, n)) {
             out.push(nohandler(ns, iface, r));
         }
     }
@@ -60,7 +72,17 @@ pub fn qdisc_drops(before: &Index<'_>, after: &Index<'_>, rates: &[Rate]) -> Vec
         else {
             continue;
         };
-        for q in iface.qdiscs.iter().flatten() {
+        let qdiscs = iface.qdiscs.as_deref().unwrap_or_default();
+        // A classful qdisc's counters include its children's: only the
+        // leaves (no other qdisc below them) are judged, or one drop
+        // would be told twice.
+        let leaves = qdiscs.iter().filter(|q| {
+            let major = q.handle.split(':').next().unwrap_or_default();
+            !qdiscs.iter().any(|c| {
+                !std::ptr::eq(c, *q) && c.parent.split(':').next() == Some(major)
+            })
+        });
+        for q in leaves {
             let earlier = old
                 .qdiscs
                 .iter()
@@ -75,6 +97,9 @@ pub fn qdisc_drops(before: &Index<'_>, after: &Index<'_>, rates: &[Rate]) -> Vec
                 continue;
             };
             let per_s_value = f64::from(grew) / r.seconds;
+            if !significant(r, per_s_value) {
+                continue;
+            }
             let what = crate::render::qdisc::summary(q);
             let (code, noun) = if iface.kind_is("veth") {
                 (Code::VethDropping, "veth ")
@@ -99,10 +124,16 @@ pub fn qdisc_drops(before: &Index<'_>, after: &Index<'_>, rates: &[Rate]) -> Vec
     out
 }
 
-/// "12.0 drops/s (rx 0, tx 12)" — the words every finding here uses.
+/// "12.0 drops/s (rx 0, tx 12)" — the words every finding here uses;
+/// when only receive drops grew, what they may be.
 fn drops(r: &Rate) -> String {
+    let only_rx = if r.tx_dropped_per_s == 0.0 && r.rx_dropped_per_s > 0.0 {
+        " — rx_dropped also counts frames for protocols nothing here takes"
+    } else {
+        ""
+    };
     format!(
-        "{} drops/s (rx {}, tx {})",
+        "{} drops/s (rx {}, tx {}{only_rx})",
         per_s(r.dropped_per_s()),
         per_s(r.rx_dropped_per_s),
         per_s(r.tx_dropped_per_s)
@@ -215,7 +246,7 @@ fn nohandler(ns: &Namespace, iface: &Interface, r: &Rate) -> Finding {
         Some(ns.inode),
         vec![self_ref(ns, iface)],
         format!(
-            "{} receives frames no protocol takes: {} rx_nohandler/s during the sample (an EtherType nobody handles, or a former port whose bridge is gone)",
+            "{} receives frames its receive handler refuses: {} rx_nohandler/s during the sample (a handler that takes exact matches only, as a failover standby's, saw frames for nobody)",
             name(ns, iface),
             per_s(r.rx_nohandler_per_s.unwrap_or(0.0))
         ),
@@ -254,7 +285,7 @@ pub(crate) mod tests {
                     tx_dropped_per_s: 3.0,
                     rx_errors_per_s: 1.0,
                     rx_nohandler_per_s: (slot == 2).then_some(2.0),
-                    seconds: 1.0,
+                    seconds: 10.0,
                     ..Rate::default()
                 });
             }
@@ -328,6 +359,21 @@ pub(crate) mod tests {
         );
         // No growth, or an interface first seen: nothing.
         assert!(qdisc_drops(&after.index(), &after.index(), &[r.clone()]).is_empty());
+        // A child's drops are its parent's too: told once, by the leaf.
+        let tree = |drops: u32| {
+            let mut s = with_drops(drops);
+            let v = &mut s.namespaces[0].interfaces[0];
+            let mut parent = v.qdiscs.as_ref().expect("qdiscs")[0].clone();
+            parent.kind = "htb".into();
+            parent.handle = "1:".into();
+            let leaf = v.qdiscs.as_mut().expect("qdiscs");
+            leaf[0].parent = "1:10".into();
+            leaf.insert(0, parent);
+            s
+        };
+        let found = qdisc_drops(&tree(10).index(), &tree(40).index(), std::slice::from_ref(&r));
+        assert_eq!(codes(&found), ["NSM037"]);
+        assert!(found[0].message.contains("its qdisc pfifo"), "{}", found[0].message);
         r.new = true;
         assert!(qdisc_drops(&before.index(), &after.index(), &[r]).is_empty());
     }
@@ -336,6 +382,15 @@ pub(crate) mod tests {
     fn quiet_new_and_unknown_interfaces_are_not_judged() {
         let s = snapshot(vec![host(1, vec![veth(5, "veth1", (2, 2, "eth0"))])]);
         let index = s.index();
+        // A stray LLDP frame or two during the sample: no finding.
+        let mut stray = rate(1, 5, 0.0);
+        stray.rx_dropped_per_s = 0.5;
+        stray.seconds = 4.0;
+        assert!(growing(&index, &[stray.clone()]).is_empty());
+        // Steady receive drops are, with what they may be.
+        stray.rx_dropped_per_s = 5.0;
+        let found = growing(&index, &[stray]);
+        assert!(found[0].message.contains("protocols nothing here takes"), "{}", found[0].message);
         // No growth; growth on a reading with no baseline; a vanished one.
         let mut new = rate(1, 5, 50.0);
         new.new = true;
