@@ -20,6 +20,7 @@ pub mod finding;
 pub mod keymap;
 pub mod layout;
 pub mod model;
+pub mod top;
 mod tree;
 pub mod view;
 
