@@ -1,7 +1,10 @@
 //! Sampling every interface's counters, cheaply, again and again (`nsmap
 //! top`): one rtnetlink socket kept per namespace between samples, and per
-//! sample only a link dump with counters on each — no discovery, no setns,
-//! no /proc, no attribution per tick.
+//! sample only a counters dump on each (RTM_GETSTATS, see
+//! [`crate::sys::netlink::stats`]) — no discovery, no setns, no /proc, no
+//! attribution per tick. Names come from the last scan's link dumps; an
+//! ifindex the scan did not see gets its namespace's links dumped once
+//! more, and a rename shows at the next rediscovery.
 //!
 //! A socket stays in the namespace it was made in, so sockets are made on
 //! a short-lived worker thread that enters each new namespace (the main
@@ -23,11 +26,12 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::inotify::Inotify;
 
 use crate::error::Error;
+use crate::name::Name;
 use crate::rates::{Reading, Sample};
 use crate::raw::RawLink;
 use crate::resolve::resolve;
 use crate::select::Selector;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{LinkStats, Snapshot};
 use crate::sys::netlink::{RECV_BUF, RtSocket};
 use crate::sys::scan::{OpenNamespace, ScanOptions, scan_visiting};
 
@@ -46,6 +50,8 @@ struct Kept {
     /// `NS_GET_ID`, which tells a reused inode apart in [`crate::rates`].
     id: Option<u64>,
     label: String,
+    /// Interface names by ifindex, from the last link dump.
+    names: HashMap<u32, Name>,
 }
 
 /// One sample and what it cost.
@@ -107,20 +113,37 @@ impl Sampler {
     pub fn sample(&mut self) -> Tick {
         let started = Instant::now();
         let at_ns = self.mono_ns(started);
-        let mut readings = Vec::new();
+        let mut out = Vec::new();
         let mut failed = Vec::new();
         for (&inode, kept) in &mut self.kept {
             let at = mono_ns(self.epoch, Instant::now());
-            match kept.socket.dump_links(&mut self.buf, true) {
-                Ok(links) => readings.extend(readings_of(inode, kept, at, &links.items)),
-                Err(_) => failed.push(inode),
+            let counters = match kept.socket.dump_stats(&mut self.buf) {
+                Ok(c) => c.items,
+                Err(_) => {
+                    failed.push(inode);
+                    continue;
+                }
+            };
+            if counters.iter().any(|(i, _)| !kept.names.contains_key(i)) {
+                // A device created since the last scan: its name, once.
+                if let Ok(links) = kept.socket.dump_links(&mut self.buf, false) {
+                    kept.names = names_of(&links.items);
+                }
             }
+            out.extend(readings(
+                inode,
+                kept.id,
+                &kept.label,
+                at,
+                &counters,
+                &kept.names,
+            ));
         }
         for inode in failed {
             self.kept.remove(&inode);
         }
         let mut tick = Tick {
-            sample: Sample { readings },
+            sample: Sample { readings: out },
             at_ns,
             dump_ms: started.elapsed().as_secs_f64() * 1000.0,
             namespaces: self.kept.len(),
@@ -183,13 +206,24 @@ impl Sampler {
         })?;
         self.last_discovery = Instant::now();
         let snapshot = resolve(&raw);
-        self.adopt(&snapshot, opened);
+        let links: HashMap<u64, &[RawLink]> = raw
+            .namespaces
+            .iter()
+            .filter(|n| n.scanned)
+            .map(|n| (n.inode, n.links.as_slice()))
+            .collect();
+        self.adopt(&snapshot, &links, opened);
         Ok(())
     }
 
     /// Takes the new sockets the selector wants, forgets the others, and
-    /// refreshes ids and labels.
-    fn adopt(&mut self, snapshot: &Snapshot, opened: Vec<(u64, RtSocket)>) {
+    /// refreshes ids, labels and interface names.
+    fn adopt(
+        &mut self,
+        snapshot: &Snapshot,
+        links: &HashMap<u64, &[RawLink]>,
+        opened: Vec<(u64, RtSocket)>,
+    ) {
         let by_inode: HashMap<u64, &crate::snapshot::Namespace> =
             snapshot.namespaces.iter().map(|n| (n.inode, n)).collect();
         for (inode, socket) in opened {
@@ -206,6 +240,7 @@ impl Sampler {
                     socket,
                     id: ns.id,
                     label: ns.label(),
+                    names: HashMap::new(),
                 },
             );
         }
@@ -213,6 +248,9 @@ impl Sampler {
             if let Some(ns) = by_inode.get(inode) {
                 kept.label = ns.label();
                 kept.id = ns.id.or(kept.id);
+            }
+            if let Some(links) = links.get(inode) {
+                kept.names = names_of(links);
             }
         }
         // A namespace on an excluded inode that is not the one excluded
@@ -256,30 +294,36 @@ fn plan(kept: &HashSet<u64>, excluded: &HashSet<u64>, present: &[u64]) -> Plan {
     Plan { drop, open }
 }
 
-/// One reading per link that came with counters.
-fn readings_of(inode: u64, kept: &Kept, at_ns: u64, links: &[RawLink]) -> Vec<Reading> {
-    readings(inode, kept.id, &kept.label, at_ns, links)
+fn names_of(links: &[RawLink]) -> HashMap<u32, Name> {
+    links
+        .iter()
+        .map(|l| (l.ifindex, l.ifname.clone()))
+        .collect()
 }
 
+/// One reading per device counted; a device without a known name (gone
+/// between the two dumps) is named by its ifindex, as `#7`.
 fn readings(
     inode: u64,
     id: Option<u64>,
     label: &str,
     at_ns: u64,
-    links: &[RawLink],
+    counters: &[(u32, LinkStats)],
+    names: &HashMap<u32, Name>,
 ) -> Vec<Reading> {
-    links
+    counters
         .iter()
-        .filter_map(|l| {
-            Some(Reading {
-                netns: inode,
-                netns_id: id,
-                ifindex: l.ifindex,
-                ifname: l.ifname.clone(),
-                label: label.to_string(),
-                at_ns,
-                stats: l.stats.clone()?,
-            })
+        .map(|(ifindex, stats)| Reading {
+            netns: inode,
+            netns_id: id,
+            ifindex: *ifindex,
+            ifname: names
+                .get(ifindex)
+                .cloned()
+                .unwrap_or_else(|| Name::from(format!("#{ifindex}").as_str())),
+            label: label.to_string(),
+            at_ns,
+            stats: stats.clone(),
         })
         .collect()
 }
@@ -317,8 +361,6 @@ fn open_sockets(namespaces: &[&OpenNamespace<'_>]) -> Vec<(u64, RtSocket)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name::Name;
-    use crate::snapshot::LinkStats;
 
     fn set(v: &[u64]) -> HashSet<u64> {
         v.iter().copied().collect()
@@ -337,30 +379,35 @@ mod tests {
         assert_eq!(plan(&set(&[1, 2]), &set(&[]), &[2, 1]), Plan::default());
     }
 
-    fn link(ifindex: u32, name: &str, stats: Option<u64>) -> RawLink {
+    fn link(ifindex: u32, name: &str) -> RawLink {
         RawLink {
             ifindex,
             ifname: Name::from(name),
-            stats: stats.map(|rx| LinkStats {
-                rx_bytes: rx,
-                ..LinkStats::default()
-            }),
             ..RawLink::default()
         }
     }
 
+    fn counted(ifindex: u32, rx_bytes: u64) -> (u32, LinkStats) {
+        (
+            ifindex,
+            LinkStats {
+                rx_bytes,
+                ..LinkStats::default()
+            },
+        )
+    }
+
     #[test]
-    fn readings_carry_the_namespace_and_skip_links_without_counters() {
-        let links = [
-            link(1, "lo", Some(10)),
-            link(2, "eth0", None),
-            link(3, "\x1b[31mx", Some(30)),
-        ];
-        let r = readings(42, Some(7), "web", 1_000, &links);
-        assert_eq!(r.len(), 2);
+    fn readings_name_each_counted_device_from_the_last_link_dump() {
+        let names = names_of(&[link(1, "lo"), link(2, "eth0"), link(3, "\x1b[31mx")]);
+        let counters = [counted(1, 10), counted(3, 30), counted(9, 90)];
+        let r = readings(42, Some(7), "web", 1_000, &counters, &names);
+        assert_eq!(r.len(), 3);
         assert_eq!((r[0].netns, r[0].netns_id, r[0].ifindex), (42, Some(7), 1));
         assert_eq!(r[1].ifname, Name::from("\x1b[31mx"));
         assert_eq!(r[1].stats.rx_bytes, 30);
+        // eth0 was not counted (gone): no reading; ifindex 9 is unnamed.
+        assert_eq!(r[2].ifname.as_str(), "#9");
         assert!(r.iter().all(|r| r.label == "web" && r.at_ns == 1_000));
     }
 
