@@ -131,12 +131,17 @@ impl TopApp {
         self.scroll
     }
 
-    /// Namespaces and interfaces in the shown rates (before the filter).
+    /// Namespaces and interfaces in the shown rates (before the filter),
+    /// or in the baseline while there are no rates yet.
     pub fn counts(&self) -> (usize, usize) {
-        let mut ns: Vec<u64> = self.rates.iter().map(|r| r.netns).collect();
+        let mut ns: Vec<u64> = match (&self.last, self.rates.is_empty()) {
+            (Some(last), true) => last.sample.readings.iter().map(|r| r.netns).collect(),
+            _ => self.rates.iter().map(|r| r.netns).collect(),
+        };
+        let interfaces = ns.len();
         ns.sort_unstable();
         ns.dedup();
-        (ns.len(), self.rates.len())
+        (ns.len(), interfaces)
     }
 
     /// Data rows that fit on the screen.

@@ -46,7 +46,7 @@ impl Widget for &TopView<'_> {
             height: area.height - 2,
             ..area
         };
-        header_line(app).render(header, buf);
+        header_line(app, area.width >= WIDE).render(header, buf);
         table(app, body.width).render(body, buf);
         if app.samples > 0 && app.measured_ms.is_none() && body.height > 1 {
             let at = Rect {
@@ -63,30 +63,38 @@ impl Widget for &TopView<'_> {
             ))
             .render(at, buf);
         }
-        hint_line(app).render(hints, buf);
+        hint_line(app, area.width >= WIDE).render(hints, buf);
         text::scrub(buf, area);
     }
 }
 
-/// ` TOP  every 1s · sample 12 (1002 ms) · sort total · 3 namespaces · 7 interfaces`.
-fn header_line(app: &TopApp) -> Line<'static> {
+/// ` TOP  every 1s · sample 12 (1002 ms) · sort total · 3 namespaces ·
+/// 7 interfaces`; the pause first, so a narrow screen still shows it.
+fn header_line(app: &TopApp, wide: bool) -> Line<'static> {
     let s = |n: usize| if n == 1 { "" } else { "s" };
     let (ns, ifs) = app.counts();
-    let mut spans = vec![
-        Span::styled(" TOP ", Style::new().fg(Color::Black).bg(Color::Green)),
-        Span::raw(format!(" every {}s", app.interval.as_secs_f64())),
-        Span::raw(format!(" · sample {}", app.samples)),
-    ];
-    if let Some(ms) = app.measured_ms {
+    let mut spans = vec![Span::styled(
+        " TOP ",
+        Style::new().fg(Color::Black).bg(Color::Green),
+    )];
+    if app.paused {
+        spans.push(Span::styled(
+            " PAUSED ",
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        ));
+    }
+    spans.push(Span::raw(format!(" every {}s", app.interval.as_secs_f64())));
+    spans.push(Span::raw(format!(" · sample {}", app.samples)));
+    if let (Some(ms), true) = (app.measured_ms, wide) {
         spans.push(Span::styled(format!(" ({ms} ms)"), DIM));
     }
     spans.push(Span::raw(" · sort "));
     spans.push(Span::styled(app.sort.name(), KEY));
-    spans.push(Span::raw(format!(
-        " · {ns} namespace{} · {ifs} interface{}",
-        s(ns),
-        s(ifs)
-    )));
+    spans.push(Span::raw(if wide {
+        format!(" · {ns} namespace{} · {ifs} interface{}", s(ns), s(ifs))
+    } else {
+        format!(" · {ns} ns · {ifs} if")
+    }));
     if let Some(f) = app.filter() {
         let shown = app
             .rows()
@@ -98,18 +106,11 @@ fn header_line(app: &TopApp) -> Line<'static> {
             text::MATCH,
         ));
     }
-    if app.paused {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(
-            " PAUSED ",
-            Style::new().fg(Color::Black).bg(Color::Yellow),
-        ));
-    }
     Line::from(spans)
 }
 
 /// The filter being typed, a sampling failure, or the key hints.
-fn hint_line(app: &TopApp) -> Line<'static> {
+fn hint_line(app: &TopApp, wide: bool) -> Line<'static> {
     if let Some(q) = &app.typing {
         return Line::from(vec![
             Span::styled("/", KEY),
@@ -122,7 +123,8 @@ fn hint_line(app: &TopApp) -> Line<'static> {
         return Line::styled(text::safe(p), ERROR);
     }
     let mut spans = Vec::new();
-    for (k, what) in HINTS {
+    // Narrow: the unit switch is the one hint left out.
+    for (k, what) in HINTS.iter().filter(|(k, _)| wide || *k != "b") {
         spans.push(Span::styled(format!(" {k}"), KEY));
         spans.push(Span::styled(format!(" {what} "), DIM));
     }
@@ -188,9 +190,10 @@ struct Numbers {
 fn table(app: &TopApp, width: u16) -> Table<'static> {
     let wide = width >= WIDE;
     let cols = columns(wide, app.bits);
-    let title = match app.sort {
-        SortKey::Total => "NAMESPACE / INTERFACE  (by total)",
-        _ => "NAMESPACE / INTERFACE",
+    let title = match (wide, app.sort) {
+        (true, SortKey::Total) => "NAMESPACE / INTERFACE  (by total)",
+        (true, _) => "NAMESPACE / INTERFACE",
+        (false, _) => "NS / IFACE",
     };
     let mut header = vec![Cell::from(Span::styled(title, HEADER))];
     header.extend(cols.iter().map(|c| {
