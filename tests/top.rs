@@ -219,6 +219,7 @@ fn a_namespace_deleted_while_top_runs_is_dropped_and_freed() {
     let gone = || {
         !Command::new("ip")
             .args(["-n", &d, "link", "show", "dev", &vd])
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .expect("run ip")
@@ -240,4 +241,57 @@ fn a_namespace_deleted_while_top_runs_is_dropped_and_freed() {
     let last = &later[later.len() - 1];
     assert!(!has(last, &c), "deleted namespace still listed: {last}");
     assert!(has(last, &d), "{last}");
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_namespace_whose_last_process_exits_is_freed_within_the_rediscovery_period() {
+    let mut t = Topology::new("top_process");
+    let d = t.netns("d");
+    let (vp, vd) = (t.name("vp"), t.name("vd"));
+    let pid = t.process_netns();
+    ip(&[
+        "-n", &d, "link", "add", &vd, "type", "veth", "peer", "name", &vp,
+    ]);
+    ip(&["-n", &d, "link", "set", &vp, "netns", &pid.to_string()]);
+    let mut child = nsmap()
+        .args(["top", "--json", "--interval", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run nsmap top");
+    let stdout = child.stdout.take().expect("stdout");
+    let _top = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first: Value = serde_json::from_str(&lines.next().expect("a line").expect("read"))
+        .expect("one JSON object");
+    assert!(
+        first["interfaces"]
+            .as_array()
+            .expect("interfaces")
+            .iter()
+            .any(|i| i["ifname"] == vp.as_str()),
+        "the process's namespace is not sampled: {first}"
+    );
+    // No /run/netns event this time: only the periodic rediscovery can
+    // notice the namespace is gone and close nsmap's socket in it.
+    t.kill(pid);
+    let ended = Instant::now();
+    while Command::new("ip")
+        .args(["-n", &d, "link", "show", "dev", &vd])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run ip")
+        .success()
+    {
+        assert!(
+            ended.elapsed() < REDISCOVER + Duration::from_secs(3),
+            "{vd} still exists {:?} after its peer's last process exited: nsmap pins it",
+            ended.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Still printing.
+    assert!(lines.next().is_some_and(|l| l.is_ok()));
 }
