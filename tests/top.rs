@@ -295,3 +295,56 @@ fn a_namespace_whose_last_process_exits_is_freed_within_the_rediscovery_period()
     // Still printing.
     assert!(lines.next().is_some_and(|l| l.is_ok()));
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn ns_samples_one_namespace_and_an_unknown_one_is_an_error() {
+    let mut t = Topology::new("top_select");
+    let e = t.netns("e");
+    let f = t.netns("f");
+    let (ve, vf) = (t.name("ve"), t.name("vf"));
+    ip(&[
+        "-n", &e, "link", "add", &ve, "type", "veth", "peer", "name", &vf, "netns", &f,
+    ]);
+    let out = nsmap()
+        .args([
+            "top",
+            "--json",
+            "--count",
+            "2",
+            "--interval",
+            "0.2",
+            "--ns",
+            &e,
+        ])
+        .output()
+        .expect("run nsmap top");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = lines(&out.stdout);
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        let names: Vec<&str> = line["interfaces"]
+            .as_array()
+            .expect("interfaces")
+            .iter()
+            .inspect(|i| assert_eq!(i["label"], e.as_str(), "{line}"))
+            .filter_map(|i| i["ifname"].as_str())
+            .collect();
+        assert_eq!(names.len(), 2, "{line}");
+        assert!(
+            names.contains(&"lo") && names.contains(&ve.as_str()),
+            "{line}"
+        );
+    }
+    let missing = t.name("nope");
+    let out = nsmap()
+        .args(["top", "--json", "--count", "1", "--ns", &missing])
+        .output()
+        .expect("run nsmap top");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+}

@@ -31,7 +31,7 @@ use crate::rates::{Reading, Sample};
 use crate::raw::RawLink;
 use crate::resolve::resolve;
 use crate::select::Selector;
-use crate::snapshot::{LinkStats, Snapshot};
+use crate::snapshot::{LinkStats, Namespace};
 use crate::sys::netlink::{RECV_BUF, RtSocket};
 use crate::sys::scan::{OpenNamespace, ScanOptions, scan_visiting};
 
@@ -212,7 +212,7 @@ impl Sampler {
             .filter(|n| n.scanned)
             .map(|n| (n.inode, n.links.as_slice()))
             .collect();
-        self.adopt(&snapshot, &links, opened);
+        self.adopt(&snapshot.namespaces, &links, opened);
         Ok(())
     }
 
@@ -220,12 +220,11 @@ impl Sampler {
     /// refreshes ids, labels and interface names.
     fn adopt(
         &mut self,
-        snapshot: &Snapshot,
+        namespaces: &[Namespace],
         links: &HashMap<u64, &[RawLink]>,
         opened: Vec<(u64, RtSocket)>,
     ) {
-        let by_inode: HashMap<u64, &crate::snapshot::Namespace> =
-            snapshot.namespaces.iter().map(|n| (n.inode, n)).collect();
+        let by_inode: HashMap<u64, &Namespace> = namespaces.iter().map(|n| (n.inode, n)).collect();
         for (inode, socket) in opened {
             let Some(ns) = by_inode.get(&inode) else {
                 continue;
@@ -409,6 +408,66 @@ mod tests {
         // eth0 was not counted (gone): no reading; ifindex 9 is unnamed.
         assert_eq!(r[2].ifname.as_str(), "#9");
         assert!(r.iter().all(|r| r.label == "web" && r.at_ns == 1_000));
+    }
+
+    fn sampler(select: Option<&str>) -> Sampler {
+        Sampler {
+            options: SamplerOptions {
+                rediscover_every: Duration::from_secs(5),
+                select: select.map(|s| Selector::parse(std::ffi::OsStr::new(s))),
+            },
+            kept: BTreeMap::new(),
+            excluded: HashMap::new(),
+            inotify: None,
+            last_discovery: Instant::now(),
+            epoch: Instant::now(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn namespace(inode: u64, id: u64, name: &str) -> Namespace {
+        Namespace {
+            inode,
+            id: Some(id),
+            names: vec![Name::from(name)],
+            ..Namespace::default()
+        }
+    }
+
+    /// Sockets as a rediscovery opens them (any namespace will do: only
+    /// which inode they are filed under matters here).
+    fn opened(inodes: &[u64]) -> Vec<(u64, RtSocket)> {
+        inodes
+            .iter()
+            .map(|&i| (i, RtSocket::open().expect("a netlink socket")))
+            .collect()
+    }
+
+    #[test]
+    fn adopt_keeps_what_the_selector_picks_and_refreshes_labels_and_names() {
+        let mut s = sampler(Some("blue"));
+        let dumped = [link(1, "lo"), link(5, "eth0")];
+        let links = HashMap::from([(1, &dumped[..])]);
+        let found = [namespace(1, 11, "blue"), namespace(2, 12, "red")];
+        // 3 vanished between its discovery and the end of the scan.
+        s.adopt(&found, &links, opened(&[1, 2, 3]));
+        assert_eq!(s.kept.keys().copied().collect::<Vec<_>>(), [1]);
+        assert_eq!(s.kept[&1].label, "blue");
+        assert_eq!(s.kept[&1].id, Some(11));
+        assert_eq!(s.kept[&1].names[&5], Name::from("eth0"));
+        assert_eq!(s.excluded, HashMap::from([(2, Some(12))]));
+        // The next scan: blue renamed, and inode 2 now another namespace
+        // (a new id): it gets another look.
+        let found = [namespace(1, 11, "azure"), namespace(2, 13, "blue")];
+        s.adopt(&found, &HashMap::new(), Vec::new());
+        assert_eq!(s.kept[&1].label, "azure");
+        // The names stay as the last link dump said.
+        assert_eq!(s.kept[&1].names.len(), 2);
+        assert!(s.excluded.is_empty());
+        // Without a selector everything found is kept.
+        let mut all = sampler(None);
+        all.adopt(&found, &HashMap::new(), opened(&[1, 2]));
+        assert_eq!(all.namespaces(), 2);
     }
 
     #[test]

@@ -196,19 +196,15 @@ fn table(app: &TopApp, width: u16) -> Table<'static> {
         (false, _) => "NS / IFACE",
     };
     let mut header = vec![Cell::from(Span::styled(title, HEADER))];
+    // The sort key's column gets a ▼; sorting by total marks both RX and
+    // TX (the sum of the two), without one.
     header.extend(cols.iter().map(|c| {
-        let sorted = c.key == Some(app.sort)
-            || (app.sort == SortKey::Total
-                && c.key
-                    .is_some_and(|k| matches!(k, SortKey::Rx | SortKey::Tx)));
-        let (t, style) = if sorted && app.sort != SortKey::Total {
-            (format!("{}▼", c.title), KEY)
-        } else if sorted {
-            (c.title.to_string(), KEY)
-        } else {
-            (c.title.to_string(), HEADER)
+        let cell = match (c.key, app.sort) {
+            (Some(k), sort) if k == sort => Line::styled(format!("{}▼", c.title), KEY),
+            (Some(SortKey::Rx | SortKey::Tx), SortKey::Total) => Line::styled(c.title, KEY),
+            _ => Line::styled(c.title, HEADER),
         };
-        Cell::from(Line::styled(t, style).right_aligned())
+        Cell::from(cell.right_aligned())
     }));
     let rates = app.rates();
     let filter = app.filter();
