@@ -348,3 +348,113 @@ fn ns_samples_one_namespace_and_an_unknown_one_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 }
+
+/// A tmux server of our own (private socket) running one shell; killed
+/// on drop, whatever runs in it.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(test: &str) -> Tmux {
+        let t = Tmux {
+            socket: format!("nsmap-top-{test}-{}", std::process::id()),
+        };
+        let ok = t
+            .tmux(&[
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                "100",
+                "-y",
+                "24",
+                "env PS1='PROMPT$ ' TERM=xterm-256color bash --norc --noprofile",
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux new-session");
+        t.wait_for("the prompt", |s| s.contains("PROMPT$"));
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "main"]).stdout)
+            .into_owned()
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn the_screen_in_a_real_terminal_sorts_filters_pauses_and_restores_it() {
+    let mut t = Topology::new("top_tmux");
+    let g = t.netns("g");
+    let (vg, vh) = (t.name("vg"), t.name("vh"));
+    let h = t.netns("h");
+    ip(&[
+        "-n", &g, "link", "add", &vg, "type", "veth", "peer", "name", &vh, "netns", &h,
+    ]);
+    let tmux = Tmux::start("screen");
+    tmux.keys(&[
+        &format!("{} top --interval 0.3", env!("CARGO_BIN_EXE_nsmap")),
+        "Enter",
+    ]);
+    tmux.wait_for("rates of our namespace", |s| {
+        s.contains(" TOP ") && s.contains(&g) && s.contains("(300 ms)")
+    });
+    tmux.keys(&["s"]);
+    tmux.wait_for("the drops sort", |s| {
+        s.contains("sort drops") && s.contains("DROPS▼")
+    });
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", &vh]);
+    let screen = tmux.wait_for("the filter", |s| s.contains("1 shown"));
+    assert!(
+        screen.contains(&h) && !screen.contains(&format!("{g} (")),
+        "{screen}"
+    );
+    tmux.keys(&["Enter", "p"]);
+    tmux.wait_for("the pause", |s| s.contains("PAUSED"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("the prompt again", |s| {
+        s.lines().filter(|l| l.contains("PROMPT$")).count() >= 2
+    });
+    let alternate = tmux.tmux(&["display-message", "-p", "-t", "main", "#{alternate_on}"]);
+    assert_eq!(String::from_utf8_lossy(&alternate.stdout).trim(), "0");
+}

@@ -184,6 +184,9 @@ impl Sampler {
     /// the scan's dumps), opens sockets in new ones, and takes every
     /// namespace's id and label from the resolved snapshot.
     fn rediscover(&mut self) -> Result<(), Error> {
+        // Also on failure: a host where scans fail is retried once a
+        // period, not on every tick.
+        self.last_discovery = Instant::now();
         let mut opened: Vec<(u64, RtSocket)> = Vec::new();
         let kept = &mut self.kept;
         let excluded = &mut self.excluded;
@@ -204,7 +207,6 @@ impl Sampler {
                 .collect();
             opened = open_sockets(&new);
         })?;
-        self.last_discovery = Instant::now();
         let snapshot = resolve(&raw);
         let links: HashMap<u64, &[RawLink]> = raw
             .namespaces
