@@ -202,9 +202,11 @@ pub enum CommandArgs {
     /// iftop across namespaces, named after their containers and pods).
     ///
     /// On a terminal: a full-screen table (s: sort, /: filter, p: pause,
-    /// q: quit). Otherwise, or with --json: one JSON object per sample, per
-    /// line. Namespaces are rediscovered every 5 s and when /run/netns
-    /// changes; between those, a sample is one link dump per namespace.
+    /// b: bits, q: quit). Otherwise, or with --json: one JSON object per
+    /// sample, per line, one interval after start: {"time", "interval_ms",
+    /// "interfaces": [{netns, ifindex, ifname, label, rx_bytes_per_s, …}]}.
+    /// Namespaces are rediscovered every 5 s and when /run/netns changes;
+    /// between those, a sample asks each namespace for its counters only.
     Top {
         /// Seconds between samples (e.g. 1 or 0.5).
         #[arg(long, default_value = "1", value_name = "SECS", value_parser = parse_interval)]

@@ -66,6 +66,12 @@ pub fn run(top: &TopOptions, options: &Options, out: &mut impl Write) -> anyhow:
     {
         return Err(Error::NoSuchNamespace(describe(sel)).into());
     }
+    if !sampler.privileged() && !options.quiet {
+        let _ = writeln!(
+            io::stderr(),
+            "nsmap: not running as root: top samples only the namespaces this user can enter; run as root (sudo nsmap top) for every namespace"
+        );
+    }
     let interactive = !options.json && io::stdin().is_terminal() && io::stdout().is_terminal();
     if interactive {
         crate::tui::top::run(sampler, top)?;

@@ -82,6 +82,8 @@ pub struct Sampler {
     last_discovery: Instant,
     epoch: Instant,
     buf: Vec<u8>,
+    /// Whether the last scan could enter every namespace (root).
+    privileged: bool,
 }
 
 impl Sampler {
@@ -96,6 +98,7 @@ impl Sampler {
             last_discovery: Instant::now(),
             epoch: Instant::now(),
             buf: vec![0u8; RECV_BUF],
+            privileged: true,
         };
         sampler.rediscover()?;
         Ok(sampler)
@@ -104,6 +107,12 @@ impl Sampler {
     /// Namespaces currently sampled.
     pub fn namespaces(&self) -> usize {
         self.kept.len()
+    }
+
+    /// False when the last scan could not enter other namespaces (not
+    /// root): only nsmap's own is sampled then.
+    pub fn privileged(&self) -> bool {
+        self.privileged
     }
 
     /// Dumps every kept namespace's links with counters; then, when due,
@@ -207,6 +216,7 @@ impl Sampler {
                 .collect();
             opened = open_sockets(&new);
         })?;
+        self.privileged = raw.scan.privileged;
         let snapshot = resolve(&raw);
         let links: HashMap<u64, &[RawLink]> = raw
             .namespaces
@@ -424,6 +434,7 @@ mod tests {
             last_discovery: Instant::now(),
             epoch: Instant::now(),
             buf: Vec::new(),
+            privileged: true,
         }
     }
 
