@@ -149,7 +149,8 @@ fn a_steady_stream_ranks_first_at_the_kernels_rate() {
     let mut rates = Vec::new();
     for line in &lines {
         let ms = line["interval_ms"].as_u64().expect("interval_ms");
-        assert!((400..=700).contains(&ms), "interval {ms} ms");
+        // Measured, so near the nominal 500 ms; a loaded machine may stretch one.
+        assert!((350..=1000).contains(&ms), "interval {ms} ms");
         assert!(line["time"].as_str().is_some_and(|t| t.ends_with('Z')));
         let first = &line["interfaces"][0];
         let name = first["ifname"].as_str().expect("ifname");

@@ -115,13 +115,13 @@ impl Sampler {
         self.privileged
     }
 
-    /// Dumps every kept namespace's links with counters; then, when due,
+    /// Dumps every kept namespace's counters; then, when due,
     /// rediscovers (after the dumps, so a sample's timing does not wait
     /// for a scan). A socket whose dump fails is dropped: its namespace is
     /// gone or broken, and the next rediscovery opens it again if not.
     pub fn sample(&mut self) -> Tick {
         let started = Instant::now();
-        let at_ns = self.mono_ns(started);
+        let at_ns = mono_ns(self.epoch, started);
         let mut out = Vec::new();
         let mut failed = Vec::new();
         for (&inode, kept) in &mut self.kept {
@@ -167,10 +167,6 @@ impl Sampler {
             tick.rediscovered_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
         }
         tick
-    }
-
-    fn mono_ns(&self, at: Instant) -> u64 {
-        mono_ns(self.epoch, at)
     }
 
     /// Whether to rediscover now: the period passed, or /run/netns changed
