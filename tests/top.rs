@@ -459,3 +459,60 @@ fn the_screen_in_a_real_terminal_sorts_filters_pauses_and_restores_it() {
     let alternate = tmux.tmux(&["display-message", "-p", "-t", "main", "#{alternate_on}"]);
     assert_eq!(String::from_utf8_lossy(&alternate.stdout).trim(), "0");
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn namespaces_coming_and_going_fast_never_break_top() {
+    let mut t = Topology::new("top_churn");
+    let mut child = nsmap()
+        .args(["top", "--json", "--interval", "0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run nsmap top");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut top = Running(child);
+    let (tx, rx) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let v = serde_json::from_str(&line).expect("each line is one JSON object");
+            if tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    // Each round: a namespace with a veth pair inside, deleted at once
+    // (between a rediscovery and a tick, or during either).
+    for round in 0..30 {
+        let ns = t.netns(&format!("c{round}"));
+        ip(&[
+            "-n", &ns, "link", "add", "name", "x0", "type", "veth", "peer", "name", "x1",
+        ]);
+        if round % 3 == 0 {
+            std::thread::sleep(Duration::from_millis(120));
+        }
+        ip(&["netns", "del", &ns]);
+    }
+    let prefix = t.prefix.clone();
+    // Still printing, and soon none of ours listed.
+    let deadline = Instant::now() + REDISCOVER + Duration::from_secs(3);
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("top keeps printing");
+        let ours = line["interfaces"]
+            .as_array()
+            .expect("interfaces")
+            .iter()
+            .any(|i| i["label"].as_str().is_some_and(|l| l.starts_with(&prefix)));
+        if !ours {
+            break;
+        }
+        assert!(Instant::now() < deadline, "deleted namespaces still listed");
+    }
+    assert!(
+        top.0.try_wait().expect("wait").is_none(),
+        "nsmap top exited"
+    );
+}
