@@ -516,3 +516,80 @@ fn namespaces_coming_and_going_fast_never_break_top() {
         "nsmap top exited"
     );
 }
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_samples_counters_are_iproute2s() {
+    use nsmap::sys::sample::{Sampler, SamplerOptions};
+    let mut t = Topology::new("top_counters");
+    let a = t.netns("a");
+    let b = t.netns("b");
+    let (va, vb) = (t.name("va"), t.name("vb"));
+    ip(&[
+        "-n", &a, "link", "add", &va, "type", "veth", "peer", "name", &vb, "netns", &b,
+    ]);
+    ip(&["-n", &a, "addr", "add", "10.232.0.1/24", "dev", &va]);
+    ip(&["-n", &b, "addr", "add", "10.232.0.2/24", "dev", &vb]);
+    for (ns, dev) in [(&a, &va), (&b, &vb)] {
+        // No IPv6 link-local address: no DAD or router solicitation
+        // moving the counters between nsmap's reading and ip's.
+        ip(&["-n", ns, "link", "set", dev, "addrgenmode", "none"]);
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+        ip(&["-n", ns, "link", "set", "lo", "up"]);
+    }
+    // Traffic both ways and on lo, then quiet: the counters stand still.
+    common::exec_in(
+        &a,
+        &["busybox", "ping", "-c", "3", "-i", "0.1", "10.232.0.2"],
+        "",
+    );
+    common::exec_in(
+        &a,
+        &["busybox", "ping", "-c", "2", "-i", "0.1", "127.0.0.1"],
+        "",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut sampler = Sampler::new(SamplerOptions {
+        rediscover_every: REDISCOVER,
+        select: Some(nsmap::select::Selector::parse(std::ffi::OsStr::new(&a))),
+    })
+    .expect("sampler");
+    let tick = sampler.sample();
+    let out = Command::new("ip")
+        .args(["-n", &a, "-s", "-j", "link", "show"])
+        .output()
+        .expect("run ip");
+    let want: Vec<Value> = serde_json::from_slice(&out.stdout).expect("ip -j parses");
+    assert_eq!(tick.sample.readings.len(), want.len());
+    for r in &tick.sample.readings {
+        let w = want
+            .iter()
+            .find(|w| w["ifindex"] == r.ifindex)
+            .unwrap_or_else(|| panic!("ifindex {} unknown to ip", r.ifindex));
+        assert_eq!(w["ifname"], r.ifname.as_str());
+        assert_eq!(r.label, a);
+        let (rx, tx, s) = (&w["stats64"]["rx"], &w["stats64"]["tx"], &r.stats);
+        let pairs = [
+            (s.rx_bytes, &rx["bytes"]),
+            (s.rx_packets, &rx["packets"]),
+            (s.rx_errors, &rx["errors"]),
+            (s.rx_dropped, &rx["dropped"]),
+            (s.rx_over_errors, &rx["over_errors"]),
+            (s.multicast, &rx["multicast"]),
+            (s.tx_bytes, &tx["bytes"]),
+            (s.tx_packets, &tx["packets"]),
+            (s.tx_errors, &tx["errors"]),
+            (s.tx_dropped, &tx["dropped"]),
+            (s.tx_carrier_errors, &tx["carrier_errors"]),
+            (s.collisions, &tx["collisions"]),
+        ];
+        for (i, (ours, theirs)) in pairs.iter().enumerate() {
+            assert_eq!(Some(*ours), theirs.as_u64(), "{} counter {i}", r.ifname);
+        }
+        assert!(
+            s.rx_packets > 0 && s.tx_packets > 0,
+            "{}: no traffic",
+            r.ifname
+        );
+    }
+}
