@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::doctor::{self, Severity};
+pub mod top;
 mod watch;
 
 use crate::error::Error;
@@ -201,6 +202,35 @@ pub enum CommandArgs {
         #[arg(long)]
         initial: bool,
     },
+    /// Every interface of every namespace ranked by traffic, live (like
+    /// iftop across namespaces, named after their containers and pods).
+    ///
+    /// On a terminal: a full-screen table (s: sort, /: filter, p: pause,
+    /// b: bits, q: quit). Otherwise, or with --json: one JSON object per
+    /// sample, per line, one interval after start: {"time", "interval_ms",
+    /// "interfaces": [{netns, ifindex, ifname, label, rx_bytes_per_s, …}]}.
+    /// Namespaces are rediscovered every 5 s and when /run/netns changes;
+    /// between those, a sample asks each namespace for its counters only.
+    Top {
+        /// Seconds between samples (e.g. 1 or 0.5).
+        #[arg(long, default_value = "1", value_name = "SECS", value_parser = parse_interval)]
+        interval: Duration,
+        /// Stop after N samples.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Only this namespace: a name (ip netns, container, pod), inode, pid:N or path.
+        #[arg(long, value_name = "SEL")]
+        ns: Option<OsString>,
+        /// Rank by received, sent or both bytes, drops or errors.
+        #[arg(long, value_enum, default_value_t = crate::rates::SortKey::Total)]
+        sort: crate::rates::SortKey,
+        /// Show rates in bits per second (the table; JSON is in bytes).
+        #[arg(long)]
+        bits: bool,
+        /// Print each sample's cost on stderr.
+        #[arg(long, hide = true)]
+        debug_timing: bool,
+    },
 }
 
 /// Where the snapshot comes from.
@@ -258,6 +288,7 @@ pub enum Command {
         interval: Duration,
         initial: bool,
     },
+    Top(top::TopOptions),
     /// The interactive view; rescans every `interval` when set.
     Tui {
         interval: Option<Duration>,
@@ -355,6 +386,21 @@ impl Options {
                 format,
                 ns: selector(ns),
             },
+            Some(CommandArgs::Top {
+                interval,
+                count,
+                ns,
+                sort,
+                bits,
+                debug_timing,
+            }) => Command::Top(top::TopOptions {
+                interval,
+                count,
+                ns: selector(ns),
+                sort,
+                bits,
+                debug_timing,
+            }),
         };
         Options {
             source,
@@ -492,6 +538,9 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
             return Err(Error::Usage("watch needs a live host; drop --input".into()).into());
         }
         return watch::run(interval, initial, options, &mut out);
+    }
+    if let Command::Top(top) = &options.command {
+        return top::run(top, options, &mut out);
     }
     if let (Source::File(_), Command::Snapshot { raw: true, .. }) =
         (&options.source, &options.command)
@@ -690,7 +739,7 @@ pub fn render_sampled(
         }
         Command::Snapshot { compact, .. } => json::write_snapshot(snapshot, !*compact, out)?,
         // Handled in `run`: it needs the live host, not a snapshot.
-        Command::Watch { .. } => {}
+        Command::Watch { .. } | Command::Top(_) => {}
         Command::Doctor { fail_on, ns, .. } => {
             let scope = scope(snapshot, ns.as_ref())?;
             let all = match before {

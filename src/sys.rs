@@ -8,6 +8,7 @@ pub mod mountinfo;
 pub mod netfilter;
 pub mod netlink;
 pub mod nsfs;
+pub mod sample;
 pub mod scan;
 pub mod sysctl;
 pub mod watch;

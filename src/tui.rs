@@ -20,6 +20,7 @@ pub mod finding;
 pub mod keymap;
 pub mod layout;
 pub mod model;
+pub mod top;
 pub mod traffic;
 mod tree;
 pub mod view;

@@ -32,6 +32,7 @@ pub mod nexthop;
 pub mod qdisc;
 pub mod route;
 pub mod rule;
+pub mod stats;
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
@@ -148,6 +149,20 @@ impl RtSocket {
             Vec::new(),
             &mut Vec::new(),
         )
+    }
+
+    /// Every link's counters and ifindex, nothing else ([`stats`]).
+    pub fn dump_stats(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<Dumped<(u32, crate::snapshot::LinkStats)>, NlError> {
+        let request = Request {
+            what: "RTM_GETSTATS",
+            kind: stats::RTM_GETSTATS,
+            payload: stats::request(),
+            reply: stats::RTM_NEWSTATS,
+        };
+        self.dump(&request, buf, stats::parse, Vec::new(), &mut Vec::new())
     }
 
     /// Every IPv4/IPv6 address of the namespace (RTM_GETADDR dump).

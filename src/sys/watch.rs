@@ -125,7 +125,7 @@ impl Watcher {
 
 /// inotify on /run/netns (and /var/run/netns): `ip netns add` and `del`
 /// wake the watcher at once. None while neither directory exists.
-fn watch_netns_dirs() -> Option<Inotify> {
+pub(crate) fn watch_netns_dirs() -> Option<Inotify> {
     let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
     let flags = AddWatchFlags::IN_CREATE
         | AddWatchFlags::IN_DELETE

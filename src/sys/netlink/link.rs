@@ -161,7 +161,7 @@ pub fn parse_with(payload: &[u8], devconf: bool, stats: bool) -> Option<RawLink>
 /// at its end (rx_nohandler in 4.6, rx_otherhost_dropped in 5.19), so a
 /// field past what the kernel sent is absent, not zero; shorter than the
 /// 23 counters every kernel since 2.6 sends is malformed.
-fn stats64(v: &[u8]) -> Option<LinkStats> {
+pub(super) fn stats64(v: &[u8]) -> Option<LinkStats> {
     let c: Vec<u64> = v
         .chunks_exact(8)
         .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
