@@ -43,11 +43,13 @@ pub struct Sample {
 
 impl Sample {
     /// The readings of a snapshot: every interface with counters in a
-    /// namespace that says when they were read.
+    /// namespace that says when they were read — on CLOCK_BOOTTIME, which
+    /// every snapshot with counters has (the wall clock only as a fallback
+    /// for a file that lacks it).
     pub fn from_snapshot(snapshot: &Snapshot) -> Sample {
         let mut readings = Vec::new();
         for ns in &snapshot.namespaces {
-            let Some(at_ns) = ns.stats_at_ns else {
+            let Some(at_ns) = ns.stats_boottime_ns.or(ns.stats_at_ns) else {
                 continue;
             };
             let label = ns.label();

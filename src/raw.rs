@@ -69,6 +69,9 @@ pub struct RawNamespace {
     /// nanoseconds; null when the scan skipped statistics.
     #[serde(default)]
     pub stats_at_ns: Option<u64>,
+    /// The same moment on CLOCK_BOOTTIME (monotonic, one per boot).
+    #[serde(default)]
+    pub stats_boottime_ns: Option<u64>,
     /// Every qdisc (RTM_GETQDISC), when the scan was asked for them and
     /// the dump worked; null otherwise.
     #[serde(default)]

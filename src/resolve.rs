@@ -638,6 +638,7 @@ fn resolve_namespace(
         netconf: l3.netconf,
         firewall: l3.firewall,
         stats_at_ns: ns.stats_at_ns,
+        stats_boottime_ns: ns.stats_boottime_ns,
     };
     (namespace, warnings)
 }

@@ -139,6 +139,11 @@ pub struct Namespace {
     /// rates over the difference of these, not of the scans' start times.
     #[serde(default)]
     pub stats_at_ns: Option<u64>,
+    /// The same moment on CLOCK_BOOTTIME, in nanoseconds: what rates are
+    /// measured on when both readings have it (the wall clock can be
+    /// stepped between two scans; this one cannot).
+    #[serde(default)]
+    pub stats_boottime_ns: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -226,7 +231,8 @@ pub struct Interface {
 }
 
 /// `struct rtnl_link_stats64`, named as `ip -s -j link` names its parts
-/// (`rx.bytes` is `rx_bytes`). Counters only ever grow for one device;
+/// (`rx.bytes` is `rx_bytes`; `rx.otherhost` keeps the kernel's name,
+/// `rx_otherhost_dropped`). Counters only ever grow for one device;
 /// a device recreated under the same name starts again at zero.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkStats {

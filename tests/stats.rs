@@ -60,6 +60,7 @@ fn oracle(netns: &str, ifname: &str) -> serde_json::Map<String, Value> {
         for (k, v) in stats[dir].as_object().expect("stats64 parts") {
             let key = match (dir, k.as_str()) {
                 ("rx", "multicast") | ("tx", "collisions" | "carrier_changes") => k.clone(),
+                ("rx", "otherhost") => "rx_otherhost_dropped".to_string(),
                 _ => format!("{dir}_{k}"),
             };
             named.insert(key, v.clone());
@@ -187,6 +188,24 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
         "",
     );
 
+    // Five frames of an EtherType nothing takes (LLDP's): b counts each in
+    // rx_dropped, so that counter is checked with a value of its own.
+    const RAW: u64 = 5;
+    exec_in(
+        &a,
+        &[
+            "python3",
+            "-c",
+            "import socket,sys\n\
+             s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n\
+             s.bind((sys.argv[1],0))\n\
+             f=bytes.fromhex('0180c200000e02000000fd01')+b'\\x88\\xcc'+bytes(46)\n\
+             [s.send(f) for _ in range(5)]",
+            &va,
+        ],
+        "",
+    );
+
     let after = scan_stats(true);
     let (a1, t1) = stats_of(&after, &a, &va);
     let (b1, _) = stats_of(&after, &b, &vb);
@@ -196,6 +215,7 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
 
     // An echo request or reply on the wire: Ethernet 14 + IPv4 20 + ICMP 8
     // + payload.
+    // The raw frames are 60 bytes each.
     let frame = 14 + 20 + 8 + SIZE;
     let grew = |x: u64, y: u64| y - x;
     assert_eq!(
@@ -207,17 +227,22 @@ fn counters_equal_iproute2_and_grow_by_what_was_sent() {
             "b_rx_packets": grew(b0.rx_packets, b1.rx_packets),
             "b_tx_packets": grew(b0.tx_packets, b1.tx_packets),
             "b_rx_bytes": grew(b0.rx_bytes, b1.rx_bytes),
+            "b_rx_dropped": grew(b0.rx_dropped, b1.rx_dropped),
         }),
         json!({
-            "a_tx_packets": N,
+            "a_tx_packets": N + RAW,
             "a_rx_packets": N,
-            "a_tx_bytes": N * frame,
+            "a_tx_bytes": N * frame + RAW * 60,
             "a_rx_bytes": N * frame,
-            "b_rx_packets": N,
+            "b_rx_packets": N + RAW,
             "b_tx_packets": N,
-            "b_rx_bytes": N * frame,
+            "b_rx_bytes": N * frame + RAW * 60,
+            "b_rx_dropped": RAW,
         })
     );
+    // Every counter that moved has a value of its own, so a field read at
+    // the wrong offset could not match iproute2 above by chance.
+    assert_eq!(b1.carrier_changes, Some(2));
     assert_eq!(a1.tx_dropped, a0.tx_dropped);
 
     // The same counters through the binary's JSON.

@@ -313,9 +313,9 @@ mod tests {
         let found = rate_limited(&dropped, Evidence::Lifetime);
         assert_eq!(codes(&found), ["NSM036"]);
         assert!(
-            found[0]
-                .message
-                .contains("dropped 12 packets since it was created (and made packets wait 340 times)"),
+            found[0].message.contains(
+                "dropped 12 packets since it was created (and made packets wait 340 times)"
+            ),
             "{}",
             found[0].message
         );
@@ -329,7 +329,11 @@ mod tests {
         assert!(sampled(&dropped, &dropped, &[rate(1000.0)]).is_empty());
         let found = sampled(&dropped, &idle, &[rate(1000.0)]);
         assert_eq!(codes(&found), ["NSM036"]);
-        assert!(found[0].message.contains("dropped 12 packets during the sample (12.0/s)"));
+        assert!(
+            found[0]
+                .message
+                .contains("dropped 12 packets during the sample (12.0/s)")
+        );
     }
 
     #[test]

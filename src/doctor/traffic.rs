@@ -78,9 +78,9 @@ pub fn qdisc_drops(before: &Index<'_>, after: &Index<'_>, rates: &[Rate]) -> Vec
         // would be told twice.
         let leaves = qdiscs.iter().filter(|q| {
             let major = q.handle.split(':').next().unwrap_or_default();
-            !qdiscs.iter().any(|c| {
-                !std::ptr::eq(c, *q) && c.parent.split(':').next() == Some(major)
-            })
+            !qdiscs
+                .iter()
+                .any(|c| !std::ptr::eq(c, *q) && c.parent.split(':').next() == Some(major))
         });
         for q in leaves {
             let earlier = old
@@ -371,9 +371,17 @@ pub(crate) mod tests {
             leaf.insert(0, parent);
             s
         };
-        let found = qdisc_drops(&tree(10).index(), &tree(40).index(), std::slice::from_ref(&r));
+        let found = qdisc_drops(
+            &tree(10).index(),
+            &tree(40).index(),
+            std::slice::from_ref(&r),
+        );
         assert_eq!(codes(&found), ["NSM037"]);
-        assert!(found[0].message.contains("its qdisc pfifo"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("its qdisc pfifo"),
+            "{}",
+            found[0].message
+        );
         r.new = true;
         assert!(qdisc_drops(&before.index(), &after.index(), &[r]).is_empty());
     }
@@ -390,7 +398,11 @@ pub(crate) mod tests {
         // Steady receive drops are, with what they may be.
         stray.rx_dropped_per_s = 5.0;
         let found = growing(&index, &[stray]);
-        assert!(found[0].message.contains("protocols nothing here takes"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("protocols nothing here takes"),
+            "{}",
+            found[0].message
+        );
         // No growth; growth on a reading with no baseline; a vanished one.
         let mut new = rate(1, 5, 50.0);
         new.new = true;

@@ -233,6 +233,7 @@ fn scan_inner(
                 ns.nsids = dumped.nsids;
                 ns.l3 = dumped.l3;
                 ns.stats_at_ns = dumped.stats_at_ns;
+                ns.stats_boottime_ns = dumped.stats_boottime_ns;
                 ns.qdiscs = dumped.qdiscs;
                 ns.scanned = true;
                 if let Some(socket) = dumped.socket {
@@ -369,8 +370,10 @@ struct Dumped {
     nsids: Vec<RawNsid>,
     /// Layer 3, when the scan asked for it.
     l3: Option<RawL3>,
-    /// When the link dump with counters began (statistics scans only).
+    /// When the link dump with counters began (statistics scans only):
+    /// wall time, and CLOCK_BOOTTIME for intervals.
     stats_at_ns: Option<u64>,
+    stats_boottime_ns: Option<u64>,
     /// Queueing disciplines, when the scan asked for them.
     qdiscs: Option<Vec<crate::raw::tc::RawQdisc>>,
     /// What went wrong without losing the rest, as warnings to be.
@@ -511,6 +514,7 @@ fn dump_here(
 ) -> Dump {
     let mut socket = RtSocket::open().map_err(DumpError::Netlink)?;
     let stats_at_ns = dumps.stats.then(unix_ns);
+    let stats_boottime_ns = dumps.stats.then(boottime_ns).flatten();
     let all = socket
         .dump_all(buf, ask, dumps.layer3, dumps.stats)
         .map_err(DumpError::Netlink)?;
@@ -590,6 +594,7 @@ fn dump_here(
         nsids: all.nsid.into_iter().collect(),
         l3,
         stats_at_ns,
+        stats_boottime_ns,
         qdiscs,
         problems,
     })
@@ -607,6 +612,16 @@ fn l3_problem(problem: L3Problem) -> (WarningCode, String) {
             format!("its {what} kept changing while being read, so they may be incomplete"),
         ),
     }
+}
+
+/// Now on CLOCK_BOOTTIME: what intervals between two readings are
+/// measured on, since the wall clock can be stepped (NTP) between them;
+/// shared by every process of one boot, suspend included.
+fn boottime_ns() -> Option<u64> {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
+    let secs = u64::try_from(t.tv_sec()).ok()?;
+    let nanos = u64::try_from(t.tv_nsec()).ok()?;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 /// Now as Unix nanoseconds: when a namespace's counters were read, in a

@@ -74,6 +74,10 @@ fn same_but_counters(a: &Interface, b: &Interface) -> bool {
         i.stats = None;
         for q in i.qdiscs.iter_mut().flatten() {
             q.stats = None;
+            // A counter too: packets no class took.
+            if let Some(h) = &mut q.htb {
+                h.direct_packets_stat = 0;
+            }
             for c in q.classes.iter_mut().flatten() {
                 c.stats = None;
             }

@@ -118,9 +118,10 @@ impl Psched {
             t2us = us2t;
         }
         let clock_factor = f64::from(clock_res) / 1e6;
-        Some(Psched {
-            tick_in_usec: f64::from(t2us) / f64::from(us2t) * clock_factor,
-        })
+        let tick_in_usec = f64::from(t2us) / f64::from(us2t) * clock_factor;
+        // A zero field (a broken kernel) would turn every time infinite:
+        // the caller's fixed default is better.
+        (tick_in_usec.is_finite() && tick_in_usec > 0.0).then_some(Psched { tick_in_usec })
     }
 
     fn ticks_to_us(self, ticks: u32) -> f64 {
@@ -471,7 +472,8 @@ fn tbf(opts: &[u8], psched: Psched) -> Option<Tbf> {
         rate,
         burst: psched.xmitsize(rate, buffer),
         limit,
-        lat_us: (latency >= 0.0).then_some(latency),
+        // No latency to speak of without a rate (tc prints none either).
+        lat_us: (rate != 0 && latency.is_finite() && latency >= 0.0).then_some(latency),
         peakrate: (peakrate != 0).then_some(peakrate),
     })
 }

@@ -14,7 +14,8 @@ use crate::snapshot::{Interface, LinkStats, Namespace};
 use crate::tui::app::App;
 use crate::tui::traffic::{Point, sparkline};
 
-/// Points a sparkline shows: one per refresh, the newest on the right.
+/// Points a sparkline shows at most: one per refresh, the newest on the
+/// right (the history keeps a minute).
 const SPARK: usize = 40;
 
 pub fn interface_lines(app: &App, ns: &Namespace, iface: &Interface, out: &mut Vec<Line<'static>>) {
@@ -64,27 +65,16 @@ pub fn interface_lines(app: &App, ns: &Namespace, iface: &Interface, out: &mut V
                 .history(ns.inode, iface.ifindex)
                 .copied()
                 .collect();
-            spark(
-                out,
-                "rx (1 min)",
-                &points,
-                |p| p.rx_bytes_per_s,
-                units::bytes_per_s,
-            );
-            spark(
-                out,
-                "tx (1 min)",
-                &points,
-                |p| p.tx_bytes_per_s,
-                units::bytes_per_s,
-            );
-            spark(
-                out,
-                "drops (1 min)",
-                &points,
-                |p| p.dropped_per_s,
-                units::count_per_s,
-            );
+            // What the bars cover: up to the last minute, at most SPARK
+            // refreshes of it.
+            let shown = &points[points.len().saturating_sub(SPARK)..];
+            let secs: f64 = shown.iter().map(|p| p.seconds).sum();
+            let rx = |p: &Point| p.rx_bytes_per_s;
+            let tx = |p: &Point| p.tx_bytes_per_s;
+            let drops = |p: &Point| p.dropped_per_s;
+            spark(out, "rx history", shown, secs, rx, units::bytes_per_s);
+            spark(out, "tx history", shown, secs, tx, units::bytes_per_s);
+            spark(out, "drops history", shown, secs, drops, units::count_per_s);
         }
         None => out.push(field(
             "rates",
@@ -184,6 +174,7 @@ fn spark(
     out: &mut Vec<Line<'static>>,
     name: &str,
     points: &[Point],
+    secs: f64,
     value: fn(&Point) -> f64,
     unit: fn(f64) -> String,
 ) {
@@ -193,7 +184,7 @@ fn spark(
         name,
         vec![
             Span::raw(sparkline(&values, SPARK)),
-            Span::styled(format!(" peak {}", unit(peak)), DIM),
+            Span::styled(format!(" peak {} · last {secs:.0} s", unit(peak)), DIM),
         ],
     ));
 }
