@@ -277,6 +277,12 @@ fn qdiscs_match_tc_kind_handle_parent_options_and_counters() {
         "-n", &q, "class", "add", "dev", "b1", "parent", "1:1", "classid", "1:20", "htb", "rate",
         "1500kbit",
     ]);
+    // A burst and rate whose ticks do not round trip exactly: the tick
+    // conversion must be tc's to match its burst and latency.
+    tc_ok(&[
+        "-n", &q, "qdisc", "add", "dev", "b2", "root", "tbf", "rate", "10mbit", "burst", "10003",
+        "limit", "20000",
+    ]);
     tc_ok(&["-n", &q, "qdisc", "add", "dev", "c1", "ingress"]);
     tc_ok(&[
         "-n", &q, "qdisc", "add", "dev", "c2", "root", "handle", "5:", "pfifo", "limit", "50",

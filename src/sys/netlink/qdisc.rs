@@ -124,8 +124,11 @@ impl Psched {
         (tick_in_usec.is_finite() && tick_in_usec > 0.0).then_some(Psched { tick_in_usec })
     }
 
+    /// tc_core_tick2time: whole microseconds (tc returns a `long`, so
+    /// what it prints — tbf's `lat`, a burst — is computed on the
+    /// truncated value; matching it takes the same truncation).
     fn ticks_to_us(self, ticks: u32) -> f64 {
-        f64::from(ticks) / self.tick_in_usec
+        (f64::from(ticks) / self.tick_in_usec).trunc()
     }
 
     /// tc_calc_xmitsize: bytes a bucket of `ticks` holds at `rate` B/s.
