@@ -1,0 +1,308 @@
+//! `nsmap capture`: arguments, then scan → targets → handles → pcapng.
+//!
+//! The main thread is the writer: capture threads (`sys::capture`) send
+//! batches over a bounded channel, so a slow disk or reader shows up as
+//! kernel drops, counted, rather than as memory growing. Everything that
+//! can refuse (a target, the filter, privilege, the terminal) is checked
+//! before the output file is created, so a refused capture writes nothing.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Args as ClapArgs;
+
+use super::{Options, Source, parse_interval, resolve_selector};
+use crate::capture::pcapng::{self, Counts, Writer};
+use crate::capture::{Endpoint, Request, endpoints};
+use crate::error::Error;
+use crate::name::{Name, terminal_safe};
+use crate::sys;
+use crate::sys::capture::{Event, Settings};
+
+/// Longest time a packet waits in the output buffer when the link is quiet.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+#[derive(Debug, ClapArgs)]
+pub struct CaptureArgs {
+    /// IFNAME@SEL (SEL: ip-netns name, container, pod, inode, pid:N, path),
+    /// or a namespace selector alone (all its interfaces but lo).
+    #[arg(value_name = "TARGET", required_unless_present = "bridge")]
+    pub targets: Vec<OsString>,
+    /// Write to FILE (`-` for stdout); without it, stdout when it is not a terminal.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Stop after COUNT packets (all interfaces together).
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_interval)]
+    pub duration: Option<Duration>,
+    /// Keep at most BYTES of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..=262_144))]
+    pub snaplen: u32,
+    /// Put the interfaces in promiscuous mode (off by default: capture
+    /// changes nothing).
+    #[arg(long)]
+    pub promisc: bool,
+    /// Also capture the other end of every veth target.
+    #[arg(long)]
+    pub both: bool,
+    /// A bridge (NAME or NAME@SEL): the bridge and each of its ports.
+    #[arg(long, value_name = "NAME")]
+    pub bridge: Vec<OsString>,
+    /// pcap-filter expression (`icmp`, `tcp port 80`), after `--`.
+    #[arg(last = true, value_name = "FILTER")]
+    pub filter: Vec<OsString>,
+}
+
+/// The resolved command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub request: Request,
+    /// None: stdout.
+    pub write: Option<PathBuf>,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+    pub snaplen: u32,
+    pub promisc: bool,
+    pub filter: Option<String>,
+}
+
+impl Capture {
+    pub fn from_args(args: CaptureArgs) -> Capture {
+        let name = |s: &OsString| Name::from_bytes(s.as_bytes());
+        let filter: Vec<String> = args
+            .filter
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        Capture {
+            request: Request {
+                targets: args.targets.iter().map(name).collect(),
+                bridges: args.bridge.iter().map(name).collect(),
+                both: args.both,
+            },
+            write: args.write.filter(|p| p.as_os_str() != "-"),
+            count: args.count,
+            duration: args.duration,
+            snaplen: args.snaplen,
+            promisc: args.promisc,
+            filter: (!filter.is_empty()).then(|| filter.join(" ")),
+        }
+    }
+}
+
+/// Runs a capture to its end; Ok carries the exit code.
+pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
+    if options.source != Source::Live {
+        return Err(Error::Usage(
+            "capture reads packets on this host now; --input (a saved snapshot) has none: drop --input"
+                .into(),
+        )
+        .into());
+    }
+    if capture.write.is_none() && io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "refusing to write binary pcapng to a terminal: give -w FILE, or pipe it (| wireshark -k -i -, | tcpdump -r -)".into(),
+        )
+        .into());
+    }
+    if let Some(filter) = &capture.filter {
+        check_filter(filter)?;
+    }
+    let raw = sys::scan(&sys::ScanOptions::default())?;
+    let snapshot = crate::resolve::resolve(&raw);
+    let targets = endpoints(&snapshot, &capture.request, |s| resolve_selector(s, true))?;
+    if !snapshot.scan.privileged {
+        return Err(
+            sys::capture::needs_privilege("this user cannot enter other namespaces").into(),
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let settings = Settings {
+        snaplen: capture.snaplen,
+        promisc: capture.promisc,
+        filter: capture.filter.clone(),
+        // A file is read later: let the kernel hand over packets in blocks.
+        // A pipe may be a reader watching live: each packet at once.
+        immediate: capture.write.is_none(),
+        poll_ms: 100,
+    };
+    let running = sys::capture::start(&targets, &settings, &stop)?;
+    let mut err = io::stderr();
+    if !options.quiet {
+        for w in &running.warnings {
+            let _ = writeln!(err, "nsmap: warning: {}", terminal_safe(w));
+        }
+    }
+    // Interfaces in the file: the ones that opened, numbered in order.
+    let mut slot = vec![None; targets.len()];
+    let mut blocks = Vec::new();
+    let mut in_file: Vec<&Endpoint> = Vec::new();
+    for (i, (endpoint, opened)) in targets.iter().zip(&running.opened).enumerate() {
+        if let Some(o) = opened {
+            slot[i] = u32::try_from(blocks.len()).ok();
+            blocks.push(pcapng::Interface {
+                name: endpoint.name.clone(),
+                description: endpoint.description.clone(),
+                linktype: o.linktype,
+                snaplen: o.snaplen,
+                filter: capture.filter.clone(),
+            });
+            in_file.push(endpoint);
+        }
+    }
+    let out: Box<dyn Write> = match &capture.write {
+        Some(path) => Box::new(File::create(path).map_err(|e| {
+            stop.store(true, Ordering::Relaxed);
+            Error::Usage(format!("cannot create {}: {e}", path.display()))
+        })?),
+        None => Box::new(io::stdout()),
+    };
+    let out = io::BufWriter::with_capacity(1 << 18, out);
+    let started = now_ns();
+    let mut writer = match Writer::new(out, &blocks, started) {
+        Ok(w) => w,
+        Err(e) => {
+            stop.store(true, Ordering::Relaxed);
+            return Err(e.0.into());
+        }
+    };
+    if let Err(e) = writer.flush() {
+        stop.store(true, Ordering::Relaxed);
+        return Err(e.0.into());
+    }
+    let deadline = capture.duration.map(|d| Instant::now() + d);
+    let mut counts = vec![Counts::default(); blocks.len()];
+    let mut written = 0u64;
+    let mut open_threads = targets.len();
+    let mut broken: Option<io::Error> = None;
+    let mut last_flush = Instant::now();
+    while open_threads > 0 {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let event = match running.events.recv_timeout(Duration::from_millis(50)) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => {
+                if broken.is_none() && last_flush.elapsed() >= FLUSH_EVERY {
+                    if let Err(e) = writer.flush() {
+                        broken = Some(e.0);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    last_flush = Instant::now();
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        match event {
+            Event::Packets { iface, batch } => {
+                let stopped = stop.load(Ordering::Relaxed);
+                let Some(Some(id)) = slot.get(iface).copied() else {
+                    continue;
+                };
+                if broken.is_some() || stopped {
+                    continue;
+                }
+                for (meta, bytes) in batch.iter() {
+                    if capture.count.is_some_and(|c| written >= c) {
+                        break;
+                    }
+                    if let Err(e) = writer.packet(id, meta.ts_ns, meta.len, bytes) {
+                        broken = Some(e.0);
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    written += 1;
+                    if let Some(c) = counts.get_mut(id as usize) {
+                        c.written += 1;
+                    }
+                }
+                if capture.count.is_some_and(|c| written >= c) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            Event::Ended {
+                iface,
+                warning,
+                stats,
+            } => {
+                open_threads -= 1;
+                let Some(Some(id)) = slot.get(iface).copied() else {
+                    continue;
+                };
+                if let Some(c) = counts.get_mut(id as usize) {
+                    c.kernel = stats.map(|s| (s.received, s.dropped));
+                }
+                if let Some(w) = warning {
+                    let name = in_file.get(id as usize).map_or("?", |e| e.name.as_str());
+                    if !options.quiet {
+                        let _ = writeln!(
+                            err,
+                            "nsmap: warning: {}: {}",
+                            terminal_safe(name),
+                            terminal_safe(&w)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    running.join();
+    let finished = match broken {
+        Some(e) => Err(e),
+        None => writer.finish(&counts, now_ns()).map(drop).map_err(|e| e.0),
+    };
+    for (endpoint, c) in in_file.iter().zip(&counts) {
+        let kernel = match c.kernel {
+            Some((received, dropped)) => {
+                format!("{received} received by the filter, {dropped} dropped by the kernel")
+            }
+            None => "kernel counts unavailable".to_string(),
+        };
+        let _ = writeln!(
+            err,
+            "nsmap: {}: {} packets written; {kernel}",
+            terminal_safe(&endpoint.name),
+            c.written
+        );
+    }
+    match finished {
+        Ok(()) => Ok(0),
+        // The reader went away (`| head`, a closed Wireshark): a normal end.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(anyhow::Error::from(e).context("cannot write the capture")),
+    }
+}
+
+/// Compiles the filter once for Ethernet before anything is opened, so a
+/// typo is reported (with libpcap's message) without root and before any
+/// scan. Each handle compiles it again for its own link type.
+fn check_filter(filter: &str) -> Result<(), Error> {
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET)
+        .map_err(|e| Error::Capture(format!("libpcap: {e}")))?;
+    dead.compile(filter, true).map(drop).map_err(|e| {
+        let message = match e {
+            pcap::Error::PcapError(m) => m,
+            other => other.to_string(),
+        };
+        Error::Usage(format!("the filter '{filter}' does not compile: {message}"))
+    })
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}

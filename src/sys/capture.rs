@@ -1,0 +1,397 @@
+//! Live capture in other namespaces through libpcap.
+//!
+//! Each interface gets a thread of its own that reopens the namespace the
+//! snapshot recorded (checking inode and id, since inodes are reused),
+//! `setns`es into it and opens the pcap handle there: a packet socket stays
+//! bound to the namespace it was made in, so the handle keeps capturing
+//! there whatever happens to the thread afterwards. Filters are compiled
+//! by libpcap and attached in the kernel, so unwanted packets are never
+//! copied. Packets go to the caller in batches (one per `pcap_dispatch`),
+//! one allocation for the bytes of a batch, not one per packet.
+
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use nix::errno::Errno;
+use nix::sched::{CloneFlags, setns};
+use pcap::{Capture, Precision};
+
+use crate::capture::{Endpoint, NsSource};
+use crate::error::Error;
+use crate::sys::nsfs::{NotNetns, NsPath, ns_id, open_netns};
+
+/// How each handle is opened.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub snaplen: u32,
+    pub promisc: bool,
+    /// pcap-filter text, already joined; None captures everything.
+    pub filter: Option<String>,
+    /// Deliver each packet as it arrives (a reader watching live) rather
+    /// than in the kernel's blocks.
+    pub immediate: bool,
+    /// How long a quiet handle waits before its thread looks at the stop
+    /// flag again.
+    pub poll_ms: i32,
+}
+
+/// What a capture thread sends.
+#[derive(Debug)]
+pub enum Event {
+    /// Packets of interface `iface` (an index into the endpoints).
+    Packets { iface: usize, batch: Batch },
+    /// The thread is done: why, if not because it was told to stop, and
+    /// the kernel's counts for the handle.
+    Ended {
+        iface: usize,
+        warning: Option<String>,
+        stats: Option<KernelStats>,
+    },
+}
+
+/// Packets back to back in `data`; `packets` holds each one's timestamp
+/// (ns since the epoch), captured and original length.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub packets: Vec<PacketMeta>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PacketMeta {
+    pub ts_ns: u64,
+    pub caplen: u32,
+    pub len: u32,
+}
+
+impl Batch {
+    /// Each packet's metadata with its bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (PacketMeta, &[u8])> {
+        let mut at = 0usize;
+        self.packets.iter().map(move |m| {
+            let end = at + m.caplen as usize;
+            let bytes = self.data.get(at..end).unwrap_or_default();
+            at = end;
+            (*m, bytes)
+        })
+    }
+}
+
+/// PACKET_STATISTICS as libpcap sums them over the capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    pub received: u64,
+    pub dropped: u64,
+}
+
+/// An opened handle, as the file's interface block describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Opened {
+    pub linktype: u32,
+    pub snaplen: u32,
+}
+
+/// Captures under way: `opened[i]` is `Some` for each endpoint whose handle
+/// is capturing, `None` where it could not be opened (`warnings` say why).
+pub struct Running {
+    pub opened: Vec<Option<Opened>>,
+    pub warnings: Vec<String>,
+    pub events: Receiver<Event>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits for every capture thread (after `stop` was set and the events
+    /// drained, or they may wait on a full channel).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Why a handle could not be opened.
+enum OpenError {
+    /// That interface alone: the others go on.
+    Skip(String),
+    /// The whole capture cannot work (no privilege, a bad filter).
+    Fatal(Error),
+}
+
+/// Opens a handle for every endpoint, each on its own thread, and returns
+/// once all are capturing or have failed. A fatal failure (no privilege,
+/// a filter that does not compile) stops the others and is returned.
+pub fn start(
+    endpoints: &[Endpoint],
+    settings: &Settings,
+    stop: &Arc<AtomicBool>,
+) -> Result<Running, Error> {
+    let (events_tx, events) = sync_channel::<Event>(1024);
+    let mut threads = Vec::new();
+    let mut ready = Vec::new();
+    for (iface, endpoint) in endpoints.iter().enumerate() {
+        let (ready_tx, ready_rx) = sync_channel::<Result<Opened, OpenError>>(1);
+        let endpoint = endpoint.clone();
+        let settings = settings.clone();
+        let flag = Arc::clone(stop);
+        let events_tx = events_tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("capture-{iface}"))
+            .spawn(move || run(iface, &endpoint, &settings, &flag, &ready_tx, &events_tx));
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(Error::Capture(format!(
+                    "cannot start a capture thread: {e}"
+                )));
+            }
+        }
+        ready.push(ready_rx);
+    }
+    drop(events_tx);
+    let mut opened = Vec::new();
+    let mut warnings = Vec::new();
+    let mut fatal = None;
+    for (rx, endpoint) in ready.iter().zip(endpoints) {
+        match rx.recv() {
+            Ok(Ok(o)) => opened.push(Some(o)),
+            Ok(Err(OpenError::Skip(why))) => {
+                warnings.push(format!("{}: not captured: {why}", endpoint.name));
+                opened.push(None);
+            }
+            Ok(Err(OpenError::Fatal(e))) => {
+                fatal.get_or_insert(e);
+                opened.push(None);
+            }
+            Err(_) => {
+                warnings.push(format!("{}: the capture thread ended early", endpoint.name));
+                opened.push(None);
+            }
+        }
+    }
+    let running = Running {
+        opened,
+        warnings,
+        events,
+        threads,
+    };
+    if let Some(e) = fatal {
+        stop.store(true, Ordering::Relaxed);
+        drain_and_join(running);
+        return Err(e);
+    }
+    if running.opened.iter().all(Option::is_none) {
+        stop.store(true, Ordering::Relaxed);
+        let why = running.warnings.join("; ");
+        drain_and_join(running);
+        return Err(Error::Capture(format!(
+            "no interface could be opened: {why}"
+        )));
+    }
+    Ok(running)
+}
+
+/// Empties the channel so no thread stays blocked on it, then joins.
+fn drain_and_join(running: Running) {
+    while running.events.recv().is_ok() {}
+    running.join();
+}
+
+/// One capture thread: open, report, then capture until told to stop.
+fn run(
+    iface: usize,
+    endpoint: &Endpoint,
+    settings: &Settings,
+    stop: &AtomicBool,
+    ready: &SyncSender<Result<Opened, OpenError>>,
+    events: &SyncSender<Event>,
+) {
+    let mut cap = match open(endpoint, settings) {
+        Ok((cap, opened)) => {
+            if ready.send(Ok(opened)).is_err() {
+                return;
+            }
+            cap
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let mut warning = None;
+    let mut batch = Batch::default();
+    while !stop.load(Ordering::Relaxed) {
+        let got = cap.dispatch(None, |p| {
+            let h = p.header;
+            // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+            let ts_ns = u64::try_from(h.ts.tv_sec).unwrap_or(0) * 1_000_000_000
+                + u64::try_from(h.ts.tv_usec).unwrap_or(0);
+            batch.data.extend_from_slice(p.data);
+            batch.packets.push(PacketMeta {
+                ts_ns,
+                caplen: u32::try_from(p.data.len()).unwrap_or(u32::MAX),
+                len: h.len,
+            });
+        });
+        if let Err(e) = got {
+            warning = Some(vanished(&e));
+            break;
+        }
+        if !batch.packets.is_empty() {
+            let full = std::mem::take(&mut batch);
+            if events.send(Event::Packets { iface, batch: full }).is_err() {
+                break;
+            }
+        }
+    }
+    let stats = cap.stats().ok().map(|s| KernelStats {
+        received: u64::from(s.received),
+        dropped: u64::from(s.dropped),
+    });
+    let _ = events.send(Event::Ended {
+        iface,
+        warning,
+        stats,
+    });
+}
+
+/// What a read error most likely means for the user.
+fn vanished(e: &pcap::Error) -> String {
+    format!("capture ended ({e}): the interface or its namespace went away or down")
+}
+
+/// Enters the endpoint's namespace (on this thread only) and opens the
+/// handle there.
+fn open(
+    endpoint: &Endpoint,
+    settings: &Settings,
+) -> Result<(Capture<pcap::Active>, Opened), OpenError> {
+    enter(endpoint)?;
+    let device = String::from_utf8(endpoint.ifname.to_bytes()).map_err(|_| {
+        OpenError::Skip("libpcap cannot open an interface whose name is not UTF-8".into())
+    })?;
+    let snaplen = i32::try_from(settings.snaplen).unwrap_or(i32::MAX);
+    let inactive = Capture::from_device(device.as_str())
+        .map_err(|e| OpenError::Skip(e.to_string()))?
+        .promisc(settings.promisc)
+        .snaplen(snaplen)
+        .immediate_mode(settings.immediate)
+        .timeout(settings.poll_ms)
+        .buffer_size(4 << 20)
+        .precision(Precision::Nano);
+    let mut cap = inactive.open().map_err(|e| open_error(&e))?;
+    if let Some(filter) = &settings.filter {
+        cap.filter(filter, true).map_err(|e| {
+            OpenError::Fatal(Error::Usage(format!(
+                "the filter '{filter}' does not compile: {}",
+                pcap_message(&e)
+            )))
+        })?;
+    }
+    let opened = Opened {
+        linktype: u32::try_from(cap.get_datalink().0).unwrap_or(1),
+        snaplen: settings.snaplen,
+    };
+    Ok((cap, opened))
+}
+
+fn pcap_message(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Failing to activate: no privilege stops everything, anything else (the
+/// interface is gone, down in a way libpcap refuses) only this interface.
+fn open_error(e: &pcap::Error) -> OpenError {
+    let text = pcap_message(e);
+    if text.contains("Operation not permitted") || text.contains("ermission denied") {
+        return OpenError::Fatal(needs_privilege(&text));
+    }
+    OpenError::Skip(text)
+}
+
+pub(crate) fn needs_privilege(detail: &str) -> Error {
+    Error::Capture(format!(
+        "capturing needs root (or CAP_NET_RAW and CAP_SYS_ADMIN): {detail}; run as root (sudo nsmap capture …)"
+    ))
+}
+
+/// `setns` into the endpoint's namespace, by the first recorded way that
+/// still leads to it (same inode, same id where the snapshot had one).
+fn enter(endpoint: &Endpoint) -> Result<(), OpenError> {
+    let mut tried = Vec::new();
+    for source in &endpoint.sources {
+        let opened = match source {
+            NsSource::Current => {
+                open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/net")))
+            }
+            NsSource::Mount(path) => {
+                let bytes = path.to_bytes();
+                let path = Path::new(std::ffi::OsStr::from_bytes(&bytes));
+                open_netns(NsPath::Untrusted {
+                    path,
+                    follow: false,
+                })
+            }
+            NsSource::Pid(pid) => {
+                open_netns(NsPath::ProcLink(Path::new(&format!("/proc/{pid}/ns/net"))))
+            }
+            NsSource::Thread { pid, tid } => open_netns(NsPath::ProcLink(Path::new(&format!(
+                "/proc/{pid}/task/{tid}/ns/net"
+            )))),
+            NsSource::Holder { pid, fd } => open_netns(NsPath::Untrusted {
+                path: Path::new(&format!("/proc/{pid}/fd/{fd}")),
+                follow: true,
+            }),
+        };
+        let file = match opened {
+            Ok(f) => f,
+            Err(NotNetns::Io(Errno::EACCES | Errno::EPERM)) => {
+                return Err(OpenError::Fatal(needs_privilege(
+                    "cannot open the namespace's file",
+                )));
+            }
+            Err(e) => {
+                tried.push(format!("{source:?}: {e:?}"));
+                continue;
+            }
+        };
+        if file.inode != endpoint.netns {
+            tried.push(format!("{source:?}: now another namespace"));
+            continue;
+        }
+        if let Some(want) = endpoint.netns_id
+            && ns_id(file.file.as_fd()).is_some_and(|id| id != want)
+        {
+            tried.push(format!("{source:?}: a new namespace with a reused inode"));
+            continue;
+        }
+        if matches!(source, NsSource::Current) {
+            return Ok(());
+        }
+        return match setns(file.file.as_fd(), CloneFlags::CLONE_NEWNET) {
+            Ok(()) => Ok(()),
+            Err(Errno::EPERM) => Err(OpenError::Fatal(needs_privilege(
+                "setns into the namespace was refused",
+            ))),
+            Err(e) => Err(OpenError::Skip(format!("setns failed: {e}"))),
+        };
+    }
+    Err(OpenError::Skip(format!(
+        "its namespace net:[{}] is gone (tried {})",
+        endpoint.netns,
+        if tried.is_empty() {
+            "nothing: no process, mount or holder recorded".to_string()
+        } else {
+            tried.join(", ")
+        }
+    )))
+}
