@@ -188,9 +188,15 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
     let mut open_threads = targets.len();
     let mut broken: Option<io::Error> = None;
     let mut last_flush = Instant::now();
+    let mut woken = false;
     while open_threads > 0 {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             stop.store(true, Ordering::Relaxed);
+        }
+        // Stopped by the count, the deadline, a signal or the reader.
+        if !woken && stop.load(Ordering::Relaxed) {
+            running.wake();
+            woken = true;
         }
         let event = match running.events.recv_timeout(Duration::from_millis(50)) {
             Ok(event) => event,

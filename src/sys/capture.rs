@@ -103,9 +103,20 @@ pub struct Running {
     pub warnings: Vec<String>,
     pub events: Receiver<Event>,
     threads: Vec<JoinHandle<()>>,
+    breakers: Vec<pcap::BreakLoop>,
 }
 
 impl Running {
+    /// Wakes every thread blocked in libpcap so it sees the stop flag: on
+    /// a quiet link a handle in the kernel's block mode waits for a first
+    /// packet without any timeout (libpcap's poll then waits forever, and
+    /// `pcap_breakloop` is what interrupts it).
+    pub fn wake(&self) {
+        for b in &self.breakers {
+            b.breakloop();
+        }
+    }
+
     /// Waits for every capture thread (after `stop` was set and the events
     /// drained, or they may wait on a full channel).
     pub fn join(self) {
@@ -135,7 +146,7 @@ pub fn start(
     let mut threads = Vec::new();
     let mut ready = Vec::new();
     for (iface, endpoint) in endpoints.iter().enumerate() {
-        let (ready_tx, ready_rx) = sync_channel::<Result<Opened, OpenError>>(1);
+        let (ready_tx, ready_rx) = sync_channel::<Result<(Opened, pcap::BreakLoop), OpenError>>(1);
         let endpoint = endpoint.clone();
         let settings = settings.clone();
         let flag = Arc::clone(stop);
@@ -157,10 +168,14 @@ pub fn start(
     drop(events_tx);
     let mut opened = Vec::new();
     let mut warnings = Vec::new();
+    let mut breakers = Vec::new();
     let mut fatal = None;
     for (rx, endpoint) in ready.iter().zip(endpoints) {
         match rx.recv() {
-            Ok(Ok(o)) => opened.push(Some(o)),
+            Ok(Ok((o, breaker))) => {
+                opened.push(Some(o));
+                breakers.push(breaker);
+            }
             Ok(Err(OpenError::Skip(why))) => {
                 warnings.push(format!("{}: not captured: {why}", endpoint.name));
                 opened.push(None);
@@ -180,6 +195,7 @@ pub fn start(
         warnings,
         events,
         threads,
+        breakers,
     };
     if let Some(e) = fatal {
         stop.store(true, Ordering::Relaxed);
@@ -199,6 +215,7 @@ pub fn start(
 
 /// Empties the channel so no thread stays blocked on it, then joins.
 fn drain_and_join(running: Running) {
+    running.wake();
     while running.events.recv().is_ok() {}
     running.join();
 }
@@ -209,12 +226,12 @@ fn run(
     endpoint: &Endpoint,
     settings: &Settings,
     stop: &AtomicBool,
-    ready: &SyncSender<Result<Opened, OpenError>>,
+    ready: &SyncSender<Result<(Opened, pcap::BreakLoop), OpenError>>,
     events: &SyncSender<Event>,
 ) {
     let mut cap = match open(endpoint, settings) {
-        Ok((cap, opened)) => {
-            if ready.send(Ok(opened)).is_err() {
+        Ok((mut cap, opened)) => {
+            if ready.send(Ok((opened, cap.breakloop_handle()))).is_err() {
                 return;
             }
             cap
@@ -240,7 +257,11 @@ fn run(
             });
         });
         if let Err(e) = got {
-            warning = Some(vanished(&e));
+            // Woken by `Running::wake` (libpcap reports the break as an
+            // error): not a failure.
+            if !stop.load(Ordering::Relaxed) {
+                warning = Some(vanished(&e));
+            }
             break;
         }
         if !batch.packets.is_empty() {
