@@ -477,6 +477,28 @@ fn stdout_into_a_pipe_is_read_by_tcpdump() {
 
 #[test]
 #[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_reader_closing_the_pipe_ends_the_capture_even_on_a_quiet_link() {
+    let mut topo = Topology::new("capture-closed");
+    let (a, _b) = pair(&mut topo, 11);
+    let mut capture = nsmap()
+        .args(["capture", &format!("eth0@{a}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nsmap capture");
+    let mut pipe = capture.stdout.take().expect("stdout");
+    // Read the section header's first bytes, then close the pipe.
+    let mut head = [0u8; 4];
+    std::io::Read::read_exact(&mut pipe, &mut head).expect("read the header");
+    assert_eq!(head, [0x0a, 0x0d, 0x0d, 0x0a], "a pcapng section header");
+    drop(pipe);
+    let out = finish(capture);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
 fn sigint_mid_capture_leaves_a_file_tshark_reads() {
     let mut topo = Topology::new("capture-sigint");
     let (a, _b) = pair(&mut topo, 7);
@@ -568,6 +590,25 @@ fn bad_input_writes_nothing_unknown_target_exit_1_bad_filter_exit_2() {
         assert!(stderr(&out).contains(&says), "{args:?}: {}", stderr(&out));
         assert!(!f.exists(), "{args:?} wrote {}", f.display());
     }
+    // Without privilege: said plainly, nothing written.
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_nsmap"))
+        .args([
+            "capture",
+            &format!("eth0@{a}"),
+            "-w",
+            "/tmp/nsmap-capture-unprivileged",
+        ])
+        .output()
+        .expect("run setpriv");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("capturing needs root"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!Path::new("/tmp/nsmap-capture-unprivileged").exists());
     // --input has no packets.
     let out = nsmap()
         .args([

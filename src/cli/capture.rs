@@ -119,12 +119,14 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
     }
     let raw = sys::scan(&sys::ScanOptions::default())?;
     let snapshot = crate::resolve::resolve(&raw);
-    let targets = endpoints(&snapshot, &capture.request, |s| resolve_selector(s, true))?;
+    // Unprivileged, the scan sees no other namespace's interfaces: say
+    // why rather than that nothing matched.
     if !snapshot.scan.privileged {
         return Err(
             sys::capture::needs_privilege("this user cannot enter other namespaces").into(),
         );
     }
+    let targets = endpoints(&snapshot, &capture.request, |s| resolve_selector(s, true))?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
@@ -201,6 +203,10 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
         let event = match running.events.recv_timeout(Duration::from_millis(50)) {
             Ok(event) => event,
             Err(RecvTimeoutError::Timeout) => {
+                if capture.write.is_none() && broken.is_none() && reader_gone() {
+                    broken = Some(io::ErrorKind::BrokenPipe.into());
+                    stop.store(true, Ordering::Relaxed);
+                }
                 if broken.is_none() && last_flush.elapsed() >= FLUSH_EVERY {
                     if let Err(e) = writer.flush() {
                         broken = Some(e.0);
@@ -304,6 +310,24 @@ fn check_filter(filter: &str) -> Result<(), Error> {
             other => other.to_string(),
         };
         Error::Usage(format!("the filter '{filter}' does not compile: {message}"))
+    })
+}
+
+/// Whether stdout is a pipe whose reader has gone: on a quiet link no
+/// write would tell (a pipe's write end polls POLLERR once the read end is
+/// closed), and the capture would run on for nobody.
+fn reader_gone() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdout = io::stdout();
+    let mut fds = [PollFd::new(
+        std::os::fd::AsFd::as_fd(&stdout),
+        PollFlags::empty(),
+    )];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| {
+        n > 0
+            && fds[0]
+                .revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP))
     })
 }
 
