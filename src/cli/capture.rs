@@ -11,9 +11,9 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args as ClapArgs;
@@ -24,7 +24,7 @@ use crate::capture::{Endpoint, Request, endpoints};
 use crate::error::Error;
 use crate::name::{Name, terminal_safe};
 use crate::sys;
-use crate::sys::capture::{Event, Settings};
+use crate::sys::capture::{PacketMeta, Settings, Sink};
 
 /// Longest time a packet waits in the output buffer when the link is quiet.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
@@ -164,7 +164,7 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
             in_file.push(endpoint);
         }
     }
-    let out: Box<dyn Write> = match &capture.write {
+    let out: Box<dyn Write + Send> = match &capture.write {
         Some(path) => Box::new(File::create(path).map_err(|e| {
             stop.store(true, Ordering::Relaxed);
             Error::Usage(format!("cannot create {}: {e}", path.display()))
@@ -173,22 +173,27 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
     };
     let out = io::BufWriter::with_capacity(1 << 18, out);
     let started = now_ns();
-    let mut writer = match Writer::new(out, &blocks, started) {
-        Ok(w) => w,
-        Err(e) => {
+    let writer = Writer::new(out, &blocks, started)
+        .and_then(|mut w| w.flush().map(|()| w))
+        .map_err(|e| {
             stop.store(true, Ordering::Relaxed);
-            return Err(e.0.into());
-        }
-    };
-    if let Err(e) = writer.flush() {
-        stop.store(true, Ordering::Relaxed);
-        return Err(e.0.into());
-    }
+            e.0
+        })?;
+    let file = Arc::new(FileSink {
+        count: capture.count,
+        state: Mutex::new(SinkState {
+            writer: Some(writer),
+            slot,
+            counts: vec![Counts::default(); blocks.len()],
+            written: 0,
+            broken: None,
+        }),
+    });
+    let sink: Arc<dyn Sink> = file.clone();
+    let mut running = running;
+    running.go(&sink);
     let deadline = capture.duration.map(|d| Instant::now() + d);
-    let mut counts = vec![Counts::default(); blocks.len()];
-    let mut written = 0u64;
-    let mut open_threads = targets.len();
-    let mut broken: Option<io::Error> = None;
+    let mut open_threads = in_file.len();
     let mut last_flush = Instant::now();
     let mut woken = false;
     while open_threads > 0 {
@@ -200,16 +205,15 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
             running.wake();
             woken = true;
         }
-        let event = match running.events.recv_timeout(Duration::from_millis(50)) {
-            Ok(event) => event,
+        let ended = match running.ended.recv_timeout(Duration::from_millis(50)) {
+            Ok(ended) => ended,
             Err(RecvTimeoutError::Timeout) => {
-                if capture.write.is_none() && broken.is_none() && reader_gone() {
-                    broken = Some(io::ErrorKind::BrokenPipe.into());
+                if capture.write.is_none() && reader_gone() {
+                    file.fail(io::ErrorKind::BrokenPipe.into());
                     stop.store(true, Ordering::Relaxed);
                 }
-                if broken.is_none() && last_flush.elapsed() >= FLUSH_EVERY {
-                    if let Err(e) = writer.flush() {
-                        broken = Some(e.0);
+                if last_flush.elapsed() >= FLUSH_EVERY {
+                    if !file.flush() {
                         stop.store(true, Ordering::Relaxed);
                     }
                     last_flush = Instant::now();
@@ -218,64 +222,36 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        match event {
-            Event::Packets { iface, batch } => {
-                let stopped = stop.load(Ordering::Relaxed);
-                let Some(Some(id)) = slot.get(iface).copied() else {
-                    continue;
-                };
-                if broken.is_some() || stopped {
-                    continue;
-                }
-                for (meta, bytes) in batch.iter() {
-                    if capture.count.is_some_and(|c| written >= c) {
-                        break;
-                    }
-                    if let Err(e) = writer.packet(id, meta.ts_ns, meta.len, bytes) {
-                        broken = Some(e.0);
-                        stop.store(true, Ordering::Relaxed);
-                        break;
-                    }
-                    written += 1;
-                    if let Some(c) = counts.get_mut(id as usize) {
-                        c.written += 1;
-                    }
-                }
-                if capture.count.is_some_and(|c| written >= c) {
-                    stop.store(true, Ordering::Relaxed);
-                }
-            }
-            Event::Ended {
-                iface,
-                warning,
-                stats,
-            } => {
-                open_threads -= 1;
-                let Some(Some(id)) = slot.get(iface).copied() else {
-                    continue;
-                };
-                if let Some(c) = counts.get_mut(id as usize) {
-                    c.kernel = stats.map(|s| (s.received, s.dropped));
-                }
-                if let Some(w) = warning {
-                    let name = in_file.get(id as usize).map_or("?", |e| e.name.as_str());
-                    if !options.quiet {
-                        let _ = writeln!(
-                            err,
-                            "nsmap: warning: {}: {}",
-                            terminal_safe(name),
-                            terminal_safe(&w)
-                        );
-                    }
-                }
-            }
+        open_threads -= 1;
+        let mut state = file.lock();
+        let Some(Some(id)) = state.slot.get(ended.iface).copied() else {
+            continue;
+        };
+        if let Some(c) = state.counts.get_mut(id as usize) {
+            c.kernel = ended.stats.map(|s| (s.received, s.dropped));
+        }
+        drop(state);
+        if let Some(w) = ended.warning
+            && !options.quiet
+        {
+            let name = in_file.get(id as usize).map_or("?", |e| e.name.as_str());
+            let _ = writeln!(
+                err,
+                "nsmap: warning: {}: {}",
+                terminal_safe(name),
+                terminal_safe(&w)
+            );
         }
     }
     running.join();
-    let finished = match broken {
-        Some(e) => Err(e),
-        None => writer.finish(&counts, now_ns()).map(drop).map_err(|e| e.0),
+    let mut state = file.lock();
+    let counts = std::mem::take(&mut state.counts);
+    let finished = match (state.broken.take(), state.writer.take()) {
+        (Some(e), _) => Err(e),
+        (None, Some(writer)) => writer.finish(&counts, now_ns()).map(drop).map_err(|e| e.0),
+        (None, None) => Ok(()),
     };
+    drop(state);
     for (endpoint, c) in in_file.iter().zip(&counts) {
         let kernel = match c.kernel {
             Some((received, dropped)) => {
@@ -295,6 +271,80 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
         // The reader went away (`| head`, a closed Wireshark): a normal end.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(anyhow::Error::from(e).context("cannot write the capture")),
+    }
+}
+
+type Output = io::BufWriter<Box<dyn Write + Send>>;
+
+/// The file, shared by the capture threads: each writes its packets
+/// straight from libpcap's ring under this lock (uncontended with one
+/// interface; held for one packet's write with several).
+struct FileSink {
+    count: Option<u64>,
+    state: Mutex<SinkState>,
+}
+
+struct SinkState {
+    writer: Option<Writer<Output>>,
+    /// Endpoint index → interface block number (None: not opened).
+    slot: Vec<Option<u32>>,
+    counts: Vec<Counts>,
+    written: u64,
+    /// The first write error; nothing is written after it.
+    broken: Option<io::Error>,
+}
+
+impl FileSink {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SinkState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn fail(&self, e: io::Error) {
+        self.lock().broken.get_or_insert(e);
+    }
+
+    /// Flushes what is buffered; false when the output failed.
+    fn flush(&self) -> bool {
+        let mut state = self.lock();
+        if state.broken.is_some() {
+            return false;
+        }
+        let Some(writer) = state.writer.as_mut() else {
+            return false;
+        };
+        match writer.flush() {
+            Ok(()) => true,
+            Err(e) => {
+                state.broken = Some(e.0);
+                false
+            }
+        }
+    }
+}
+
+impl Sink for FileSink {
+    fn packet(&self, iface: usize, meta: PacketMeta, data: &[u8]) -> bool {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.broken.is_some() || self.count.is_some_and(|c| state.written >= c) {
+            return false;
+        }
+        let (Some(Some(id)), Some(writer)) =
+            (state.slot.get(iface).copied(), state.writer.as_mut())
+        else {
+            return false;
+        };
+        if let Err(e) = writer.packet(id, meta.ts_ns, meta.len, data) {
+            state.broken = Some(e.0);
+            return false;
+        }
+        state.written += 1;
+        if let Some(c) = state.counts.get_mut(id as usize) {
+            c.written += 1;
+        }
+        self.count.is_none_or(|c| state.written < c)
     }
 }
 
