@@ -26,7 +26,7 @@ use crate::name::{Name, terminal_safe};
 use crate::sys;
 use crate::sys::capture::{PacketMeta, Settings, Sink};
 
-/// Longest time a packet waits in the output buffer when the link is quiet.
+/// Longest time a packet waits in the output buffer of a pipe.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Debug, ClapArgs)]
@@ -212,7 +212,9 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
                     file.fail(io::ErrorKind::BrokenPipe.into());
                     stop.store(true, Ordering::Relaxed);
                 }
-                if last_flush.elapsed() >= FLUSH_EVERY {
+                // A pipe may be a reader watching live; a file is flushed
+                // as its buffer fills (and at the end), like tcpdump -w.
+                if capture.write.is_none() && last_flush.elapsed() >= FLUSH_EVERY {
                     if !file.flush() {
                         stop.store(true, Ordering::Relaxed);
                     }
