@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -140,12 +140,78 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
         immediate: capture.write.is_none(),
         poll_ms: 100,
     };
-    let running = sys::capture::start(&targets, &settings, &stop)?;
+    let recording = Recording {
+        write: capture.write.clone(),
+        count: capture.count,
+        duration: capture.duration,
+        filter: capture.filter.clone(),
+    };
     let mut err = io::stderr();
-    if !options.quiet {
-        for w in &running.warnings {
-            let _ = writeln!(err, "nsmap: warning: {}", terminal_safe(w));
+    let quiet = options.quiet;
+    let mut warn = |w: &str| {
+        if !quiet {
+            let _ = writeln!(io::stderr(), "nsmap: warning: {}", terminal_safe(w));
         }
+    };
+    let progress = Arc::new(AtomicU64::new(0));
+    let (summaries, finished) =
+        record(&targets, &settings, &recording, &stop, &progress, &mut warn)?;
+    for s in &summaries {
+        let kernel = match s.counts.kernel {
+            Some((received, dropped)) => {
+                format!("{received} received by the filter, {dropped} dropped by the kernel")
+            }
+            None => "kernel counts unavailable".to_string(),
+        };
+        let _ = writeln!(
+            err,
+            "nsmap: {}: {} packets written; {kernel}",
+            terminal_safe(&s.name),
+            s.counts.written
+        );
+    }
+    match finished {
+        Ok(()) => Ok(0),
+        // The reader went away (`| head`, a closed Wireshark): a normal end.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(anyhow::Error::from(e).context("cannot write the capture")),
+    }
+}
+
+/// Where a capture goes and when it ends.
+#[derive(Debug, Clone)]
+pub(crate) struct Recording {
+    /// None: stdout (flushed often, and ended when its reader goes).
+    pub write: Option<PathBuf>,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+    pub filter: Option<String>,
+}
+
+/// One interface's end-of-capture line.
+#[derive(Debug, Clone)]
+pub(crate) struct Summary {
+    pub name: String,
+    pub counts: Counts,
+}
+
+/// Opens every target, writes the file until `stop` (set here too by the
+/// count, the deadline or a closed reader), and returns each interface's
+/// counts with how the output ended. `progress` counts packets written as
+/// they are; `warn` hears interfaces that could not be opened or ended.
+/// The output is created only once the handles are open, so a refused
+/// capture writes nothing.
+pub(crate) fn record(
+    targets: &[Endpoint],
+    settings: &Settings,
+    rec: &Recording,
+    stop: &Arc<AtomicBool>,
+    progress: &Arc<AtomicU64>,
+    warn: &mut dyn FnMut(&str),
+) -> anyhow::Result<(Vec<Summary>, io::Result<()>)> {
+    let running = sys::capture::start(targets, settings, stop)?;
+    for w in &running.warnings {
+        warn(w);
     }
     // Interfaces in the file: the ones that opened, numbered in order.
     let mut slot = vec![None; targets.len()];
@@ -159,14 +225,15 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
                 description: endpoint.description.clone(),
                 linktype: o.linktype,
                 snaplen: o.snaplen,
-                filter: capture.filter.clone(),
+                filter: rec.filter.clone(),
             });
             in_file.push(endpoint);
         }
     }
-    let out: Box<dyn Write + Send> = match &capture.write {
+    let out: Box<dyn Write + Send> = match &rec.write {
         Some(path) => Box::new(File::create(path).map_err(|e| {
             stop.store(true, Ordering::Relaxed);
+            running.wake();
             Error::Usage(format!("cannot create {}: {e}", path.display()))
         })?),
         None => Box::new(io::stdout()),
@@ -177,10 +244,12 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
         .and_then(|mut w| w.flush().map(|()| w))
         .map_err(|e| {
             stop.store(true, Ordering::Relaxed);
+            running.wake();
             e.0
         })?;
     let file = Arc::new(FileSink {
-        count: capture.count,
+        count: rec.count,
+        progress: Arc::clone(progress),
         state: Mutex::new(SinkState {
             writer: Some(writer),
             slot,
@@ -192,7 +261,7 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
     let sink: Arc<dyn Sink> = file.clone();
     let mut running = running;
     running.go(&sink);
-    let deadline = capture.duration.map(|d| Instant::now() + d);
+    let deadline = rec.duration.map(|d| Instant::now() + d);
     let mut open_threads = in_file.len();
     let mut last_flush = Instant::now();
     let mut woken = false;
@@ -208,13 +277,13 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
         let ended = match running.ended.recv_timeout(Duration::from_millis(50)) {
             Ok(ended) => ended,
             Err(RecvTimeoutError::Timeout) => {
-                if capture.write.is_none() && reader_gone() {
+                if rec.write.is_none() && reader_gone() {
                     file.fail(io::ErrorKind::BrokenPipe.into());
                     stop.store(true, Ordering::Relaxed);
                 }
                 // A pipe may be a reader watching live; a file is flushed
                 // as its buffer fills (and at the end), like tcpdump -w.
-                if capture.write.is_none() && last_flush.elapsed() >= FLUSH_EVERY {
+                if rec.write.is_none() && last_flush.elapsed() >= FLUSH_EVERY {
                     if !file.flush() {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -233,16 +302,9 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
             c.kernel = ended.stats.map(|s| (s.received, s.dropped));
         }
         drop(state);
-        if let Some(w) = ended.warning
-            && !options.quiet
-        {
+        if let Some(w) = ended.warning {
             let name = in_file.get(id as usize).map_or("?", |e| e.name.as_str());
-            let _ = writeln!(
-                err,
-                "nsmap: warning: {}: {}",
-                terminal_safe(name),
-                terminal_safe(&w)
-            );
+            warn(&format!("{name}: {w}"));
         }
     }
     running.join();
@@ -254,26 +316,15 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
         (None, None) => Ok(()),
     };
     drop(state);
-    for (endpoint, c) in in_file.iter().zip(&counts) {
-        let kernel = match c.kernel {
-            Some((received, dropped)) => {
-                format!("{received} received by the filter, {dropped} dropped by the kernel")
-            }
-            None => "kernel counts unavailable".to_string(),
-        };
-        let _ = writeln!(
-            err,
-            "nsmap: {}: {} packets written; {kernel}",
-            terminal_safe(&endpoint.name),
-            c.written
-        );
-    }
-    match finished {
-        Ok(()) => Ok(0),
-        // The reader went away (`| head`, a closed Wireshark): a normal end.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(anyhow::Error::from(e).context("cannot write the capture")),
-    }
+    let summaries = in_file
+        .iter()
+        .zip(counts)
+        .map(|(e, counts)| Summary {
+            name: e.name.clone(),
+            counts,
+        })
+        .collect();
+    Ok((summaries, finished))
 }
 
 type Output = io::BufWriter<Box<dyn Write + Send>>;
@@ -283,6 +334,7 @@ type Output = io::BufWriter<Box<dyn Write + Send>>;
 /// interface; held for one packet's write with several).
 struct FileSink {
     count: Option<u64>,
+    progress: Arc<AtomicU64>,
     state: Mutex<SinkState>,
 }
 
@@ -343,6 +395,7 @@ impl Sink for FileSink {
             return false;
         }
         state.written += 1;
+        self.progress.store(state.written, Ordering::Relaxed);
         if let Some(c) = state.counts.get_mut(id as usize) {
             c.written += 1;
         }
