@@ -68,11 +68,6 @@ pub fn endpoints(
     resolve_path: impl Fn(Selector) -> Selector,
 ) -> Result<Vec<Endpoint>, Error> {
     let mut picked: Vec<(u64, u32)> = Vec::new();
-    fn add(picked: &mut Vec<(u64, u32)>, key: (u64, u32)) {
-        if !picked.contains(&key) {
-            picked.push(key);
-        }
-    }
     for target in &request.targets {
         for key in target_interfaces(snapshot, target, &resolve_path)? {
             add(&mut picked, key);
@@ -83,7 +78,18 @@ pub fn endpoints(
             add(&mut picked, key);
         }
     }
-    if request.both {
+    Ok(with_peers(snapshot, picked, request.both))
+}
+
+/// One interface (`netns`, `ifindex`), and with `both` the other end of
+/// its wire: what the TUI's `c` and `C` capture.
+pub fn wire_endpoints(snapshot: &Snapshot, netns: u64, ifindex: u32, both: bool) -> Vec<Endpoint> {
+    with_peers(snapshot, vec![(netns, ifindex)], both)
+}
+
+/// The endpoints of `picked`, plus each veth's peer when `both`.
+fn with_peers(snapshot: &Snapshot, mut picked: Vec<(u64, u32)>, both: bool) -> Vec<Endpoint> {
+    if both {
         let index = snapshot.index();
         let peers: Vec<(u64, u32)> = picked
             .iter()
@@ -104,14 +110,20 @@ pub fn endpoints(
         }
     }
     let index = snapshot.index();
-    Ok(picked
+    picked
         .into_iter()
         .filter_map(|(netns, ifindex)| {
             let ns = index.namespace(netns)?;
             let iface = ns.interface(ifindex)?;
             Some(endpoint(ns, ifindex, &iface.ifname))
         })
-        .collect())
+        .collect()
+}
+
+fn add(picked: &mut Vec<(u64, u32)>, key: (u64, u32)) {
+    if !picked.contains(&key) {
+        picked.push(key);
+    }
 }
 
 /// `IFNAME@SEL`, or a namespace selector alone.

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::doctor::{self, Severity};
-mod capture;
+pub(crate) mod capture;
 mod watch;
 
 use crate::error::Error;

@@ -175,3 +175,23 @@ fn path_selectors_are_resolved_by_the_caller() {
     .expect("ok");
     assert_eq!(e[0].netns, 20);
 }
+
+#[test]
+fn wire_endpoints_are_the_interface_then_its_peer() {
+    let s = host();
+    let one = wire_endpoints(&s, 30, 2, false);
+    assert_eq!(
+        one.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["eth0@A"]
+    );
+    let both = wire_endpoints(&s, 30, 2, true);
+    assert_eq!(
+        both.iter()
+            .map(|e| (e.netns, e.ifindex))
+            .collect::<Vec<_>>(),
+        [(30, 2), (10, 4)]
+    );
+    // Not a veth: nothing to add.
+    assert_eq!(wire_endpoints(&s, 30, 3, true).len(), 1);
+    assert!(wire_endpoints(&s, 30, 99, true).is_empty());
+}
