@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::doctor::{self, Severity};
 pub mod top;
+pub(crate) mod capture;
 mod watch;
 
 use crate::error::Error;
@@ -191,6 +192,9 @@ pub enum CommandArgs {
         #[arg(long, value_name = "SEL")]
         ns: Option<OsString>,
     },
+    /// Capture packets on interfaces of any namespace into one pcapng file
+    /// (for Wireshark, tshark, tcpdump), each interface named IFNAME@LABEL.
+    Capture(capture::CaptureArgs),
     /// Stream changes as JSON lines: namespaces and interfaces appearing,
     /// vanishing and changing (state, master, peer, addresses).
     Watch {
@@ -289,6 +293,8 @@ pub enum Command {
         initial: bool,
     },
     Top(top::TopOptions),
+    /// `nsmap capture`: live only, run by `cli/capture.rs`.
+    Capture(capture::Capture),
     /// The interactive view; rescans every `interval` when set.
     Tui {
         interval: Option<Duration>,
@@ -382,6 +388,7 @@ impl Options {
                 sample,
             },
             Some(CommandArgs::Watch { interval, initial }) => Command::Watch { interval, initial },
+            Some(CommandArgs::Capture(args)) => Command::Capture(capture::Capture::from_args(args)),
             Some(CommandArgs::Graph { format, ns }) => Command::Graph {
                 format,
                 ns: selector(ns),
@@ -510,7 +517,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
             | Error::Usage(_)
             | Error::NotATerminal,
         ) => 2,
-        Some(Error::Proc { .. } | Error::OwnNamespace(_)) | None => 3,
+        Some(Error::Proc { .. } | Error::OwnNamespace(_) | Error::Capture(_)) | None => 3,
     }
 }
 
@@ -530,6 +537,9 @@ pub fn run(options: &Options) -> anyhow::Result<i32> {
         };
         crate::tui::run(&tui)?;
         return Ok(0);
+    }
+    if let Command::Capture(capture) = &options.command {
+        return capture::run(capture, options);
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -738,8 +748,8 @@ pub fn render_sampled(
             return Ok(trace.exit_code());
         }
         Command::Snapshot { compact, .. } => json::write_snapshot(snapshot, !*compact, out)?,
-        // Handled in `run`: it needs the live host, not a snapshot.
-        Command::Watch { .. } | Command::Top(_) => {}
+        // Handled in `run`: they need the live host, not a snapshot.
+        Command::Watch { .. } | Command::Top(_) | Command::Capture(_) => {}
         Command::Doctor { fail_on, ns, .. } => {
             let scope = scope(snapshot, ns.as_ref())?;
             let all = match before {

@@ -64,6 +64,10 @@ pub enum Error {
     )]
     NotATerminal,
 
+    /// A live capture could not run (no privilege, no interface opened).
+    #[error("{0}")]
+    Capture(String),
+
     /// A bridge name matched nothing.
     #[error("no bridge named '{name}' {scope}; list them with `nsmap bridges`")]
     NoSuchBridge { name: String, scope: String },

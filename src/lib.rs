@@ -7,6 +7,7 @@
 //! See ARCHITECTURE.md.
 
 pub mod attribution;
+pub mod capture;
 pub mod cli;
 pub mod diff;
 pub mod doctor;

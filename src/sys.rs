@@ -3,6 +3,7 @@
 //! everything after it is pure and testable without root.
 
 pub mod attribution;
+pub mod capture;
 pub mod discover;
 pub mod mountinfo;
 pub mod netfilter;

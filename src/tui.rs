@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod app;
+mod capture;
 mod diff;
 pub mod event_loop;
 pub mod filter;

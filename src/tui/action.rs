@@ -57,6 +57,15 @@ pub enum Action {
     PrevMatch,
     /// Ask for a rescan (or a reload of the `--input` file).
     Refresh,
+    /// `c` / `C`: capture the selected interface (`both`: and the other
+    /// end of its wire) into a file, or stop the capture under way.
+    Capture {
+        both: bool,
+    },
+    /// The capture's status-line text (None: none under way).
+    CaptureStatus(Option<String>),
+    /// The capture ended: where the file is, or what went wrong.
+    CaptureEnded(Result<String, String>),
     /// Overlays.
     Help,
     Warnings,
@@ -96,6 +105,14 @@ pub enum Effect {
     None,
     /// Start a rescan on the background thread.
     Rescan,
+    /// Start capturing this interface (and its peer with `both`).
+    Capture {
+        netns: u64,
+        ifindex: u32,
+        both: bool,
+    },
+    /// Stop the capture under way.
+    StopCapture,
     Quit,
 }
 

@@ -166,6 +166,8 @@ pub struct App {
     changed_at: Option<Instant>,
     pub(super) message: Option<Message>,
     pub(super) scanning: bool,
+    /// The capture under way, as the status line shows it.
+    pub(super) capture: Option<String>,
     doctor: Option<Doctor>,
     pub(super) interval: Option<Duration>,
     pub(super) findings: Vec<Finding>,
@@ -210,6 +212,7 @@ impl App {
             changed_at: None,
             message: None,
             scanning: false,
+            capture: None,
             doctor: None,
             interval: None,
             findings: Vec::new(),
@@ -273,6 +276,19 @@ impl App {
             Action::Quit => Effect::Quit,
             Action::Escape => return self.escape(),
             Action::Refresh => self.refresh(),
+            Action::Capture { both } => self.capture(both),
+            Action::CaptureStatus(text) => {
+                self.capture = text;
+                Effect::None
+            }
+            Action::CaptureEnded(result) => {
+                self.capture = None;
+                match result {
+                    Ok(text) => self.say(text),
+                    Err(text) => self.complain(text),
+                }
+                Effect::None
+            }
             Action::Tick(now) => {
                 self.tick(now);
                 Effect::None
@@ -480,6 +496,33 @@ impl App {
     /// (inode, ifindex) of an interface of the current model.
     fn iface_key(&self, pos: IfPos) -> Option<(u64, u32)> {
         Some((self.model.ns(pos.ns)?.inode, self.model.iface(pos)?.ifindex))
+    }
+
+    /// `c` / `C`: stop the capture under way, or start one on the selected
+    /// interface (live only: a file has no packets).
+    fn capture(&mut self, both: bool) -> Effect {
+        if self.capture.is_some() {
+            return Effect::StopCapture;
+        }
+        if self.source != Source::Live {
+            self.complain("capture needs a live host, not a file".into());
+            return Effect::None;
+        }
+        let key = self
+            .selected_namespace()
+            .map(|ns| ns.inode)
+            .zip(self.selected_interface().map(|i| i.ifindex));
+        match key {
+            Some((netns, ifindex)) => Effect::Capture {
+                netns,
+                ifindex,
+                both,
+            },
+            None => {
+                self.complain("select an interface to capture on".into());
+                Effect::None
+            }
+        }
     }
 
     pub(super) fn say(&mut self, text: String) {

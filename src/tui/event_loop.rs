@@ -66,6 +66,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         height: size.height,
     });
     let mut scanner_gone = false;
+    let mut capture: Option<super::capture::Capture> = None;
     loop {
         terminal.draw(|frame| frame.render_widget(&View::new(&app), frame.area()))?;
         let timeout = if app.animating() {
@@ -84,10 +85,29 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             let ev = event::read()?;
             if let Some(action) = keymap::from_event(&ev, app.mode()) {
                 match app.update(action) {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => {
+                        finish_capture(capture.take());
+                        return Ok(());
+                    }
                     Effect::Rescan => {
                         if requests.send(()).is_err() {
                             app.update(scanned(Err("the scan thread stopped".into())));
+                        }
+                    }
+                    Effect::Capture {
+                        netns,
+                        ifindex,
+                        both,
+                    } => match super::capture::Capture::start(app.snapshot(), netns, ifindex, both)
+                    {
+                        Ok(c) => capture = Some(c),
+                        Err(e) => {
+                            app.update(Action::CaptureEnded(Err(e)));
+                        }
+                    },
+                    Effect::StopCapture => {
+                        if let Some(c) = capture.take() {
+                            app.update(Action::CaptureEnded(c.stop()));
                         }
                     }
                     Effect::None => {}
@@ -115,10 +135,27 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
                 }
             };
         }
+        // The capture's live count, or its end when it failed by itself.
+        if capture.as_ref().is_some_and(super::capture::Capture::ended)
+            && let Some(c) = capture.take()
+        {
+            app.update(Action::CaptureEnded(c.stop()));
+        }
+        app.update(Action::CaptureStatus(
+            capture.as_ref().map(super::capture::Capture::status),
+        ));
         app.update(Action::Tick(Instant::now()));
         if stop.load(Ordering::Relaxed) {
+            finish_capture(capture.take());
             return Ok(());
         }
+    }
+}
+
+/// Quitting ends a capture with a complete file.
+fn finish_capture(capture: Option<super::capture::Capture>) {
+    if let Some(c) = capture {
+        let _ = c.stop();
     }
 }
 

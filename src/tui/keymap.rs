@@ -196,6 +196,8 @@ fn normal_key(key: KeyEvent, ctrl: bool, mode: Mode) -> Option<Action> {
         Char('s') => Action::CycleSort,
         Char('S') => Action::ReverseSort,
         Char('r') | KeyCode::F(5) => Action::Refresh,
+        Char('c') => Action::Capture { both: false },
+        Char('C') => Action::Capture { both: true },
         _ => return None,
     };
     Some(action)

@@ -123,6 +123,9 @@ fn status_line(app: &App) -> Line<'static> {
     if app.scanning {
         spans.push(Span::styled(" · scanning…", KEY));
     }
+    if let Some(capture) = &app.capture {
+        spans.push(Span::styled(format!(" · {}", text::safe(capture)), WARN));
+    }
     if let Some(from) = app.path_source_text() {
         spans.push(Span::styled(format!(" · path from {from}"), KEY));
         if let Some(last) = app.last_trace() {

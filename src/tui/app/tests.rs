@@ -790,3 +790,50 @@ fn a_namespace_without_layer3_says_not_read_rather_than_none() {
         .collect();
     assert!(text.contains("not read (run as root / recorded without layer 3)"));
 }
+
+#[test]
+fn c_captures_the_selected_interface_and_c_again_stops() {
+    let mut app = app();
+    let (n, i) = (0..app.model.namespaces().len())
+        .find_map(|n| {
+            let i = app.model.namespaces()[n]
+                .interfaces
+                .iter()
+                .position(|i| i.kind_is("veth"))?;
+            Some((n, i))
+        })
+        .expect("the demo has a veth");
+    let (ns, ifname) = (
+        app.model.label(n).to_string(),
+        app.model.namespaces()[n].interfaces[i]
+            .ifname
+            .as_str()
+            .to_string(),
+    );
+    select(&mut app, &ns, &ifname);
+    let want = (
+        app.selected_namespace().map(|n| n.inode),
+        app.selected_interface().map(|i| i.ifindex),
+    );
+    match app.update(Action::Capture { both: true }) {
+        Effect::Capture {
+            netns,
+            ifindex,
+            both,
+        } => assert_eq!((Some(netns), Some(ifindex), both), (want.0, want.1, true)),
+        other => panic!("{other:?}"),
+    }
+    // Under way (the loop reports its status): `c` stops it.
+    app.update(Action::CaptureStatus(Some("capturing x".into())));
+    assert_eq!(
+        app.update(Action::Capture { both: false }),
+        Effect::StopCapture
+    );
+    app.update(Action::CaptureEnded(Ok("capture saved: f".into())));
+    assert_eq!(message(&app), "capture saved: f");
+    assert!(app.capture.is_none());
+    // A recorded file has no packets.
+    let mut file = App::new(demo(), Source::File("x.json".into()), Instant::now());
+    assert_eq!(file.update(Action::Capture { both: false }), Effect::None);
+    assert!(message(&file).contains("live host"), "{}", message(&file));
+}
