@@ -13,8 +13,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::doctor::{self, Severity};
-pub mod top;
 pub(crate) mod capture;
+pub mod top;
 mod watch;
 
 use crate::error::Error;

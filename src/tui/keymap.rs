@@ -86,9 +86,13 @@ pub const HELP: &[(&str, &[(&str, &str)])] = &[
         &[
             (
                 "s S",
-                "sort namespaces by name/inode/interfaces/processes; reverse",
+                "sort namespaces by name/inode/interfaces/processes/traffic; reverse",
             ),
             ("r  F5", "rescan now (reload the file with --input)"),
+            (
+                "c C",
+                "capture the interface (C: both ends of its wire) to pcapng; c stops",
+            ),
         ],
     ),
     (
