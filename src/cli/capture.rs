@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -121,7 +122,7 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
     let snapshot = crate::resolve::resolve(&raw);
     // Unprivileged, the scan sees no other namespace's interfaces: say
     // why rather than that nothing matched.
-    if !snapshot.scan.privileged {
+    if !snapshot.scan.privileged && !sys::capture::has_capabilities() {
         return Err(
             sys::capture::needs_privilege("this user cannot enter other namespaces").into(),
         );
@@ -129,6 +130,8 @@ pub fn run(capture: &Capture, options: &Options) -> anyhow::Result<i32> {
     let targets = endpoints(&snapshot, &capture.request, |s| resolve_selector(s, true))?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second one while stopping exits at once (130: killed by SIGINT).
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))?;
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let settings = Settings {
@@ -236,7 +239,16 @@ pub(crate) fn record(
             running.wake();
             Error::Usage(format!("cannot create {}: {e}", path.display()))
         })?),
-        None => Box::new(io::stdout()),
+        None => Box::new(PipeOut {
+            stop: Arc::clone(stop),
+            can_block: !io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .ok()
+                .map(std::fs::File::from)
+                .and_then(|f| f.metadata().ok())
+                .is_some_and(|m| m.is_file()),
+        }),
     };
     let out = io::BufWriter::with_capacity(1 << 18, out);
     let started = now_ns();
@@ -440,4 +452,54 @@ fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Standard output for a capture into a pipe, written so that a stop
+/// (Ctrl-C, SIGTERM, the count) is noticed even when the reader has
+/// stopped reading: a plain blocking write into a full pipe would hold
+/// the capture (and the signal handlers use SA_RESTART, so the write is
+/// not interrupted) until the reader reads again. It waits for room in
+/// 50 ms steps and gives up once stopped with the pipe still full; with a
+/// reader that keeps reading, everything — the statistics at the end
+/// included — is written.
+struct PipeOut {
+    stop: Arc<AtomicBool>,
+    /// A pipe or socket (could block); false for a file stdout was
+    /// redirected to, which takes every write whole.
+    can_block: bool,
+}
+
+/// Bytes a pipe with room (POLLOUT: a free buffer page) takes without
+/// blocking.
+const PIPE_CHUNK: usize = 4096;
+
+impl Write for PipeOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let stdout = io::stdout();
+        let fd = std::os::fd::AsFd::as_fd(&stdout);
+        if !self.can_block {
+            return nix::unistd::write(fd, buf).map_err(io::Error::from);
+        }
+        loop {
+            let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+            match poll(&mut fds, PollTimeout::from(50u16)) {
+                Ok(n) if n > 0 => break,
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "stopped while the reader was not reading",
+                ));
+            }
+        }
+        let n = buf.len().min(PIPE_CHUNK);
+        nix::unistd::write(fd, &buf[..n]).map_err(io::Error::from)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }

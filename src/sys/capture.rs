@@ -318,7 +318,7 @@ fn open(
         })?;
     }
     let opened = Opened {
-        linktype: u32::try_from(cap.get_datalink().0).unwrap_or(1),
+        linktype: linktype(cap.get_datalink().0),
         snaplen: settings.snaplen,
     };
     Ok((cap, opened))
@@ -339,6 +339,35 @@ fn open_error(e: &pcap::Error) -> OpenError {
         return OpenError::Fatal(needs_privilege(&text));
     }
     OpenError::Skip(text)
+}
+
+/// libpcap's DLT number → the LINKTYPE number pcapng's interface block
+/// wants. They differ for a few values whose DLT meaning varies by
+/// platform (libpcap's own file writer maps them the same way): DLT_RAW
+/// (12, or 14 on some BSDs) is LINKTYPE_RAW 101, DLT_ATM_RFC1483 (11) is
+/// 100; the rest are equal.
+fn linktype(dlt: i32) -> u32 {
+    match dlt {
+        12 | 14 => 101,
+        11 => 100,
+        other => u32::try_from(other).unwrap_or(1),
+    }
+}
+
+/// Whether this process may capture in other namespaces without being
+/// root: CAP_NET_RAW (packet sockets) and CAP_SYS_ADMIN (setns) in its
+/// effective set (`CapEff` of /proc/self/status).
+pub(crate) fn has_capabilities() -> bool {
+    const CAP_NET_RAW: u32 = 13;
+    const CAP_SYS_ADMIN: u32 = 21;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|eff| eff >> CAP_NET_RAW & 1 == 1 && eff >> CAP_SYS_ADMIN & 1 == 1)
 }
 
 pub(crate) fn needs_privilege(detail: &str) -> Error {

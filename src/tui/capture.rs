@@ -19,7 +19,10 @@ pub struct Capture {
     names: Vec<String>,
     stop: Arc<AtomicBool>,
     written: Arc<AtomicU64>,
-    thread: JoinHandle<Result<String, String>>,
+    /// None once joined: by [`Capture::stop`], or by the drop that ends a
+    /// capture on every way out of the TUI (a hung-up terminal, an error),
+    /// so the file is always complete.
+    thread: Option<JoinHandle<Result<String, String>>>,
 }
 
 impl Capture {
@@ -34,7 +37,15 @@ impl Capture {
         let Some(first) = targets.first() else {
             return Err("that interface is no longer in the map; rescan (r)".into());
         };
-        let file = PathBuf::from(file_name(&first.name));
+        // Never over an earlier capture's file (two within one second).
+        let base = file_name(&first.name);
+        let mut file = PathBuf::from(format!("{base}.pcapng"));
+        for n in 2.. {
+            if !file.exists() {
+                break;
+            }
+            file = PathBuf::from(format!("{base}-{n}.pcapng"));
+        }
         let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
@@ -85,7 +96,7 @@ impl Capture {
             names,
             stop,
             written,
-            thread,
+            thread: Some(thread),
         })
     }
 
@@ -101,20 +112,33 @@ impl Capture {
 
     /// Whether the capture ended by itself (it could not start, or failed).
     pub fn ended(&self) -> bool {
-        self.thread.is_finished()
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Stops it and waits for the file to be complete; the text says where
     /// it is, or what went wrong.
-    pub fn stop(self) -> Result<String, String> {
+    pub fn stop(mut self) -> Result<String, String> {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err("the capture thread panicked".into()))
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err("the capture thread panicked".into())),
+            None => Err("the capture was already stopped".into()),
+        }
     }
 }
 
-/// `nsmap-IFNAME@LABEL-UNIXTIME.pcapng`, with anything but letters, digits,
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.stop.store(true, Ordering::Relaxed);
+            let _ = t.join();
+        }
+    }
+}
+
+/// `nsmap-IFNAME@LABEL-UNIXTIME` (the caller adds `.pcapng`, or `-N.pcapng`
+/// when that file exists), with anything but letters, digits,
 /// `.`, `-`, `_` and `@` replaced, so the name is one safe path component.
 fn file_name(name: &str) -> String {
     let safe: String = name
@@ -130,7 +154,7 @@ fn file_name(name: &str) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    format!("nsmap-{safe}-{secs}.pcapng")
+    format!("nsmap-{safe}-{secs}")
 }
 
 #[cfg(test)]
@@ -139,7 +163,6 @@ mod tests {
     fn file_names_are_one_safe_component() {
         let n = super::file_name("eth0@web/../\u{1b}[31m x");
         assert!(n.starts_with("nsmap-eth0@web_.._"), "{n}");
-        assert!(n.ends_with(".pcapng"));
         assert!(!n.contains('/') && !n.contains('\u{1b}') && !n.contains(' '));
     }
 }

@@ -306,6 +306,50 @@ fn a_reader_closing_the_pipe_ends_the_capture_even_on_a_quiet_link() {
 
 #[test]
 #[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn sigterm_ends_a_capture_whose_reader_stopped_reading() {
+    let mut topo = Topology::new("capture-stalled");
+    let (a, _b) = pair(&mut topo, 12);
+    topo.spawn(&[
+        "ip",
+        "netns",
+        "exec",
+        &a,
+        "busybox",
+        "ping",
+        "-i",
+        "0.01",
+        "-s",
+        "1400",
+        "10.77.12.2",
+    ]);
+    // Nobody reads the pipe: it fills within a second.
+    let mut capture = nsmap()
+        .args(["capture", &format!("eth0@{a}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nsmap capture");
+    let pipe = capture.stdout.take().expect("stdout");
+    std::thread::sleep(Duration::from_millis(2000));
+    let stopped = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &capture.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let out = finish(capture);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "took {:?} to stop: {}",
+        stopped.elapsed(),
+        stderr(&out)
+    );
+    drop(pipe);
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
 fn sigint_mid_capture_leaves_a_file_tshark_reads() {
     let mut topo = Topology::new("capture-sigint");
     let (a, _b) = pair(&mut topo, 7);
