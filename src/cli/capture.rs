@@ -276,8 +276,25 @@ pub(crate) fn record(
     let deadline = rec.duration.map(|d| Instant::now() + d);
     let mut open_threads = in_file.len();
     let mut last_flush = Instant::now();
+    let mut last_check = Instant::now();
+    // Endpoints still capturing, to be checked for a deleted namespace.
+    let mut watched: Vec<usize> = (0..targets.len())
+        .filter(|&i| running.opened[i].is_some())
+        .collect();
     let mut woken = false;
     while open_threads > 0 {
+        // A deleted namespace lives on while this capture holds it: let go
+        // of it once nothing else reaches it (checked once a second).
+        if last_check.elapsed() >= NAMESPACE_CHECK {
+            last_check = Instant::now();
+            watched.retain(|&i| {
+                let alive = sys::capture::reachable(&targets[i]);
+                if !alive {
+                    running.abandon(i);
+                }
+                alive
+            });
+        }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             stop.store(true, Ordering::Relaxed);
         }
@@ -306,6 +323,7 @@ pub(crate) fn record(
             Err(RecvTimeoutError::Disconnected) => break,
         };
         open_threads -= 1;
+        watched.retain(|&i| i != ended.iface);
         let mut state = file.lock();
         let Some(Some(id)) = state.slot.get(ended.iface).copied() else {
             continue;
@@ -453,6 +471,9 @@ fn now_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
+
+/// How often a capture checks that its namespaces still exist.
+const NAMESPACE_CHECK: Duration = Duration::from_secs(1);
 
 /// Standard output for a capture into a pipe, written so that a stop
 /// (Ctrl-C, SIGTERM, the count) is noticed even when the reader has

@@ -87,7 +87,10 @@ pub struct Running {
     /// One message per capture thread as it ends.
     pub ended: Receiver<Ended>,
     threads: Vec<JoinHandle<()>>,
-    breakers: Vec<pcap::BreakLoop>,
+    /// By endpoint: the handle's breaker (None where it did not open).
+    breakers: Vec<Option<pcap::BreakLoop>>,
+    /// By endpoint: set to end that capture alone (its namespace is gone).
+    abandoned: Vec<Arc<AtomicBool>>,
     /// Each open thread waits on its own for the sink (so no packet is
     /// taken before the file has every interface block).
     go: Vec<SyncSender<Arc<dyn Sink>>>,
@@ -99,7 +102,19 @@ impl Running {
     /// packet without any timeout (libpcap's poll then waits forever, and
     /// `pcap_breakloop` is what interrupts it).
     pub fn wake(&self) {
-        for b in &self.breakers {
+        for b in self.breakers.iter().flatten() {
+            b.breakloop();
+        }
+    }
+
+    /// Ends endpoint `iface`'s capture alone: its thread reports that its
+    /// namespace is gone, closes the handle (which frees the namespace)
+    /// and ends; the others go on.
+    pub fn abandon(&self, iface: usize) {
+        if let Some(flag) = self.abandoned.get(iface) {
+            flag.store(true, Ordering::Relaxed);
+        }
+        if let Some(Some(b)) = self.breakers.get(iface) {
             b.breakloop();
         }
     }
@@ -139,7 +154,10 @@ pub fn start(
     let mut threads = Vec::new();
     let mut ready = Vec::new();
     let mut go = Vec::new();
+    let mut abandoned = Vec::new();
     for (iface, endpoint) in endpoints.iter().enumerate() {
+        let gone = Arc::new(AtomicBool::new(false));
+        abandoned.push(Arc::clone(&gone));
         let (ready_tx, ready_rx) = sync_channel::<Result<(Opened, pcap::BreakLoop), OpenError>>(1);
         let endpoint = endpoint.clone();
         let settings = settings.clone();
@@ -150,7 +168,13 @@ pub fn start(
             .name(format!("capture-{iface}"))
             .spawn(move || {
                 run(
-                    iface, &endpoint, &settings, &flag, &ready_tx, &go_rx, &ended_tx,
+                    iface,
+                    &endpoint,
+                    &settings,
+                    (&flag, &gone),
+                    &ready_tx,
+                    &go_rx,
+                    &ended_tx,
                 );
             });
         match spawned {
@@ -174,19 +198,22 @@ pub fn start(
         match rx.recv() {
             Ok(Ok((o, breaker))) => {
                 opened.push(Some(o));
-                breakers.push(breaker);
+                breakers.push(Some(breaker));
             }
             Ok(Err(OpenError::Skip(why))) => {
                 warnings.push(format!("{}: not captured: {why}", endpoint.name));
                 opened.push(None);
+                breakers.push(None);
             }
             Ok(Err(OpenError::Fatal(e))) => {
                 fatal.get_or_insert(e);
                 opened.push(None);
+                breakers.push(None);
             }
             Err(_) => {
                 warnings.push(format!("{}: the capture thread ended early", endpoint.name));
                 opened.push(None);
+                breakers.push(None);
             }
         }
     }
@@ -196,6 +223,7 @@ pub fn start(
         ended,
         threads,
         breakers,
+        abandoned,
         go,
     };
     if let Some(e) = fatal {
@@ -228,7 +256,8 @@ fn run(
     iface: usize,
     endpoint: &Endpoint,
     settings: &Settings,
-    stop: &AtomicBool,
+    // The capture's stop, and this endpoint's own (`Running::abandon`).
+    (stop, gone): (&AtomicBool, &AtomicBool),
     ready: &SyncSender<Result<(Opened, pcap::BreakLoop), OpenError>>,
     go: &Receiver<Arc<dyn Sink>>,
     ended: &SyncSender<Ended>,
@@ -249,7 +278,7 @@ fn run(
         return;
     };
     let mut warning = None;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !gone.load(Ordering::Relaxed) {
         let got = cap.dispatch(None, |p| {
             let h = p.header;
             // With nanosecond precision libpcap puts nanoseconds in tv_usec.
@@ -265,13 +294,19 @@ fn run(
             }
         });
         if let Err(e) = got {
-            // Woken by `Running::wake` (libpcap reports the break as an
-            // error): not a failure.
-            if !stop.load(Ordering::Relaxed) {
+            // Woken by `Running::wake` or `abandon` (libpcap reports the
+            // break as an error): not a failure.
+            if !stop.load(Ordering::Relaxed) && !gone.load(Ordering::Relaxed) {
                 warning = Some(vanished(&e));
             }
             break;
         }
+    }
+    if gone.load(Ordering::Relaxed) {
+        warning = Some(
+            "capture ended: its namespace was deleted (nothing but this capture still held it)"
+                .to_string(),
+        );
     }
     let stats = cap.stats().ok().map(|s| KernelStats {
         received: u64::from(s.received),
@@ -374,6 +409,47 @@ pub(crate) fn needs_privilege(detail: &str) -> Error {
     Error::Capture(format!(
         "capturing needs root (or CAP_NET_RAW and CAP_SYS_ADMIN): {detail}; run as root (sudo nsmap capture …)"
     ))
+}
+
+/// Whether anything but nsmap's own capture still reaches the endpoint's
+/// namespace by one of the ways it was found (its ip-netns name or mount,
+/// a process or thread in it, a holder's fd): the packet socket keeps a
+/// deleted namespace alive, and with it its interfaces, so a capture must
+/// notice the deletion itself and let go. A way nsmap may not look at
+/// counts as reaching it (never end a capture on a guess).
+pub fn reachable(endpoint: &Endpoint) -> bool {
+    endpoint.sources.iter().any(|source| {
+        let opened = match source {
+            NsSource::Current => return true,
+            NsSource::Mount(path) => {
+                let bytes = path.to_bytes();
+                open_netns(NsPath::Untrusted {
+                    path: Path::new(std::ffi::OsStr::from_bytes(&bytes)),
+                    follow: false,
+                })
+            }
+            NsSource::Pid(pid) => {
+                open_netns(NsPath::ProcLink(Path::new(&format!("/proc/{pid}/ns/net"))))
+            }
+            NsSource::Thread { pid, tid } => open_netns(NsPath::ProcLink(Path::new(&format!(
+                "/proc/{pid}/task/{tid}/ns/net"
+            )))),
+            NsSource::Holder { pid, fd } => open_netns(NsPath::Untrusted {
+                path: Path::new(&format!("/proc/{pid}/fd/{fd}")),
+                follow: true,
+            }),
+        };
+        match opened {
+            Ok(f) => {
+                f.inode == endpoint.netns
+                    && endpoint
+                        .netns_id
+                        .is_none_or(|want| ns_id(f.file.as_fd()).is_none_or(|id| id == want))
+            }
+            Err(NotNetns::Io(Errno::EACCES | Errno::EPERM)) => true,
+            Err(_) => false,
+        }
+    })
 }
 
 /// `setns` into the endpoint's namespace, by the first recorded way that

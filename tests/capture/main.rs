@@ -478,6 +478,48 @@ fn bad_input_writes_nothing_unknown_target_exit_1_bad_filter_exit_2() {
 
 #[test]
 #[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
+fn a_deleted_namespace_is_let_go_not_kept_alive_by_the_capture() {
+    let mut topo = Topology::new("capture-letgo");
+    let (a, b) = pair(&mut topo, 13);
+    let f = file(&mut topo, "letgo");
+    let child = start(&[&format!("eth0@{a}"), "-w", f.to_str().expect("utf-8")]);
+    wait_ready(&f);
+    // Nothing but the capture holds `a` once its name is gone: the kernel
+    // frees it (and the veth pair with it) only if nsmap lets go.
+    ip(&["netns", "del", &a]);
+    let peer_gone = || {
+        !Command::new("ip")
+            .args(["-n", &b, "link", "show", "dev", "eth0"])
+            .output()
+            .expect("run ip")
+            .status
+            .success()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !peer_gone() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let freed = peer_gone();
+    sigint(&child);
+    let out = finish(child);
+    assert!(
+        freed,
+        "the namespace outlived its deletion: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: eth0@{a}: capture ended: its namespace was deleted"
+        )),
+        "{err}"
+    );
+    // Still a file tshark reads.
+    assert_eq!(statistics(&f).len(), 1);
+}
+
+#[test]
+#[ignore = "needs root: run as root with `cargo test -- --include-ignored`"]
 fn a_namespace_vanishing_mid_capture_ends_only_its_interface() {
     let mut topo = Topology::new("capture-vanish");
     let (a, b) = pair(&mut topo, 9);
