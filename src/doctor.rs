@@ -391,21 +391,27 @@ impl Finding {
 
 /// Every finding about `snapshot`, most severe first, then deterministic.
 pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
-    let index = snapshot.index();
+    let mut out = checks(snapshot, &snapshot.index(), qdisc::Evidence::Lifetime);
+    sort(&mut out);
+    out
+}
+
+/// Every check on one snapshot, unsorted; NSM036 judged on `evidence`.
+fn checks(snapshot: &Snapshot, index: &Index<'_>, evidence: qdisc::Evidence<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    out.extend(veth::peer_missing(&index));
-    out.extend(veth::peer_unresolved(&index));
-    out.extend(veth::peer_asymmetric(&index));
-    out.extend(veth::one_end_down(&index));
-    out.extend(veth::mtu_mismatch(&index));
-    out.extend(veth::subnet_mismatch(&index));
-    out.extend(bridge::mtu_mismatch(&index));
-    out.extend(bridge::no_ports(&index));
-    out.extend(bridge::port_down(&index));
-    out.extend(bridge::port_not_forwarding(&index));
-    out.extend(bridge::port_stp_transition(&index));
-    out.extend(bridge::down_with_ports_up(&index));
-    out.extend(bridge::duplicate_ipv4(&index));
+    out.extend(veth::peer_missing(index));
+    out.extend(veth::peer_unresolved(index));
+    out.extend(veth::peer_asymmetric(index));
+    out.extend(veth::one_end_down(index));
+    out.extend(veth::mtu_mismatch(index));
+    out.extend(veth::subnet_mismatch(index));
+    out.extend(bridge::mtu_mismatch(index));
+    out.extend(bridge::no_ports(index));
+    out.extend(bridge::port_down(index));
+    out.extend(bridge::port_not_forwarding(index));
+    out.extend(bridge::port_stp_transition(index));
+    out.extend(bridge::down_with_ports_up(index));
+    out.extend(bridge::duplicate_ipv4(index));
     out.extend(netns::loopback_down(snapshot));
     out.extend(netns::no_addresses(snapshot));
     out.extend(netns::stale_entries(snapshot));
@@ -429,8 +435,7 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     out.extend(conntrack::nearly_full(snapshot));
     // Silent for every interface whose qdiscs nsmap did not read.
     out.extend(qdisc::impairment(snapshot));
-    out.extend(qdisc::rate_limited(snapshot, qdisc::Evidence::Lifetime));
-    sort(&mut out);
+    out.extend(qdisc::rate_limited(snapshot, evidence));
     out
 }
 
@@ -451,18 +456,14 @@ pub fn findings_with_rates(
     after: &Snapshot,
     rates: &[crate::rates::Rate],
 ) -> Vec<Finding> {
-    // NSM036 again, now also judging the sampled traffic.
-    let mut out: Vec<Finding> = findings(after)
-        .into_iter()
-        .filter(|f| f.code != Code::RateLimitSaturated)
-        .collect();
-    out.extend(qdisc::rate_limited(
-        after,
-        qdisc::Evidence::Sampled { before, rates },
-    ));
-    let index = after.index();
+    let (before, index) = (before.index(), after.index());
+    let evidence = qdisc::Evidence::Sampled {
+        before: &before,
+        rates,
+    };
+    let mut out = checks(after, &index, evidence);
     out.extend(traffic::growing(&index, rates));
-    out.extend(traffic::qdisc_drops(&before.index(), &index, rates));
+    out.extend(traffic::qdisc_drops(&before, &index, rates));
     sort(&mut out);
     out
 }

@@ -289,19 +289,7 @@ fn doctor_sample_names_a_veth_whose_peer_is_down() {
     ip(&["-n", &a, "link", "set", &va, "up"]);
     let dropped = || oracle(&a, &va)["tx_dropped"].as_u64().expect("tx_dropped");
     let before = dropped();
-    t.spawn(&[
-        "ip",
-        "netns",
-        "exec",
-        &a,
-        "busybox",
-        "ping",
-        "-i",
-        "0.1",
-        "-c",
-        "100",
-        "10.253.2.2",
-    ]);
+    t.ping_in(&a, &["-i", "0.1", "-c", "100"], "10.253.2.2");
     let out = common::nsmap()
         .args([
             "doctor",

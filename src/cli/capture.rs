@@ -241,13 +241,8 @@ pub(crate) fn record(
         })?),
         None => Box::new(PipeOut {
             stop: Arc::clone(stop),
-            can_block: !io::stdout()
-                .as_fd()
-                .try_clone_to_owned()
-                .ok()
-                .map(std::fs::File::from)
-                .and_then(|f| f.metadata().ok())
-                .is_some_and(|m| m.is_file()),
+            can_block: !nix::sys::stat::fstat(io::stdout().as_fd())
+                .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG),
         }),
     };
     let out = io::BufWriter::with_capacity(1 << 18, out);

@@ -9,7 +9,7 @@ use super::{Code, Finding, describe, fix};
 use crate::rates::Rate;
 use crate::render::qdisc::{rate as tc_rate, summary};
 use crate::snapshot::tc::Qdisc;
-use crate::snapshot::{Interface, Namespace, Snapshot};
+use crate::snapshot::{Index, Interface, Namespace, Snapshot};
 
 /// The share of a rate limit from which sampled traffic is reported, in
 /// percent.
@@ -53,9 +53,22 @@ pub fn impairment(snapshot: &Snapshot) -> Vec<Finding> {
 pub enum Evidence<'a> {
     Lifetime,
     Sampled {
-        before: &'a Snapshot,
+        before: &'a Index<'a>,
         rates: &'a [Rate],
     },
+}
+
+/// The drops `q` gained since `old` (the same interface at the start of
+/// the sample) had it: the same qdisc is the one of the same kind, handle
+/// and parent. None when it did not drop, or was not there before.
+pub(super) fn drops_since(old: &Interface, q: &Qdisc) -> Option<u32> {
+    let earlier = old
+        .qdiscs
+        .iter()
+        .flatten()
+        .find(|o| o.kind == q.kind && o.handle == q.handle && o.parent == q.parent)?;
+    let (now, then) = (q.stats.as_ref()?, earlier.stats.as_ref()?);
+    now.drops.checked_sub(then.drops).filter(|&d| d > 0)
 }
 
 /// NSM036: a rate limit (tbf, htb, netem's rate) that drops packets, or
@@ -91,20 +104,12 @@ pub fn rate_limited(snapshot: &Snapshot, evidence: Evidence<'_>) -> Vec<Finding>
                 let sampled = rates.iter().find(|r| {
                     r.netns == ns.inode && r.ifindex == iface.ifindex && !r.new && r.seconds > 0.0
                 });
-                let then = before
-                    .index()
+                let old = before
                     .namespace(ns.inode)
-                    .and_then(|b| b.interface(iface.ifindex))
-                    .and_then(|b| b.qdiscs.as_ref())
-                    .and_then(|qs| {
-                        qs.iter().find(|o| {
-                            o.kind == q.kind && o.handle == q.handle && o.parent == q.parent
-                        })
-                    })
-                    .and_then(|o| o.stats.as_ref());
-                if let (Some(r), Some(now), Some(then)) = (sampled, now, then)
+                    .and_then(|b| b.interface(iface.ifindex));
+                if let (Some(r), Some(old)) = (sampled, old)
                     && drops_are_its_own
-                    && let Some(grew) = now.drops.checked_sub(then.drops).filter(|&d| d > 0)
+                    && let Some(grew) = drops_since(old, q)
                 {
                     reasons.push(format!(
                         "it dropped {grew} packets during the sample ({:.1}/s)",
@@ -273,7 +278,14 @@ mod tests {
 
     /// NSM036 on `s` with the sample's start `before` and `rates`.
     fn sampled(s: &Snapshot, before: &Snapshot, rates: &[Rate]) -> Vec<Finding> {
-        rate_limited(s, Evidence::Sampled { before, rates })
+        let before = before.index();
+        rate_limited(
+            s,
+            Evidence::Sampled {
+                before: &before,
+                rates,
+            },
+        )
     }
 
     #[test]

@@ -83,17 +83,7 @@ pub fn qdisc_drops(before: &Index<'_>, after: &Index<'_>, rates: &[Rate]) -> Vec
                 .any(|c| !std::ptr::eq(c, *q) && c.parent.split(':').next() == Some(major))
         });
         for q in leaves {
-            let earlier = old
-                .qdiscs
-                .iter()
-                .flatten()
-                .find(|o| o.kind == q.kind && o.handle == q.handle && o.parent == q.parent);
-            let (Some(now), Some(then)) =
-                (q.stats.as_ref(), earlier.and_then(|o| o.stats.as_ref()))
-            else {
-                continue;
-            };
-            let Some(grew) = now.drops.checked_sub(then.drops).filter(|&d| d > 0) else {
+            let Some(grew) = super::qdisc::drops_since(old, q) else {
                 continue;
             };
             let per_s_value = f64::from(grew) / r.seconds;

@@ -37,6 +37,42 @@ pub struct Qdisc {
     pub classes: Option<Vec<TcClass>>,
 }
 
+impl Qdisc {
+    /// Whether two readings are the same setup: equal but for their
+    /// counters (the qdisc's, its classes', htb's `direct_packets_stat`).
+    pub fn same_setup(&self, other: &Qdisc) -> bool {
+        let htb = |q: &Qdisc| {
+            q.htb.as_ref().map(|h| Htb {
+                direct_packets_stat: 0,
+                ..h.clone()
+            })
+        };
+        let classes_match = match (&self.classes, &other.classes) {
+            (Some(a), Some(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        TcClass {
+                            stats: None,
+                            ..x.clone()
+                        } == TcClass {
+                            stats: None,
+                            ..y.clone()
+                        }
+                    })
+            }
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        self.kind == other.kind
+            && self.handle == other.handle
+            && self.parent == other.parent
+            && self.netem == other.netem
+            && self.tbf == other.tbf
+            && htb(self) == htb(other)
+            && self.fq_codel == other.fq_codel
+            && classes_match
+    }
+}
+
 /// `TCA_STATS_BASIC` and `TCA_STATS_QUEUE`, named as tc -j -s names them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcStats {

@@ -24,7 +24,7 @@ use pcap::{Capture, Precision};
 
 use crate::capture::{Endpoint, NsSource};
 use crate::error::Error;
-use crate::sys::nsfs::{NotNetns, NsPath, ns_id, open_netns};
+use crate::sys::nsfs::{NetnsFile, NotNetns, NsPath, ns_id, open_netns};
 
 /// How each handle is opened.
 #[derive(Debug, Clone)]
@@ -411,6 +411,42 @@ pub(crate) fn needs_privilege(detail: &str) -> Error {
     ))
 }
 
+/// Opens the namespace file a recorded way leads to.
+fn open_source(source: &NsSource) -> Result<NetnsFile, NotNetns> {
+    match source {
+        NsSource::Current => open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/net"))),
+        NsSource::Mount(path) => {
+            let bytes = path.to_bytes();
+            open_netns(NsPath::Untrusted {
+                path: Path::new(std::ffi::OsStr::from_bytes(&bytes)),
+                follow: false,
+            })
+        }
+        NsSource::Pid(pid) => {
+            open_netns(NsPath::ProcLink(Path::new(&format!("/proc/{pid}/ns/net"))))
+        }
+        NsSource::Thread { pid, tid } => open_netns(NsPath::ProcLink(Path::new(&format!(
+            "/proc/{pid}/task/{tid}/ns/net"
+        )))),
+        NsSource::Holder { pid, fd } => open_netns(NsPath::Untrusted {
+            path: Path::new(&format!("/proc/{pid}/fd/{fd}")),
+            follow: true,
+        }),
+    }
+}
+
+/// Why an opened namespace file is not the endpoint's namespace (None
+/// when it is: same inode, and same id where the snapshot had one).
+fn other_namespace(endpoint: &Endpoint, file: &NetnsFile) -> Option<&'static str> {
+    if file.inode != endpoint.netns {
+        return Some("now another namespace");
+    }
+    match (endpoint.netns_id, ns_id(file.file.as_fd())) {
+        (Some(want), Some(id)) if id != want => Some("a new namespace with a reused inode"),
+        _ => None,
+    }
+}
+
 /// Whether anything but nsmap's own capture still reaches the endpoint's
 /// namespace by one of the ways it was found (its ip-netns name or mount,
 /// a process or thread in it, a holder's fd): the packet socket keeps a
@@ -419,33 +455,11 @@ pub(crate) fn needs_privilege(detail: &str) -> Error {
 /// counts as reaching it (never end a capture on a guess).
 pub fn reachable(endpoint: &Endpoint) -> bool {
     endpoint.sources.iter().any(|source| {
-        let opened = match source {
-            NsSource::Current => return true,
-            NsSource::Mount(path) => {
-                let bytes = path.to_bytes();
-                open_netns(NsPath::Untrusted {
-                    path: Path::new(std::ffi::OsStr::from_bytes(&bytes)),
-                    follow: false,
-                })
-            }
-            NsSource::Pid(pid) => {
-                open_netns(NsPath::ProcLink(Path::new(&format!("/proc/{pid}/ns/net"))))
-            }
-            NsSource::Thread { pid, tid } => open_netns(NsPath::ProcLink(Path::new(&format!(
-                "/proc/{pid}/task/{tid}/ns/net"
-            )))),
-            NsSource::Holder { pid, fd } => open_netns(NsPath::Untrusted {
-                path: Path::new(&format!("/proc/{pid}/fd/{fd}")),
-                follow: true,
-            }),
-        };
-        match opened {
-            Ok(f) => {
-                f.inode == endpoint.netns
-                    && endpoint
-                        .netns_id
-                        .is_none_or(|want| ns_id(f.file.as_fd()).is_none_or(|id| id == want))
-            }
+        if matches!(source, NsSource::Current) {
+            return true;
+        }
+        match open_source(source) {
+            Ok(file) => other_namespace(endpoint, &file).is_none(),
             Err(NotNetns::Io(Errno::EACCES | Errno::EPERM)) => true,
             Err(_) => false,
         }
@@ -457,30 +471,7 @@ pub fn reachable(endpoint: &Endpoint) -> bool {
 fn enter(endpoint: &Endpoint) -> Result<(), OpenError> {
     let mut tried = Vec::new();
     for source in &endpoint.sources {
-        let opened = match source {
-            NsSource::Current => {
-                open_netns(NsPath::ProcLink(Path::new("/proc/thread-self/ns/net")))
-            }
-            NsSource::Mount(path) => {
-                let bytes = path.to_bytes();
-                let path = Path::new(std::ffi::OsStr::from_bytes(&bytes));
-                open_netns(NsPath::Untrusted {
-                    path,
-                    follow: false,
-                })
-            }
-            NsSource::Pid(pid) => {
-                open_netns(NsPath::ProcLink(Path::new(&format!("/proc/{pid}/ns/net"))))
-            }
-            NsSource::Thread { pid, tid } => open_netns(NsPath::ProcLink(Path::new(&format!(
-                "/proc/{pid}/task/{tid}/ns/net"
-            )))),
-            NsSource::Holder { pid, fd } => open_netns(NsPath::Untrusted {
-                path: Path::new(&format!("/proc/{pid}/fd/{fd}")),
-                follow: true,
-            }),
-        };
-        let file = match opened {
+        let file = match open_source(source) {
             Ok(f) => f,
             Err(NotNetns::Io(Errno::EACCES | Errno::EPERM)) => {
                 return Err(OpenError::Fatal(needs_privilege(
@@ -492,14 +483,8 @@ fn enter(endpoint: &Endpoint) -> Result<(), OpenError> {
                 continue;
             }
         };
-        if file.inode != endpoint.netns {
-            tried.push(format!("{source:?}: now another namespace"));
-            continue;
-        }
-        if let Some(want) = endpoint.netns_id
-            && ns_id(file.file.as_fd()).is_some_and(|id| id != want)
-        {
-            tried.push(format!("{source:?}: a new namespace with a reused inode"));
+        if let Some(why) = other_namespace(endpoint, &file) {
+            tried.push(format!("{source:?}: {why}"));
             continue;
         }
         if matches!(source, NsSource::Current) {

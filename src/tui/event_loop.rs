@@ -46,15 +46,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     // Scan before taking over the screen, so a fatal error prints normally.
     // The details pane shows routes and the path mode traces: layer 3.
     let first = crate::cli::load(&options.source, &scan_options())?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGINT,
-    ] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
     let (requests, reports) = spawn_scanner(options.source.clone(), options.interval)?;
     let mut app = App::new(first, options.source.clone(), Instant::now())
         .with_interval(options.interval)
@@ -265,6 +257,21 @@ impl Drop for Session {
 
 fn leave_extras() {
     let _ = execute!(io::stdout(), DisableMouseCapture, crossterm::cursor::Show);
+}
+
+/// A flag SIGTERM, SIGHUP and SIGINT raise, so a full-screen view ends
+/// through its own loop and restores the terminal (the TUI's and top's).
+pub(crate) fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+    Ok(stop)
 }
 
 /// What the TUI shows: everything, counters and qdiscs included.

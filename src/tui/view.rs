@@ -159,12 +159,7 @@ fn status_line(app: &App) -> Line<'static> {
 /// The message of the last action, the filter being typed, or key hints.
 fn hint_line(app: &App) -> Line<'static> {
     if let Some(q) = &app.typing {
-        return Line::from(vec![
-            Span::styled("/", KEY),
-            Span::raw(text::safe(q)),
-            Span::styled("▏", KEY),
-            Span::styled("   Enter: keep filter · Esc: drop it", DIM),
-        ]);
+        return text::typing_line(q);
     }
     if let Some((q, error)) = app.address_typing() {
         let mut spans = vec![

@@ -242,17 +242,7 @@ fn snaplen_truncates_and_keeps_the_original_length() {
 fn stdout_into_a_pipe_is_read_by_tcpdump() {
     let mut topo = Topology::new("capture-pipe");
     let (a, _b) = pair(&mut topo, 6);
-    topo.spawn(&[
-        "ip",
-        "netns",
-        "exec",
-        &a,
-        "busybox",
-        "ping",
-        "-i",
-        "0.1",
-        "10.77.6.2",
-    ]);
+    topo.ping_in(&a, &["-i", "0.1"], "10.77.6.2");
     let target = format!("eth0@{a}");
     let mut capture = nsmap()
         .args(["capture", &target, "-c", "6"])
@@ -309,19 +299,7 @@ fn a_reader_closing_the_pipe_ends_the_capture_even_on_a_quiet_link() {
 fn sigterm_ends_a_capture_whose_reader_stopped_reading() {
     let mut topo = Topology::new("capture-stalled");
     let (a, _b) = pair(&mut topo, 12);
-    topo.spawn(&[
-        "ip",
-        "netns",
-        "exec",
-        &a,
-        "busybox",
-        "ping",
-        "-i",
-        "0.01",
-        "-s",
-        "1400",
-        "10.77.12.2",
-    ]);
+    topo.ping_in(&a, &["-i", "0.01", "-s", "1400"], "10.77.12.2");
     // Nobody reads the pipe: it fills within a second.
     let mut capture = nsmap()
         .args(["capture", &format!("eth0@{a}")])
@@ -353,17 +331,7 @@ fn sigterm_ends_a_capture_whose_reader_stopped_reading() {
 fn sigint_mid_capture_leaves_a_file_tshark_reads() {
     let mut topo = Topology::new("capture-sigint");
     let (a, _b) = pair(&mut topo, 7);
-    topo.spawn(&[
-        "ip",
-        "netns",
-        "exec",
-        &a,
-        "busybox",
-        "ping",
-        "-i",
-        "0.1",
-        "10.77.7.2",
-    ]);
+    topo.ping_in(&a, &["-i", "0.1"], "10.77.7.2");
     let f = file(&mut topo, "sigint");
     let child = start(&[&format!("eth0@{a}"), "-w", f.to_str().expect("utf-8")]);
     wait_ready(&f);
@@ -525,17 +493,7 @@ fn a_namespace_vanishing_mid_capture_ends_only_its_interface() {
     let (a, b) = pair(&mut topo, 9);
     let c = quiet_netns(&mut topo, "c");
     wire(&c, "eth0", &b, "c0", 10);
-    topo.spawn(&[
-        "ip",
-        "netns",
-        "exec",
-        &c,
-        "busybox",
-        "ping",
-        "-i",
-        "0.1",
-        "10.77.10.2",
-    ]);
+    topo.ping_in(&c, &["-i", "0.1"], "10.77.10.2");
     let f = file(&mut topo, "vanish");
     let gone = format!("eth0@{a}");
     let stays = format!("c0@{b}");

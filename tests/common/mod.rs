@@ -95,6 +95,15 @@ impl Topology {
         pid
     }
 
+    /// `busybox ping ARGS DST` inside `netns`, in the background, killed on
+    /// drop: traffic for a test to count or capture.
+    pub fn ping_in(&mut self, netns: &str, args: &[&str], dst: &str) -> u32 {
+        let mut argv = vec!["ip", "netns", "exec", netns, "busybox", "ping"];
+        argv.extend_from_slice(args);
+        argv.push(dst);
+        self.spawn(&argv)
+    }
+
     /// Kills one spawned process now (to leave its namespace to a mount or fd).
     pub fn kill(&mut self, pid: u32) {
         if let Some(i) = self.children.iter().position(|c| c.id() == pid) {

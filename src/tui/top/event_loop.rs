@@ -6,8 +6,7 @@
 //! SIGTERM/SIGHUP/SIGINT.
 
 use std::io::{self, IsTerminal};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -29,15 +28,7 @@ pub fn run(sampler: Sampler, options: &TopOptions) -> anyhow::Result<()> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
         return Err(Error::NotATerminal.into());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGINT,
-    ] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install signal handlers")?;
-    }
+    let stop = crate::tui::event_loop::stop_on_signals()?;
     let ticks = spawn_sampler(sampler, options.interval, options.count)?;
     let mut app = TopApp::new(options.interval, options.sort, options.bits);
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;

@@ -112,12 +112,7 @@ fn header_line(app: &TopApp, wide: bool) -> Line<'static> {
 /// The filter being typed, a sampling failure, or the key hints.
 fn hint_line(app: &TopApp, wide: bool) -> Line<'static> {
     if let Some(q) = &app.typing {
-        return Line::from(vec![
-            Span::styled("/", KEY),
-            Span::raw(text::safe(q)),
-            Span::styled("▏", KEY),
-            Span::styled("   Enter: keep filter · Esc: drop it", DIM),
-        ]);
+        return text::typing_line(q);
     }
     if let Some(p) = &app.problem {
         return Line::styled(text::safe(p), ERROR);

@@ -32,22 +32,15 @@ pub fn interface_lines(app: &App, ns: &Namespace, iface: &Interface, out: &mut V
     out.push(Line::from(Span::styled("traffic", HEADER)));
     match app.traffic.rate(ns.inode, iface.ifindex) {
         Some(r) => {
-            out.push(field(
-                "rx",
+            let rate = |bytes: f64, packets: f64| {
                 vec![Span::raw(format!(
                     "{}  {}",
-                    units::bytes_per_s(r.rx_bytes_per_s),
-                    units::count_per_s(r.rx_packets_per_s).replace("/s", " pkt/s")
-                ))],
-            ));
-            out.push(field(
-                "tx",
-                vec![Span::raw(format!(
-                    "{}  {}",
-                    units::bytes_per_s(r.tx_bytes_per_s),
-                    units::count_per_s(r.tx_packets_per_s).replace("/s", " pkt/s")
-                ))],
-            ));
+                    units::bytes_per_s(bytes),
+                    units::count_per_s(packets).replace("/s", " pkt/s")
+                ))]
+            };
+            out.push(field("rx", rate(r.rx_bytes_per_s, r.rx_packets_per_s)));
+            out.push(field("tx", rate(r.tx_bytes_per_s, r.tx_packets_per_s)));
             let bad = r.dropped_per_s() > 0.0 || r.errors_per_s() > 0.0;
             out.push(field(
                 "drops, errors",

@@ -59,6 +59,16 @@ pub fn highlight(text: &str, filter: Option<&Filter>, style: Style) -> Line<'sta
     Line::from(spans)
 }
 
+/// The filter being typed, as the hint line shows it (the TUI's and top's).
+pub fn typing_line(q: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("/", KEY),
+        Span::raw(safe(q)),
+        Span::styled("▏", KEY),
+        Span::styled("   Enter: keep filter · Esc: drop it", DIM),
+    ])
+}
+
 /// Traffic-light colour of an operstate, as in the CLI tables.
 pub fn state_style(operstate: &str) -> Style {
     match render::Color::for_state(operstate) {
