@@ -5,6 +5,7 @@
 pub mod attribution;
 pub mod capture;
 pub mod discover;
+pub mod keep;
 pub mod mountinfo;
 pub mod netfilter;
 pub mod netlink;

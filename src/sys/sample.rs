@@ -22,7 +22,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use nix::sched::{CloneFlags, setns};
 use nix::sys::inotify::Inotify;
 
 use crate::error::Error;
@@ -340,29 +339,7 @@ fn readings(
 /// nsmap stays in a namespace). One that cannot be entered or opened is
 /// left out; the next rediscovery tries again.
 fn open_sockets(namespaces: &[&OpenNamespace<'_>]) -> Vec<(u64, RtSocket)> {
-    let mut out: Vec<(u64, RtSocket)> = namespaces
-        .iter()
-        .filter(|ns| ns.current)
-        .filter_map(|ns| Some((ns.inode, RtSocket::open().ok()?)))
-        .collect();
-    let others: Vec<&&OpenNamespace<'_>> = namespaces.iter().filter(|ns| !ns.current).collect();
-    if others.is_empty() {
-        return out;
-    }
-    let entered = std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new()
-            .name("nsmap-sample".into())
-            .spawn_scoped(s, || {
-                others
-                    .iter()
-                    .filter(|ns| setns(ns.file, CloneFlags::CLONE_NEWNET).is_ok())
-                    .filter_map(|ns| Some((ns.inode, RtSocket::open().ok()?)))
-                    .collect::<Vec<_>>()
-            });
-        spawned.ok().and_then(|h| h.join().ok()).unwrap_or_default()
-    });
-    out.extend(entered);
-    out
+    crate::sys::keep::in_each(namespaces, || RtSocket::open().ok())
 }
 
 #[cfg(test)]

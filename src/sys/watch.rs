@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sched::{CloneFlags, setns};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use nix::sys::socket::{MsgFlags, recv};
 
@@ -154,29 +153,9 @@ fn drain(fd: BorrowedFd<'_>, buf: &mut [u8]) {
 /// Subscription sockets for `namespaces`: the own one on this thread, the
 /// others from a worker thread that enters each (setns moves only it).
 fn subscribe_all(namespaces: &[&OpenNamespace<'_>]) -> Vec<(u64, Socket)> {
-    let mut out: Vec<(u64, Socket)> = namespaces
-        .iter()
-        .filter(|ns| ns.current)
-        .filter_map(|ns| Some((ns.inode, subscribe_here()?)))
-        .collect();
-    let others: Vec<&&OpenNamespace<'_>> = namespaces.iter().filter(|ns| !ns.current).collect();
-    if others.is_empty() {
-        return out;
-    }
-    // Never on this thread: it must stay in nsmap's namespace. Without a
-    // thread there are no subscriptions, and the periodic rescan still runs.
-    let entered = std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new().spawn_scoped(s, || {
-            others
-                .iter()
-                .filter(|ns| setns(ns.file, CloneFlags::CLONE_NEWNET).is_ok())
-                .filter_map(|ns| Some((ns.inode, subscribe_here()?)))
-                .collect::<Vec<_>>()
-        });
-        spawned.ok().and_then(|h| h.join().ok()).unwrap_or_default()
-    });
-    out.extend(entered);
-    out
+    // Without a worker thread there are no subscriptions, and the periodic
+    // rescan still runs.
+    crate::sys::keep::in_each(namespaces, subscribe_here)
 }
 
 /// A non-blocking rtnetlink socket in this thread's namespace, joined to
